@@ -1,0 +1,69 @@
+// Runtime ISA detection and the active-level setting (see isa.h).
+// Detection uses the compiler's cpuid wrapper; a build without an AVX2 translation
+// unit (ARM, or -DLOWDIM_AVX2=OFF) simply never offers that level.
+#include "lowdim/isa.h"
+
+#include <atomic>
+#include <cstdlib>
+
+namespace lowdim {
+namespace {
+
+bool cpu_has(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return true;
+    case Isa::avx2:
+#if defined(LOWDIM_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+      return false;
+#endif
+    default: return false;
+  }
+}
+
+Isa best_isa() {
+  auto levels = available_isas();
+  Isa best = levels.back();
+  if (const char* env = std::getenv("LOWDIM_ISA")) {
+    for (Isa isa : levels)
+      if (env == std::string(isa_name(isa))) best = isa;  // unknown names are ignored here;
+  }                                                       // Python reports them (_config.py)
+  return best;
+}
+
+std::atomic<int>& active_slot() {
+  static std::atomic<int> slot{static_cast<int>(best_isa())};
+  return slot;
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::scalar: return "scalar";
+    case Isa::avx2: return "avx2";
+    default: return "unknown";
+  }
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (int i = 0; i < static_cast<int>(Isa::count); ++i)
+    if (cpu_has(static_cast<Isa>(i))) out.push_back(static_cast<Isa>(i));
+  return out;
+}
+
+Isa active_isa() { return static_cast<Isa>(active_slot().load(std::memory_order_relaxed)); }
+
+bool set_active_isa(const std::string& name) {
+  for (Isa isa : available_isas()) {
+    if (name == isa_name(isa)) {
+      active_slot().store(static_cast<int>(isa), std::memory_order_relaxed);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace lowdim

@@ -1,0 +1,137 @@
+"""Settings: which backend and ISA run the kernels, and how many threads they use.
+
+The backend is "native" (lowdim._core, C++) when it was built and imported, else
+"numpy" (lowdim._ref, the executable spec). LOWDIM_BACKEND=numpy forces the fallback,
+LOWDIM_ISA picks an instruction set, LOWDIM_NUM_THREADS the default thread count.
+These settings are the only global state in lowdim.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import warnings
+
+from . import _ref
+
+try:
+    from . import _core
+    _native_error = None
+except ImportError as exc:  # no compiler at install time, or a broken build
+    _core = None
+    _native_error = str(exc)
+
+_BACKENDS = ("native", "numpy")
+_state = {"backend": "native" if _core is not None else "numpy", "n_threads": None}
+
+
+def _apply_environment() -> None:
+    wanted = os.environ.get("LOWDIM_BACKEND", "").strip().lower()
+    if wanted == "numpy":
+        _state["backend"] = "numpy"
+    elif wanted not in ("", "native"):
+        warnings.warn(f"LOWDIM_BACKEND={wanted!r} is not one of {_BACKENDS}; ignored",
+                      RuntimeWarning, stacklevel=2)
+    isa_env = os.environ.get("LOWDIM_ISA", "").strip().lower()
+    if isa_env and _core is not None and isa_env not in _core.available_isas():
+        warnings.warn(f"LOWDIM_ISA={isa_env!r} is not available here "
+                      f"(available: {_core.available_isas()}); using {_core.isa()!r}",
+                      RuntimeWarning, stacklevel=2)
+    threads_env = os.environ.get("LOWDIM_NUM_THREADS", "").strip()
+    if threads_env:
+        try:
+            set_num_threads(int(threads_env))
+        except (ValueError, TypeError):
+            warnings.warn(f"LOWDIM_NUM_THREADS={threads_env!r} is not a positive integer; "
+                          "ignored", RuntimeWarning, stacklevel=2)
+
+
+def kernels():
+    """The module that runs kernels now: lowdim._core or lowdim._ref."""
+    return _core if _state["backend"] == "native" else _ref
+
+
+def backend() -> str:
+    """'native' or 'numpy'."""
+    return _state["backend"]
+
+
+def set_backend(name: str) -> None:
+    """Switch between the C++ kernels ('native') and the numpy fallback ('numpy')."""
+    if name not in _BACKENDS:
+        raise ValueError(f"backend must be one of {_BACKENDS}, got {name!r}")
+    if name == "native" and _core is None:
+        raise RuntimeError(f"the native backend is not available: {_native_error}")
+    _state["backend"] = name
+
+
+def available_isas() -> list[str]:
+    """Instruction sets this build contains and this CPU runs, worst to best."""
+    return list(_core.available_isas()) if _core is not None else []
+
+
+def isa() -> str:
+    """The active instruction set, or 'numpy' when the numpy backend runs."""
+    return _core.isa() if _state["backend"] == "native" else "numpy"
+
+
+def set_isa(name: str) -> None:
+    """Select the instruction set of the native kernels (see available_isas())."""
+    if _core is None:
+        raise RuntimeError(f"the native backend is not available: {_native_error}")
+    if not isinstance(name, str) or not _core.set_isa(name.lower()):
+        raise ValueError(f"unknown or unsupported ISA {name!r}; "
+                         f"available: {_core.available_isas()}")
+
+
+def get_num_threads() -> int:
+    """Default number of threads for kernels (LOWDIM_NUM_THREADS, else all cores)."""
+    return _state["n_threads"] or os.cpu_count() or 1
+
+
+def set_num_threads(n: int) -> None:
+    """Set the default number of threads for kernels; per-call n_threads= overrides it."""
+    _state["n_threads"] = resolve_threads(n)
+
+
+def resolve_threads(n_threads) -> int:
+    """Validate a per-call n_threads (None = the default)."""
+    if n_threads is None:
+        return get_num_threads()
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive integer or None, got {n_threads!r}")
+    return n_threads
+
+
+def config() -> dict:
+    """Everything show_config() prints, as a dict."""
+    from . import __version__
+    info = {
+        "version": __version__,
+        "backend": backend(),
+        "isa": isa(),
+        "available_isas": available_isas(),
+        "threads": get_num_threads(),
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+    }
+    if _core is not None:
+        build = _core.build_info()
+        info.update(compiler=build["compiler"], compiled_isas=list(build["compiled_isas"]),
+                    build_type=build["build_type"])
+    else:
+        info["native_unavailable"] = _native_error
+    return info
+
+
+def show_config() -> None:
+    """Print version, backend, ISA, threads, compiler and build flags."""
+    info = config()
+    if _core is None:
+        print("lowdim: native kernels not built; running the numpy backend "
+              f"({info['native_unavailable']})")
+    for key, value in info.items():
+        print(f"{key:>16}: {value}")
+
+
+_apply_environment()

@@ -1,0 +1,95 @@
+"""Counter-based random numbers, bit-identical to cpp/include/lowdim/rng.h.
+
+Every value is a pure function of (seed, stream, index): SplitMix64's finaliser applied
+to a per-stream key plus (index + 1)·φ. Nothing is stored, any worker can regenerate any
+entry, and the numpy and C++ backends agree bit for bit (tests/test_rng.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+STREAM_MUL = np.uint64(0xD1B54A32D192ED03)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+
+# Streams used by the kernels; distinct so two kernels with one seed stay independent.
+STREAM_SIGNS = 0x5349474E          # random signs D of SRHT / FJLT
+STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
+STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
+
+
+def mix64(z: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
+    z = np.asarray(z, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * _M1
+        z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def stream_key(seed: int, stream) -> np.ndarray:
+    s = np.asarray(stream, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        k = mix64(np.uint64(seed) + GOLDEN)
+        return mix64(k ^ (s * STREAM_MUL + GOLDEN))
+
+
+def bits(key, index) -> np.ndarray:
+    """Random uint64 for each (key, index); broadcasts."""
+    idx = np.asarray(index, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        return mix64(np.asarray(key, dtype=np.uint64) + (idx + np.uint64(1)) * GOLDEN)
+
+
+def random_bits(seed: int, stream: int, start: int, count: int) -> np.ndarray:
+    """`count` consecutive values of one stream (the twin of _core.random_bits)."""
+    return bits(stream_key(seed, stream), np.arange(start, start + count, dtype=np.uint64))
+
+
+def uniform(b: np.ndarray) -> np.ndarray:
+    """Uniform float64 in [0, 1) from the top 53 bits."""
+    return (b >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+def signs(seed: int, n: int, dtype) -> np.ndarray:
+    """n random ±1 values (the diagonal D), from the top bit of each draw."""
+    top = random_bits(seed, STREAM_SIGNS, 0, n) >> np.uint64(63)
+    return (1.0 - 2.0 * top.astype(np.float64)).astype(dtype)
+
+
+def sample_without_replacement(seed: int, stream: int, n: int, k: int) -> np.ndarray:
+    """k distinct indices of range(n), sorted: the k smallest random keys win."""
+    keys = random_bits(seed, stream, 0, n)
+    return np.sort(np.argsort(keys, kind="stable")[:k]).astype(np.int64)
+
+
+def normal(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    """Standard normals by Box–Muller from two independent draws."""
+    u1 = 1.0 - uniform(b1)          # (0, 1]: log stays finite
+    u2 = uniform(b2)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def seed_from_random_state(random_state) -> int:
+    """Turn sklearn's random_state convention (None, int, RandomState, Generator) into a seed."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(0, 2**63))
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be non-negative, got {random_state}")
+        return int(random_state) % 2**64
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**63))
+    raise TypeError(f"random_state must be None, an int, a RandomState or a Generator, "
+                    f"got {type(random_state).__name__}")
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if not 0 <= int(seed) < 2**64:
+        raise ValueError(f"seed must be in [0, 2**64), got {seed}")
+    return int(seed)

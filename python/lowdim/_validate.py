@@ -1,0 +1,70 @@
+"""Input checks shared by every public function, run once before either backend.
+
+Arrays come out C-contiguous float32 or float64 (float16 and integer input are
+promoted), copied only when needed. Messages are fixed here, so both backends raise
+exactly the same ValueError / TypeError text.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite=False,
+                   min_rows: int = 1, min_cols: int = 1, dtype=None) -> np.ndarray:
+    """Validate X and return it as a C-contiguous float32/float64 array.
+
+    float16 -> float32; integers -> float64; bool, complex, object -> TypeError.
+    `dtype` forces one output dtype.
+    """
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix; this function needs a dense array "
+                        "(use X.toarray())")
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    kind = arr.dtype.kind
+    if kind not in "fiu":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if dtype is None:
+        dtype = {np.dtype(np.float32): np.float32, np.dtype(np.float16): np.float32}.get(
+            arr.dtype, np.float64)
+    ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if arr.ndim not in ndims:
+        want = " or ".join(f"{k}-D" for k in ndims)
+        raise ValueError(f"{name} must be a {want} array, got shape {arr.shape}")
+    if arr.size == 0 or (arr.ndim >= 1 and arr.shape[0] < min_rows) or (
+            arr.ndim >= 2 and arr.shape[-1] < min_cols):
+        raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not allow_nonfinite and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int:
+    """An integer in [low, high]; bool is refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def check_fraction(value, *, name: str) -> float:
+    """A float in (0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"{name} must be in (0, 1], got {value}")
+    return value
+
+
+def next_pow2_exponent(n: int) -> int:
+    """Smallest m with 2**m >= n."""
+    return max(0, int(n - 1).bit_length())

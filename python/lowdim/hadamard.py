@@ -1,0 +1,263 @@
+"""Fast Walsh–Hadamard transform and the fast JL transforms built on it.
+
+fwht: H·H = n·I (unnormalised) or H/√n ("ortho").  SRHT (Tropp 2011):
+y = √(n/k)·S·H_ortho·D·x.  FJLT (Ailon & Chazelle 2009): y = P·H_ortho·D·x with P a
+sparse Gaussian k × n matrix of density q, scaled so E‖y‖² = ‖x‖². D, S and P come from
+the counter-based generator (_rng.py), so a seed fully determines the transform.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _config, _rng
+from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._jl import johnson_lindenstrauss_min_dim
+from ._validate import as_float_array, check_fraction, check_int, next_pow2_exponent
+
+
+def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
+    """Fast Walsh–Hadamard transform along one axis, batched over all others.
+
+    Parameters
+    ----------
+    X : array of shape (..., n, ...), n = 2**m along `axis`; float16/32/64 or int
+    axis : int, default -1
+    normalize : bool, default False
+        False: unnormalised, so fwht(fwht(x)) == n * x.  True: divided by sqrt(n)
+        (orthonormal, norms preserved).
+    out : ndarray, optional
+        Where to write the result (same shape, float32 for float16/32 input, float64
+        otherwise). ``out=X`` transforms in place.
+    n_threads : int, optional
+
+    Returns
+    -------
+    ndarray of the same shape as X.
+    """
+    n_threads = _config.resolve_threads(n_threads)
+    in_place = out is not None and out is X
+    arr = as_float_array(X, ndim=tuple(range(1, 33)))
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
+            or not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"axis {axis!r} is out of range for an array of {arr.ndim} dims")
+    axis = int(axis) % arr.ndim
+    n = arr.shape[axis]
+    if n & (n - 1):
+        raise ValueError(f"fwht needs a power-of-two length along axis {axis}, got {n}; "
+                         "pad with zeros (srht and fjlt pad automatically)")
+    if out is not None:
+        if not isinstance(out, np.ndarray) or out.shape != arr.shape or out.dtype != arr.dtype:
+            raise ValueError(f"out must be an ndarray of shape {arr.shape} and dtype "
+                             f"{arr.dtype}")
+        if not out.flags.writeable:
+            raise ValueError("out is read-only")
+    scale = 1.0 / math.sqrt(n) if normalize else 1.0
+
+    # Transform a C-contiguous (rows, n) block: X itself when writing in place is
+    # allowed, the private copy as_float_array already made, or else a fresh copy.
+    moved = np.moveaxis(arr, axis, -1)
+    may_overwrite = arr is not X or in_place
+    if moved.flags.c_contiguous and may_overwrite:
+        work = moved.reshape(-1, n)
+    else:
+        work = np.array(moved, order="C", copy=True).reshape(-1, n)
+    _config.kernels().fwht(work, scale, n_threads)
+    result = np.moveaxis(work.reshape(moved.shape), -1, axis)
+    if out is None:
+        return result
+    if not np.shares_memory(result, out):
+        out[...] = result
+    return out
+
+
+def _padded_length(d: int) -> int:
+    return 1 << next_pow2_exponent(d)
+
+
+def default_fjlt_density(n_padded: int) -> float:
+    """q = min(1, ln(n)² / n): about ln² n nonzeros per row of P.
+
+    Ailon & Chazelle need q = Θ(log² N / n) for N points; Fandina, Høgsgaard & Larsen
+    (2023) show the log² factor is loose by α = Ω(min{ε⁻¹ ln(1/ε), ln N}). After H·D
+    every coordinate carries ≈ ‖x‖²/n, so averaging ln² n of them already concentrates;
+    we use n in place of the (unknown at construction) N, which keeps the transform a
+    function of the seed and d only. tests/test_hadamard.py checks the JL contract.
+    """
+    return min(1.0, math.log(n_padded) ** 2 / n_padded)
+
+
+def _srht_operands(seed: int, d: int, k: int, dtype):
+    n = _padded_length(d)
+    signs = _rng.signs(seed, n, dtype)
+    idx = _rng.sample_without_replacement(seed, _rng.STREAM_SAMPLE, n, k)
+    return signs, idx, 1.0 / math.sqrt(k)      # √(n/k) · (1/√n): H is unnormalised
+
+
+def fjlt_matrix(seed: int, d: int, k: int, density: float, dtype):
+    """The FJLT's P as CSR arrays (indptr, cols, vals), k × n with n = d padded to 2^m.
+
+    Row i, column j is nonzero when its uniform draw is < density; its value is
+    N(0, 1/(density·k·n)): 1/√n normalises H, 1/(density·k) makes E‖y‖² = ‖x‖².
+    """
+    n = _padded_length(d)
+    keys = _rng.stream_key(seed, _rng.STREAM_FJLT_P + np.arange(k, dtype=np.uint64))
+    j = np.arange(n, dtype=np.uint64)
+    mask = _rng.uniform(_rng.bits(keys[:, None], j[None, :])) < density
+    rows, cols = np.nonzero(mask)
+    # Values use the index range [n, 3n) of the same stream: independent of the mask draws.
+    normals = _rng.normal(_rng.bits(keys[rows], cols.astype(np.uint64) + np.uint64(n)),
+                          _rng.bits(keys[rows], cols.astype(np.uint64) + np.uint64(2 * n)))
+    vals = (normals / math.sqrt(density * k * n)).astype(dtype)
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=k), out=indptr[1:])
+    return indptr, cols.astype(np.int64), vals
+
+
+def _check_projection_args(X, n_components, seed):
+    arr = as_float_array(X, ndim=(1, 2))
+    rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
+    n = _padded_length(rows.shape[1])
+    k = check_int(n_components, name="n_components", low=1, high=n)
+    return arr, rows, k, _rng.check_seed(seed)
+
+
+def srht(X, n_components, *, seed=0, n_threads=None):
+    """Subsampled randomized Hadamard transform: y = √(n/k) · S · H_ortho · D · pad(x).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, d) or (d,)
+    n_components : int in [1, n], n = d rounded up to a power of two
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components) (or (n_components,)); float32 for
+    float16/32 input, float64 otherwise.
+    """
+    arr, rows, k, seed = _check_projection_args(X, n_components, seed)
+    signs, idx, scale = _srht_operands(seed, rows.shape[1], k, rows.dtype)
+    y = _config.kernels().srht(rows, signs, idx, scale, _config.resolve_threads(n_threads))
+    return y[0] if arr.ndim == 1 else y
+
+
+def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
+    """Fast Johnson–Lindenstrauss transform (Ailon–Chazelle): y = P · H_ortho · D · pad(x).
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, d) or (d,)
+    n_components : int in [1, n], n = d rounded up to a power of two
+    density : float in (0, 1], optional
+        Fraction of nonzeros in P; default ``default_fjlt_density(n)`` = min(1, ln² n / n).
+    seed : int, default 0
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_components) (or (n_components,)).
+    """
+    arr, rows, k, seed = _check_projection_args(X, n_components, seed)
+    n = _padded_length(rows.shape[1])
+    q = default_fjlt_density(n) if density is None else check_fraction(density, name="density")
+    indptr, cols, vals = fjlt_matrix(seed, rows.shape[1], k, q, rows.dtype)
+    signs = _rng.signs(seed, n, rows.dtype)
+    y = _config.kernels().fjlt(rows, signs, indptr, cols, vals,
+                               _config.resolve_threads(n_threads))
+    return y[0] if arr.ndim == 1 else y
+
+
+class _HadamardProjection(TransformerMixin, BaseEstimator):
+    """Shared fit/transform of SRHT and FastJLT: fit only fixes sizes and the seed."""
+
+    def fit(self, X, y=None):
+        arr = as_float_array(X, ndim=2)
+        n_samples, d = arr.shape
+        n = _padded_length(d)
+        if isinstance(self.n_components, str) and self.n_components == "auto":
+            k = int(johnson_lindenstrauss_min_dim(n_samples, eps=self.eps))
+            if k > n:
+                raise ValueError(
+                    f"eps={self.eps} and n_samples={n_samples} lead to a target dimension of "
+                    f"{k} which is larger than the padded dimension n={n} of the input "
+                    f"(n_features={d})")
+        else:
+            k = check_int(self.n_components, name="n_components", low=1, high=n)
+        self.n_features_in_ = d
+        self.n_components_ = k
+        self.seed_ = _rng.seed_from_random_state(self.random_state)
+        self._after_fit(n)
+        return self
+
+    def _after_fit(self, n):
+        pass
+
+    def _checked(self, X):
+        check_is_fitted(self, "seed_")
+        arr = as_float_array(X, ndim=2)
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} "
+                             f"is expecting {self.n_features_in_} features as input")
+        return arr
+
+
+class SRHT(_HadamardProjection):
+    """Subsampled randomized Hadamard transform as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    n_components : int or 'auto', default 'auto'
+        'auto' uses johnson_lindenstrauss_min_dim(n_samples, eps=eps).
+    eps : float in (0, 1), default 0.1
+    random_state : None, int, RandomState or Generator
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    n_components_, n_features_in_, seed_ (the seed the transform is generated from)
+    """
+
+    def __init__(self, n_components="auto", *, eps=0.1, random_state=None, n_threads=None):
+        self.n_components = n_components
+        self.eps = eps
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def transform(self, X):
+        arr = self._checked(X)
+        return srht(arr, self.n_components_, seed=self.seed_, n_threads=self.n_threads)
+
+
+class FastJLT(_HadamardProjection):
+    """Ailon–Chazelle fast JL transform as a scikit-learn transformer.
+
+    Parameters
+    ----------
+    n_components : int or 'auto', default 'auto'
+    density : float in (0, 1] or None, default None (= default_fjlt_density)
+    eps : float in (0, 1), default 0.1
+    random_state : None, int, RandomState or Generator
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    n_components_, n_features_in_, seed_, density_
+    """
+
+    def __init__(self, n_components="auto", *, density=None, eps=0.1, random_state=None,
+                 n_threads=None):
+        self.n_components = n_components
+        self.density = density
+        self.eps = eps
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _after_fit(self, n):
+        self.density_ = (default_fjlt_density(n) if self.density is None
+                         else check_fraction(self.density, name="density"))
+
+    def transform(self, X):
+        arr = self._checked(X)
+        return fjlt(arr, self.n_components_, density=self.density_, seed=self.seed_,
+                    n_threads=self.n_threads)

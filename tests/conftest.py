@@ -1,0 +1,43 @@
+"""Every test runs once per backend: numpy, native-scalar, native-avx2 (those available).
+
+The autouse fixture switches lowdim's backend and ISA around each test and restores
+them afterwards, so a test written once checks every kernel variant.
+"""
+import numpy as np
+import pytest
+
+import lowdim
+from lowdim import _config
+
+
+def _variants():
+    out = ["numpy"]
+    if _config._core is not None:
+        out += [f"native-{isa}" for isa in lowdim.available_isas()]
+    return out
+
+
+VARIANTS = _variants()
+
+
+@pytest.fixture(params=VARIANTS, autouse=True)
+def variant(request):
+    """The backend/ISA this test runs on, e.g. 'numpy' or 'native-avx2'."""
+    saved_backend, saved_isa = lowdim.backend(), (
+        _config._core.isa() if _config._core is not None else None)
+    name = request.param
+    if name == "numpy":
+        lowdim.set_backend("numpy")
+    else:
+        lowdim.set_backend("native")
+        lowdim.set_isa(name.split("-", 1)[1])
+    yield name
+    if saved_isa is not None:
+        lowdim.set_backend("native")
+        lowdim.set_isa(saved_isa)
+    lowdim.set_backend(saved_backend)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
