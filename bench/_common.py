@@ -1,0 +1,95 @@
+"""Shared helpers for the side-by-side benchmarks in bench/.
+
+Each bench_<kernel>.py times lowdim and its peers in one process, on one machine, and
+writes bench/results/<kernel>.md; bench/run_all.py joins them into bench/RESULTS.md
+under the machine line. Peers that are not installed are reported as such, not skipped
+silently.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def machine_line() -> str:
+    """CPU model, cores, memory, numpy/BLAS and lowdim backend, in one line."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import lowdim
+    return (f"{cpu}; {os.cpu_count()} cores; {mem_gib:.0f} GiB; python {platform.python_version()}; "
+            f"numpy {np.__version__}; lowdim {lowdim.__version__} backend={lowdim.backend()} "
+            f"isa={lowdim.isa()} threads={lowdim.get_num_threads()}")
+
+
+def best_time(fn, *, repeat: int = 5, min_time: float = 0.0) -> float:
+    """Best wall time of `repeat` calls (after one warm-up call), in seconds."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if min_time and sum(times) > min_time:
+            break
+    return min(times)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure_memory(fn) -> float:
+    """Peak extra memory (MiB) of fn() run in a fresh subprocess is costly; instead run
+    fn under tracemalloc-free accounting: the growth of ru_maxrss in a forked child."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        before = peak_rss_mib()
+        fn()
+        os.write(w, f"{peak_rss_mib() - before}".encode())
+        os._exit(0)
+    os.close(w)
+    data = os.read(r, 64)
+    os.waitpid(pid, 0)
+    return float(data or 0.0)
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def write_section(name: str, title: str, body: str) -> Path:
+    """Write bench/results/<name>.md (one kernel family's section of RESULTS.md)."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.md"
+    path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\n{body.strip()}\n")
+    print(path.read_text())
+    return path
+
+
+def git_revision() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        return "unknown"
