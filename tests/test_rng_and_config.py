@@ -80,4 +80,5 @@ def test_environment_variables_select_backend_isa_threads():
     assert _run("import lowdim; print(lowdim.backend())", LOWDIM_BACKEND="numpy") == "numpy"
     assert _run("import lowdim; print(lowdim.get_num_threads())", LOWDIM_NUM_THREADS="3") == "3"
     if _config._core is not None:
-        assert _run("import lowdim; print(lowdim.isa())", LOWDIM_ISA="scalar") == "scalar"
+        assert _run("import lowdim; print(lowdim.isa())", LOWDIM_ISA="scalar",
+                    LOWDIM_BACKEND="native") == "scalar"
