@@ -291,3 +291,13 @@ def test_jl_min_dim_equals_sklearn():
         lowdim.johnson_lindenstrauss_min_dim(10, eps=1.0)
     with pytest.raises(ValueError, match="n_samples"):
         lowdim.johnson_lindenstrauss_min_dim(0)
+
+
+def test_concurrent_calls_from_python_threads_agree_with_serial(rng):
+    from concurrent.futures import ThreadPoolExecutor
+    xs = [rng.standard_normal((64, 1024)).astype(np.float32) for _ in range(6)]
+    serial = [lowdim.srht(x, 100, seed=i) for i, x in enumerate(xs)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda a: lowdim.srht(a[1], 100, seed=a[0]), enumerate(xs)))
+    for s, p in zip(serial, parallel):
+        np.testing.assert_array_equal(s, p)
