@@ -84,7 +84,12 @@ def bench_dense(n, d, k, rows, skrp):
 
 def bench_csr(n, d, density, k, rows, skrp):
     import scipy.sparse as sp
-    X = sp.random(n, d, density=density, format="csr", dtype=np.float32, random_state=0)
+    rng = np.random.default_rng(0)
+    per_row = max(1, round(density * d))          # like TF-IDF rows: a fixed count each
+    cols = rng.integers(0, d, (n, per_row))
+    X = sp.csr_matrix((rng.random(n * per_row, dtype=np.float32), cols.ravel(),
+                       np.arange(0, n * per_row + 1, per_row)), shape=(n, d))
+    X.sum_duplicates()
     t_fn = best_time(lambda: lowdim.sparse_random_projection(X, k, seed=0), repeat=3)
     t_est = best_time(lambda: lowdim.SparseRandomProjection(k, dense_output=True,
                                                             random_state=0).fit(X).transform(X),

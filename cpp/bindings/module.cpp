@@ -133,8 +133,9 @@ CArray<T> fjlt_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> indptr,
 // Very sparse random projection without a stored matrix, and the CSR × dense product of
 // FastRP. See cpp/include/lowdim/sparse_projection.h; twin: _ref_sparse_projection.py.
 
-void check_csr(const CArray<std::int64_t>& indptr, const CArray<std::int64_t>& indices,
-               std::size_t data_len, std::size_t n_cols) {
+template <class I>
+void check_csr(const CArray<I>& indptr, const CArray<I>& indices, std::size_t data_len,
+               std::size_t n_cols) {
   require(indptr.ndim() == 1 && indptr.shape(0) >= 1 && indices.ndim() == 1, "bad CSR ranks");
   const std::size_t n = indptr.shape(0) - 1, nnz = indices.shape(0);
   const auto* ip = indptr.data();
@@ -147,7 +148,7 @@ void check_csr(const CArray<std::int64_t>& indptr, const CArray<std::int64_t>& i
 }
 
 void check_rp_sizes(std::size_t k, std::uint64_t threshold) {
-  require(k >= 1 && k < (std::size_t{1} << 31), "n_components must be in [1, 2^31)");
+  require(k >= 1 && k + 2 < (std::size_t{1} << 31), "n_components must be in [1, 2^31 - 2)");
   require(threshold >= 1 && threshold <= (std::uint64_t{1} << 53), "threshold out of range");
 }
 
@@ -187,9 +188,8 @@ CArray<T> sparse_rp_dense_py(CArray<T> x, std::uint64_t seed, std::size_t k,
   return out;
 }
 
-template <class T>
-CArray<T> sparse_rp_csr_py(CArray<std::int64_t> indptr, CArray<std::int64_t> indices,
-                           CArray<T> data, std::size_t d, std::uint64_t seed, std::size_t k,
+template <class T, class I>
+CArray<T> sparse_rp_csr_py(CArray<I> indptr, CArray<I> indices, CArray<T> data, std::size_t d, std::uint64_t seed, std::size_t k,
                            std::uint64_t threshold, double scale, int n_threads) {
   require(data.ndim() == 1, "data must be 1-D");
   check_rp_sizes(k, threshold);
@@ -199,7 +199,7 @@ CArray<T> sparse_rp_csr_py(CArray<std::int64_t> indptr, CArray<std::int64_t> ind
   T* po = out.mutable_data();
   {
     py::gil_scoped_release nogil;
-    lowdim::sparse_rp_csr<T>(indptr.data(), indices.data(), data.data(), n, d, seed, k,
+    lowdim::sparse_rp_csr<T, I>(indptr.data(), indices.data(), data.data(), n, d, seed, k,
                              threshold, static_cast<T>(scale), po, n_threads);
   }
   return out;
@@ -246,12 +246,18 @@ PYBIND11_MODULE(_core, m) {
         "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
   m.def("sparse_rp_dense", &sparse_rp_dense_py<double>, py::arg("x").noconvert(), "seed"_a,
         "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
-  m.def("sparse_rp_csr", &sparse_rp_csr_py<float>, "indptr"_a, "indices"_a,
-        py::arg("data").noconvert(), "n_features"_a, "seed"_a, "n_components"_a, "threshold"_a,
-        "scale"_a, "n_threads"_a);
-  m.def("sparse_rp_csr", &sparse_rp_csr_py<double>, "indptr"_a, "indices"_a,
-        py::arg("data").noconvert(), "n_features"_a, "seed"_a, "n_components"_a, "threshold"_a,
-        "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<float, std::int32_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<float, std::int64_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<double, std::int32_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<double, std::int64_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
   m.def("csr_spmm", &csr_spmm_py<float>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
         py::arg("x").noconvert(), "n_threads"_a);
   m.def("csr_spmm", &csr_spmm_py<double>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),

@@ -29,7 +29,8 @@ def _check_adjacency(adjacency):
         raise ValueError(f"adjacency must be square, got shape {shape}")
     if (data < 0).any():
         raise ValueError("adjacency has negative weights")
-    return indptr, indices, data.astype(np.float32), shape[0]
+    return (indptr.astype(np.int64), indices.astype(np.int64), data.astype(np.float32),
+            shape[0])
 
 
 def _check_real(value, name):

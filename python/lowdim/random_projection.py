@@ -24,7 +24,7 @@ except ImportError:  # scikit-learn is optional
     class DataDimensionalityWarning(UserWarning):
         """n_components > n_features: the projection does not reduce dimension."""
 
-_MAX_COMPONENTS = 2**31 - 1
+_MAX_COMPONENTS = 2**31 - 3
 _GAUSS_BLOCK = 1 << 22       # Gaussian entries generated per block (~32 MiB as float64)
 
 
@@ -33,7 +33,7 @@ def _is_sparse(X) -> bool:
 
 
 def _as_csr(X, *, name="X"):
-    """A scipy sparse X as CSR with int64 indices and float32/float64 data, validated."""
+    """A scipy sparse X as CSR (int32 or int64 indices, float32/float64 data), validated."""
     X = X.tocsr()
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
@@ -44,8 +44,10 @@ def _as_csr(X, *, name="X"):
     data = np.ascontiguousarray(X.data, dtype=dtype)
     if not np.isfinite(data).all():
         raise ValueError(f"{name} contains NaN or infinity")
-    indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
-    indices = np.ascontiguousarray(X.indices, dtype=np.int64)
+    # int32 indices stay int32 (no copy); anything else becomes int64, as both kernels take.
+    itype = np.int32 if X.indptr.dtype == X.indices.dtype == np.int32 else np.int64
+    indptr = np.ascontiguousarray(X.indptr, dtype=itype)
+    indices = np.ascontiguousarray(X.indices, dtype=itype)
     return indptr, indices, data, X.shape
 
 

@@ -24,6 +24,17 @@ inline unsigned sparse_rp_code(std::uint64_t key, std::uint64_t i, std::uint64_t
   return (b >> 11) < threshold ? 2u | static_cast<unsigned>(b & 1) : 0u;
 }
 
+// Per-ISA pattern generator: bit t of *nonzero / *negative describes R[j, i0 + t], t < 64,
+// for key = sparse_rp_key(seed, j). Columns past d are harmless (pure function); callers mask.
+namespace scalar {
+void sparse_rp_block64(std::uint64_t key, std::uint64_t i0, std::uint64_t threshold,
+                       std::uint64_t* nonzero, std::uint64_t* negative);
+}  // namespace scalar
+namespace avx2 {
+void sparse_rp_block64(std::uint64_t key, std::uint64_t i0, std::uint64_t threshold,
+                       std::uint64_t* nonzero, std::uint64_t* negative);
+}  // namespace avx2
+
 // Pattern of R in CSR by output row: ptr (k+1,), ent (nnz,) = (i << 1) | negative,
 // i ascending within a row. Threads over rows j.
 void sparse_rp_rows(std::uint64_t seed, std::size_t k, std::size_t d, std::uint64_t threshold,
@@ -51,15 +62,30 @@ void sparse_rp_tile_f64(const double* x, std::size_t m, std::size_t d, const std
 }  // namespace avx2
 constexpr std::size_t kSparseRpTileF32 = 16, kSparseRpTileF64 = 8;  // one cache line per i
 
+// Per-ISA CSR row kernel: y (k,) = Σ_p w[p] · x[idx[p], :] for p < cnt, x rows of length k;
+// each y[c] is 0 + w0·x0 + w1·x1 + … in p order, products rounded before adding (no FMA).
+namespace scalar {
+void spmm_row_f32(const std::int64_t* idx, const float* w, std::size_t cnt, const float* x,
+                  std::size_t k, float* y);
+void spmm_row_f64(const std::int64_t* idx, const double* w, std::size_t cnt, const double* x,
+                  std::size_t k, double* y);
+}  // namespace scalar
+namespace avx2 {
+void spmm_row_f32(const std::int64_t* idx, const float* w, std::size_t cnt, const float* x,
+                  std::size_t k, float* y);
+void spmm_row_f64(const std::int64_t* idx, const double* w, std::size_t cnt, const double* x,
+                  std::size_t k, double* y);
+}  // namespace avx2
+
 // Dense input. x: (n, d), d < 2^31; out: (n, k) = x · R^T.
 template <class T>
 void sparse_rp_dense(const T* x, std::size_t n, std::size_t d, std::uint64_t seed, std::size_t k,
                      std::uint64_t threshold, T scale, T* out, int n_threads);
 
 // CSR input (n rows, d columns): indptr (n+1,), indices/data (nnz,); out: (n, k) = x · R^T,
-// each output row summed in the row's storage order.
-template <class T>
-void sparse_rp_csr(const std::int64_t* indptr, const std::int64_t* indices, const T* data,
+// each output row summed in the row's storage order. I = int32_t or int64_t (scipy's).
+template <class T, class I>
+void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
                    std::size_t n, std::size_t d, std::uint64_t seed, std::size_t k,
                    std::uint64_t threshold, T scale, T* out, int n_threads);
 
