@@ -294,3 +294,33 @@ def test_fastrp_bad_input_and_isolated_nodes():
         lowdim.fastrp(A, 4, iteration_weights=())
     with pytest.raises(ValueError, match="NaN"):
         lowdim.fastrp(sp.csr_matrix(np.array([[0, np.nan], [1, 0]])), 4)
+
+
+def test_estimator_without_sklearn_validation(monkeypatch):
+    from lowdim import random_projection as rp
+    monkeypatch.setattr(rp, "_sk_validate", None)
+    X = np.random.default_rng(1).standard_normal((12, 40))
+    est = lowdim.SparseRandomProjection(5, random_state=1).fit(X)
+    assert est.n_features_in_ == 40
+    np.testing.assert_allclose(est.transform(X), X @ est.components_.toarray().T, rtol=1e-12)
+    with pytest.raises(ValueError, match="expecting 40 features"):
+        est.transform(sp.csr_matrix(np.ones((2, 41))))
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        est.transform(np.full((2, 40), np.inf))
+
+
+def test_native_entry_points_reject_bad_csr(variant):
+    if not variant.startswith("native"):
+        pytest.skip("checks of the C++ bindings")
+    from lowdim import _core
+    data = np.ones(2, dtype=np.float32)
+    cases = [(np.array([0, 2]), np.array([0, 9])),          # column out of range
+             (np.array([0, 3]), np.array([0, 1])),          # indptr past nnz
+             (np.array([0, 2, 1, 2]), np.array([0, 1]))]    # indptr not monotone
+    for indptr, indices in cases:
+        with pytest.raises(ValueError):
+            _core.sparse_rp_csr(indptr, indices, data, 4, 0, 3, 2**52, 1.0, 1)
+        with pytest.raises(ValueError):
+            _core.csr_spmm(indptr, indices, data, np.ones((4, 3), np.float32), 1)
+    with pytest.raises(ValueError, match="n_components"):
+        _core.sparse_rp_dense(np.ones((2, 2), np.float32), 0, 0, 2**52, 1.0, 1)

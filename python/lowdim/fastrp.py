@@ -51,11 +51,14 @@ def _check_weights(weights):
     return w
 
 
-def _normalized(x, on):
-    if not on:
-        return x
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64)).astype(x.dtype)
-    return x / np.where(norms > 0, norms, 1)[:, None]
+def _accumulate(out, x, weight, normalize):
+    """out += weight · x, each row of x first scaled to unit L2 norm when normalize."""
+    if normalize:
+        norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+        row_w = np.divide(np.float32(weight), norms, out=np.zeros_like(norms), where=norms > 0)
+        out += x * row_w[:, None]
+    else:
+        out += np.float32(weight) * x
 
 
 def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
@@ -104,7 +107,7 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
         diag = np.arange(n + 1, dtype=np.int64)
         x0 = ker.sparse_rp_csr(diag, diag[:-1], scale_l.astype(np.float32), n, seed, k, t,
                                scale, thr)
-        out += np.float32(self_w) * _normalized(x0, normalize_rows)
+        _accumulate(out, x0, self_w, normalize_rows)
     last = int(np.flatnonzero(w)[-1]) + 1 if np.any(w) else 0
     x = None
     for i in range(last):
@@ -114,7 +117,7 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
         else:
             x = ker.csr_spmm(indptr, indices, p_data, x, thr)
         if w[i] != 0.0:
-            out += np.float32(w[i]) * _normalized(x, normalize_rows)
+            _accumulate(out, x, w[i], normalize_rows)
     return out
 
 

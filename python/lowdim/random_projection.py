@@ -161,8 +161,10 @@ def _project_gaussian(kind, arr, k, seed):
         arr = sp.csr_matrix((data, indices, indptr), shape=shape)
     n, d = arr.shape
     dtype = arr.dtype
-    out = np.empty((n, k), dtype=dtype)
     step = max(1, _GAUSS_BLOCK // d)
+    if step >= k and kind == "dense":       # one block: BLAS writes the result directly
+        return np.matmul(arr, _gaussian_rows(seed, 0, k, d, k, dtype).T)
+    out = np.empty((n, k), dtype=dtype)
     for j0 in range(0, k, step):
         j1 = min(k, j0 + step)
         out[:, j0:j1] = arr @ _gaussian_rows(seed, j0, j1, d, k, dtype).T
@@ -197,12 +199,19 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         if _sk_validate is not None:      # sklearn's own checks and messages (feature names…)
             X = _sk_validate(self, X, reset=reset, accept_sparse=["csr", "csc"],
                              dtype=[np.float64, np.float32])
+            if not _is_sparse(X):           # already checked (finite, non-empty, float)
+                self._check_n_features(X.shape[1], reset)
+                return "dense", np.ascontiguousarray(X)
+        kind, arr = _as_input(X)
+        self._check_n_features(_shape(kind, arr)[1], reset)
+        return kind, arr
+
+    def _check_n_features(self, n_features, reset):
         if reset:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} "
+            self.n_features_in_ = n_features
+        elif n_features != self.n_features_in_:
+            raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
                              f"is expecting {self.n_features_in_} features as input")
-        return _as_input(X)
 
     def fit(self, X, y=None):
         """Fix n_components_ (JL bound for 'auto'), the seed and the density; X's shape only."""
