@@ -125,10 +125,10 @@ def bench_csr(n, d, density, k, rows, skrp):
     X = sp.csr_matrix((rng.random(n * per_row, dtype=np.float32), cols.ravel(),
                        np.arange(0, n * per_row + 1, per_row)), shape=(n, d))
     X.sum_duplicates()
-    t_fn = best_time(lambda: lowdim.sparse_random_projection(X, k, seed=0), repeat=3)
+    t_fn = best_time(lambda: lowdim.sparse_random_projection(X, k, seed=0), repeat=7)
     t_est = best_time(lambda: lowdim.SparseRandomProjection(k, dense_output=True,
                                                             random_state=0).fit(X).transform(X),
-                      repeat=3)
+                      repeat=7)
     m_ours = measure_memory(lambda: lowdim.sparse_random_projection(X, k, seed=0))
     rows += [[f"CSR {n}×{d} ({density:.1%}) f32 → {k}: lowdim function", f"{t_fn * 1e3:.1f}",
               f"{m_ours:.0f}", ""],

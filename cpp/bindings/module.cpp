@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -207,16 +208,24 @@ CArray<T> sparse_rp_csr_py(CArray<I> indptr, CArray<I> indices, CArray<T> data, 
 
 template <class T>
 CArray<T> csr_spmm_py(CArray<std::int64_t> indptr, CArray<std::int64_t> indices, CArray<T> data,
-                      CArray<T> x, int n_threads) {
+                      CArray<T> x, int n_threads, std::optional<CArray<T>> acc, double weight,
+                      bool normalize) {
   require(data.ndim() == 1 && x.ndim() == 2, "bad ranks");
   check_csr(indptr, indices, data.shape(0), x.shape(0));
   const std::size_t n = indptr.shape(0) - 1, k = x.shape(1);
+  T* pacc = nullptr;
+  if (acc) {
+    require(acc->ndim() == 2 && static_cast<std::size_t>(acc->shape(0)) == n &&
+                static_cast<std::size_t>(acc->shape(1)) == k && acc->writeable(),
+            "acc must be a writeable (n_rows, k) array");
+    pacc = acc->mutable_data();
+  }
   CArray<T> out({n, k});
   T* po = out.mutable_data();
   {
     py::gil_scoped_release nogil;
-    lowdim::csr_spmm<T>(indptr.data(), indices.data(), data.data(), n, x.data(), k, po,
-                        n_threads);
+    lowdim::csr_spmm<T>(indptr.data(), indices.data(), data.data(), n, x.data(), k, po, pacc,
+                        static_cast<T>(weight), normalize, n_threads);
   }
   return out;
 }
@@ -259,7 +268,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
         "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
   m.def("csr_spmm", &csr_spmm_py<float>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
-        py::arg("x").noconvert(), "n_threads"_a);
+        py::arg("x").noconvert(), "n_threads"_a, py::arg("acc").noconvert() = py::none(),
+        "weight"_a = 0.0, "normalize"_a = false);
   m.def("csr_spmm", &csr_spmm_py<double>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
-        py::arg("x").noconvert(), "n_threads"_a);
+        py::arg("x").noconvert(), "n_threads"_a, py::arg("acc").noconvert() = py::none(),
+        "weight"_a = 0.0, "normalize"_a = false);
 }

@@ -73,7 +73,21 @@ def sparse_rp_csr(indptr, indices, data, n_features, seed, n_components, thresho
     return out
 
 
-def csr_spmm(indptr, indices, data, x, n_threads):
-    """out (n, k) = A · x for A in CSR with x.shape[0] columns."""
+def accumulate_rows(acc, y, weight, normalize):
+    """acc += w_r · y[r] per row, w_r = weight / ‖y[r]‖₂ (0 for zero rows) or just weight."""
+    if normalize:
+        norms = np.sqrt(np.einsum("ij,ij->i", y, y))
+        row_w = np.divide(weight, norms, out=np.zeros(len(y)), where=norms > 0)
+    else:
+        row_w = np.full(len(y), weight)
+    acc += y * row_w.astype(y.dtype)[:, None]
+
+
+def csr_spmm(indptr, indices, data, x, n_threads, acc=None, weight=0.0, normalize=False):
+    """out (n, k) = A · x for A in CSR with x.shape[0] columns; optionally
+    accumulate_rows(acc, out, weight, normalize) (FastRP's merge, fused in C++)."""
     A = _csr(indptr, indices, data, x.shape[0])
-    return np.asarray(A @ x, dtype=x.dtype)
+    out = np.asarray(A @ x, dtype=x.dtype)
+    if acc is not None:
+        accumulate_rows(acc, out, weight, normalize)
+    return out

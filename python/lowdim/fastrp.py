@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._ref_sparse_projection import accumulate_rows
 from ._validate import check_int
 from .random_projection import (_MAX_COMPONENTS, _as_csr, _is_sparse, _sparse_scale,
                                 _threshold, check_density)
@@ -49,16 +50,6 @@ def _check_weights(weights):
         raise ValueError("iteration_weights must be a non-empty 1-D sequence of finite numbers, "
                          f"got {weights!r}")
     return w
-
-
-def _accumulate(out, x, weight, normalize):
-    """out += weight · x, each row of x first scaled to unit L2 norm when normalize."""
-    if normalize:
-        norms = np.sqrt(np.einsum("ij,ij->i", x, x))
-        row_w = np.divide(np.float32(weight), norms, out=np.zeros_like(norms), where=norms > 0)
-        out += x * row_w[:, None]
-    else:
-        out += np.float32(weight) * x
 
 
 def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
@@ -107,17 +98,19 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
         diag = np.arange(n + 1, dtype=np.int64)
         x0 = ker.sparse_rp_csr(diag, diag[:-1], scale_l.astype(np.float32), n, seed, k, t,
                                scale, thr)
-        _accumulate(out, x0, self_w, normalize_rows)
+        accumulate_rows(out, x0, self_w, normalize_rows)
     last = int(np.flatnonzero(w)[-1]) + 1 if np.any(w) else 0
     x = None
     for i in range(last):
         if i == 0:          # X1 = (P·L)·R0: scale column u of P by deg_u^β
             x = ker.sparse_rp_csr(indptr, indices, (p_data * scale_l[indices]).astype(np.float32),
                                   n, seed, k, t, scale, thr)
+            if w[0] != 0.0:
+                accumulate_rows(out, x, w[0], normalize_rows)
+        elif w[i] != 0.0:   # the merge is fused into the product (rows still in cache)
+            x = ker.csr_spmm(indptr, indices, p_data, x, thr, out, float(w[i]), normalize_rows)
         else:
             x = ker.csr_spmm(indptr, indices, p_data, x, thr)
-        if w[i] != 0.0:
-            _accumulate(out, x, w[i], normalize_rows)
     return out
 
 

@@ -91,8 +91,12 @@ void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
 
 // out (n, k) = A · x for A in CSR (n rows): indptr (n+1,), indices/data (nnz,), x: (m, k).
 // Each output row is summed in storage order by one thread (no FMA): thread-count invariant.
+// With acc (n, k) non-null, also acc[r] += w_r · out[r], w_r = weight / ‖out[r]‖₂ when
+// normalize (0 for a zero row; squares summed in double into 8 partial sums by c % 8,
+// combined pairwise), else weight (FastRP's merge).
 template <class T>
 void csr_spmm(const std::int64_t* indptr, const std::int64_t* indices, const T* data,
-              std::size_t n, const T* x, std::size_t k, T* out, int n_threads);
+              std::size_t n, const T* x, std::size_t k, T* out, T* acc, T weight,
+              bool normalize, int n_threads);
 
 }  // namespace lowdim

@@ -3,6 +3,7 @@
 // shares it across row tiles; nothing survives the call. Every output element is summed
 // by one thread in pattern/storage order, so results never depend on the thread count.
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -187,11 +188,28 @@ void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
 
 template <class T>
 void csr_spmm(const std::int64_t* indptr, const std::int64_t* indices, const T* data,
-              std::size_t n, const T* x, std::size_t k, T* out, int n_threads) {
+              std::size_t n, const T* x, std::size_t k, T* out, T* acc, T weight,
+              bool normalize, int n_threads) {
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int) {
-    for (std::size_t r = b; r < e; ++r)
+    for (std::size_t r = b; r < e; ++r) {
+      T* y = out + r * k;
       run_spmm_row(indices + indptr[r], data + indptr[r],
-                   static_cast<std::size_t>(indptr[r + 1] - indptr[r]), x, k, out + r * k);
+                   static_cast<std::size_t>(indptr[r + 1] - indptr[r]), x, k, y);
+      if (acc == nullptr) continue;
+      // Fused while the row is in cache: acc[r] += weight / ‖y‖ · y (FastRP's merge).
+      T row_w = weight;
+      if (normalize) {
+        // 8 partial sums in a fixed order (same result on every ISA; one chain would be
+        // k dependent adds), combined pairwise.
+        double part[8] = {};
+        for (std::size_t c = 0; c < k; ++c) part[c % 8] += static_cast<double>(y[c]) * y[c];
+        const double sq = ((part[0] + part[1]) + (part[2] + part[3])) +
+                          ((part[4] + part[5]) + (part[6] + part[7]));
+        row_w = sq > 0 ? static_cast<T>(weight / std::sqrt(sq)) : T(0);
+      }
+      T* a = acc + r * k;
+      for (std::size_t c = 0; c < k; ++c) a[c] += row_w * y[c];
+    }
   });
 }
 
@@ -207,7 +225,7 @@ void csr_spmm(const std::int64_t* indptr, const std::int64_t* indices, const T* 
                                               std::uint64_t, std::size_t, std::uint64_t, T,   \
                                               T*, int);                                       \
   template void csr_spmm<T>(const std::int64_t*, const std::int64_t*, const T*, std::size_t, \
-                            const T*, std::size_t, T*, int);
+                            const T*, std::size_t, T*, T*, T, bool, int);
 LOWDIM_INSTANTIATE(float)
 LOWDIM_INSTANTIATE(double)
 #undef LOWDIM_INSTANTIATE
