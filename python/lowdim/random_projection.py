@@ -32,7 +32,7 @@ def _is_sparse(X) -> bool:
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
-def _as_csr(X, *, name="X"):
+def _as_csr(X, *, name="X", check_finite=True):
     """A scipy sparse X as CSR (int32 or int64 indices, float32/float64 data), validated."""
     X = X.tocsr()
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
@@ -42,7 +42,7 @@ def _as_csr(X, *, name="X"):
         raise TypeError(f"{name} must be a real numeric array, got dtype {X.dtype}")
     dtype = np.float32 if X.dtype in (np.float16, np.float32) else np.float64
     data = np.ascontiguousarray(X.data, dtype=dtype)
-    if not np.isfinite(data).all():
+    if check_finite and not np.isfinite(data).all():
         raise ValueError(f"{name} contains NaN or infinity")
     # int32 indices stay int32 (no copy); anything else becomes int64, as both kernels take.
     itype = np.int32 if X.indptr.dtype == X.indices.dtype == np.int32 else np.int64
@@ -199,9 +199,11 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         if _sk_validate is not None:      # sklearn's own checks and messages (feature names…)
             X = _sk_validate(self, X, reset=reset, accept_sparse=["csr", "csc"],
                              dtype=[np.float64, np.float32])
-            if not _is_sparse(X):           # already checked (finite, non-empty, float)
-                self._check_n_features(X.shape[1], reset)
-                return "dense", np.ascontiguousarray(X)
+            # Already checked (finite, non-empty, float): only adapt the layout.
+            self._check_n_features(X.shape[1], reset)
+            if _is_sparse(X):
+                return "sparse", _as_csr(X, check_finite=False)
+            return "dense", np.ascontiguousarray(X)
         kind, arr = _as_input(X)
         self._check_n_features(_shape(kind, arr)[1], reset)
         return kind, arr
