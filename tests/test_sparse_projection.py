@@ -102,6 +102,8 @@ def test_sparse_input_equals_dense(fmt):
     X32 = X.astype(np.float32).tocsr()
     X32.indices, X32.indptr = X32.indices.astype(np.int64), X32.indptr.astype(np.int64)
     y32 = lowdim.sparse_random_projection(X32, 17, seed=4)
+    np.testing.assert_array_equal(lowdim.sparse_random_projection(X32, 17, seed=4, n_threads=3),
+                                  lowdim.sparse_random_projection(X32, 17, seed=4, n_threads=1))
     assert y32.dtype == np.float32
     np.testing.assert_allclose(y32, dense, rtol=1e-5, atol=1e-5)
 
