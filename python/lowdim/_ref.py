@@ -6,6 +6,8 @@ missing or LOWDIM_BACKEND=numpy, and it is the executable specification the nati
 kernels are tested against.
 """
 from ._ref_hadamard import fjlt, fwht, srht
+from ._ref_pq import pq_decode, pq_distance_table, pq_encode, pq_kmeans, pq_search
 from ._rng import random_bits
 
-__all__ = ["fjlt", "fwht", "random_bits", "srht"]
+__all__ = ["fjlt", "fwht", "pq_decode", "pq_distance_table", "pq_encode", "pq_kmeans",
+           "pq_search", "random_bits", "srht"]

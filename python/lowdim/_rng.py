@@ -17,6 +17,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 STREAM_SIGNS = 0x5349474E          # random signs D of SRHT / FJLT
 STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
 STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
+STREAM_PQ_SUBSAMPLE = 0x50515353   # PQ k-means: training points kept when subsampling
+STREAM_PQ_INIT = 0x5051494E        # PQ k-means: training points used as initial centroids
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

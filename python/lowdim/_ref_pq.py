@@ -1,0 +1,112 @@
+"""numpy twin of cpp/src/pq: k-means per sub-space, encode, decode, distance tables, ADC.
+
+Operation order matches the C++ kernels exactly, so both backends are bitwise equal:
+distances Σ_j (c_j − x_j)² accumulate in j order in float32 (no FMA); argmin keeps the
+first minimum; k-means sums are float64 in point order (np.bincount); ADC sums table
+entries in m order in float32 and breaks distance ties by the lower index.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_BLOCK_BYTES = 1 << 22   # rows per pass so the (rows, K) distance block stays a few MiB
+_EPS = np.float32(1.0 / 1024.0)
+
+
+def _rows_per_block(width: int) -> int:
+    return max(1, _BLOCK_BYTES // (4 * max(1, width)))
+
+
+def _sub_distances(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    """xs (n, dsub), cent (K, dsub) -> (n, K) float32, Σ_j (c_j − x_j)² in j order."""
+    acc = np.zeros((xs.shape[0], cent.shape[0]), dtype=np.float32)
+    for j in range(xs.shape[1]):
+        diff = cent[None, :, j] - xs[:, j, None]
+        acc += diff * diff
+    return acc
+
+
+def _nearest(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    labels = np.empty(xs.shape[0], dtype=np.int64)
+    step = _rows_per_block(cent.shape[0])
+    for s in range(0, xs.shape[0], step):
+        labels[s:s + step] = np.argmin(_sub_distances(xs[s:s + step], cent), axis=1)
+    return labels
+
+
+def _kmeans_one(xs: np.ndarray, cent: np.ndarray, n_iter: int) -> np.ndarray:
+    K, dsub = cent.shape
+    xs64 = xs.astype(np.float64)
+    for _ in range(n_iter):
+        labels = _nearest(xs, cent)
+        counts = np.bincount(labels, minlength=K)
+        nonempty = counts > 0
+        for j in range(dsub):
+            sums = np.bincount(labels, weights=xs64[:, j], minlength=K)
+            cent[nonempty, j] = (sums[nonempty] / counts[nonempty]).astype(np.float32)
+        up = np.where(np.arange(dsub) % 2 == 0, np.float32(1) + _EPS, np.float32(1) - _EPS)
+        down = np.where(np.arange(dsub) % 2 == 0, np.float32(1) - _EPS, np.float32(1) + _EPS)
+        for ci in np.flatnonzero(counts == 0):
+            cj = int(np.argmax(counts))          # first largest cluster
+            v = cent[cj].copy()
+            cent[ci] = v * up.astype(np.float32)
+            cent[cj] = v * down.astype(np.float32)
+            counts[ci] = counts[cj] // 2
+            counts[cj] -= counts[ci]
+    return cent
+
+
+def pq_kmeans(x, centroids, n_iter, n_threads):
+    """x (n, M·dsub) float32, centroids (M, K, dsub) -> codebooks after n_iter Lloyd steps."""
+    M, K, dsub = centroids.shape
+    out = np.array(centroids, dtype=np.float32, copy=True)
+    for m in range(M):
+        xs = np.ascontiguousarray(x[:, m * dsub:(m + 1) * dsub])
+        _kmeans_one(xs, out[m], n_iter)
+    return out
+
+
+def pq_encode(x, codebooks, n_threads):
+    """x (n, M·dsub) -> codes (n, M), uint8 when K ≤ 256 else uint16."""
+    M, K, dsub = codebooks.shape
+    codes = np.empty((x.shape[0], M), dtype=np.uint8 if K <= 256 else np.uint16)
+    for m in range(M):
+        codes[:, m] = _nearest(x[:, m * dsub:(m + 1) * dsub], codebooks[m])
+    return codes
+
+
+def pq_decode(codes, codebooks, n_threads):
+    """codes (n, M) -> (n, M·dsub): the concatenated centroids."""
+    M, K, dsub = codebooks.shape
+    out = np.empty((codes.shape[0], M, dsub), dtype=np.float32)
+    for m in range(M):
+        out[:, m] = codebooks[m][codes[:, m]]
+    return out.reshape(codes.shape[0], M * dsub)
+
+
+def pq_distance_table(q, codebooks, n_threads):
+    """q (nq, M·dsub) -> (nq, M, K) with table[i, m, k] = ‖q_m − c_{m,k}‖²."""
+    M, K, dsub = codebooks.shape
+    table = np.empty((q.shape[0], M, K), dtype=np.float32)
+    for m in range(M):
+        table[:, m] = _sub_distances(q[:, m * dsub:(m + 1) * dsub], codebooks[m])
+    return table
+
+
+def pq_search(table, codes, k, n_threads):
+    """ADC top-k: (distances (nq, k) float32, indices (nq, k) int64), ascending, ties by index."""
+    nq, M, K = table.shape
+    n = codes.shape[0]
+    dist = np.empty((nq, k), dtype=np.float32)
+    idx = np.empty((nq, k), dtype=np.int64)
+    cols = codes.astype(np.intp)
+    step = _rows_per_block(n)
+    for s in range(0, nq, step):
+        t = table[s:s + step]
+        acc = np.zeros((t.shape[0], n), dtype=np.float32)
+        for m in range(M):
+            acc += t[:, m, cols[:, m]]
+        order = np.argsort(acc, axis=1, kind="stable")[:, :k]   # stable: ties by index
+        idx[s:s + step] = order
+        dist[s:s + step] = np.take_along_axis(acc, order, axis=1)
+    return dist, idx
