@@ -288,8 +288,10 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         keys = ("format", "format_version", "codebooks", "n_subquantizers", "nbits", "n_iter",
                 "max_points_per_centroid", "seed")
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if not isinstance(f, np.lib.npyio.NpzFile):
+            # Our own handle: np.load(path) leaks it when the archive is broken.
+            with open(path, "rb") as fh:
+                f = np.load(fh, allow_pickle=False)
+                if not isinstance(f, np.lib.npyio.NpzFile):   # a plain .npy array
                     raise ValueError("not an .npz archive")
                 missing = [k for k in keys if k not in f.files]
                 if missing:

@@ -166,59 +166,99 @@ void pq_distance_table(const float* q, std::size_t nq, std::size_t M, std::size_
   });
 }
 
+namespace {
+
+// Bounded max-heap of (distance, index) pairs: the k best seen so far, worst on top.
+class TopK {
+ public:
+  explicit TopK(std::size_t k) : k_(k) { heap_.reserve(k); }
+  // Codes arrive in index order, so a tie with the worst kept entry loses (strict <).
+  void offer(float dist, std::size_t i) {
+    if (heap_.size() < k_) {
+      heap_.emplace_back(dist, static_cast<std::int64_t>(i));
+      std::push_heap(heap_.begin(), heap_.end());
+    } else if (dist < heap_.front().first) {
+      std::pop_heap(heap_.begin(), heap_.end());
+      heap_.back() = Entry(dist, static_cast<std::int64_t>(i));
+      std::push_heap(heap_.begin(), heap_.end());
+    }
+  }
+  void write(float* dist, std::int64_t* idx) {
+    std::sort_heap(heap_.begin(), heap_.end());  // ascending (distance, index)
+    for (std::size_t r = 0; r < k_; ++r) {
+      dist[r] = heap_[r].first;
+      idx[r] = heap_[r].second;
+    }
+  }
+
+ private:
+  using Entry = std::pair<float, std::int64_t>;
+  std::size_t k_;
+  std::vector<Entry> heap_;
+};
+
+// Scan all codes for Q queries at once: each code byte is loaded once for Q table lookups,
+// the codes stream from memory once per Q queries, and the Q·2 add chains are independent.
+// Every distance is still Σ_m table[m][code_m] summed in m order from 0.
+template <int Q, class Code>
+void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* codes,
+          std::size_t n, TopK* const* top) {
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const Code* c0 = codes + i * M;
+    const Code* c1 = c0 + M;
+    float d0[Q], d1[Q];
+    for (int q = 0; q < Q; ++q) d0[q] = d1[q] = 0.0f;
+    for (std::size_t m = 0; m < M; ++m) {
+      const std::size_t o0 = m * K + c0[m], o1 = m * K + c1[m];
+      for (int q = 0; q < Q; ++q) {
+        d0[q] = d0[q] + tq[q][o0];
+        d1[q] = d1[q] + tq[q][o1];
+      }
+    }
+    for (int q = 0; q < Q; ++q) {
+      top[q]->offer(d0[q], i);
+      top[q]->offer(d1[q], i + 1);
+    }
+  }
+  for (; i < n; ++i) {
+    const Code* c0 = codes + i * M;
+    float d0[Q];
+    for (int q = 0; q < Q; ++q) d0[q] = 0.0f;
+    for (std::size_t m = 0; m < M; ++m)
+      for (int q = 0; q < Q; ++q) d0[q] = d0[q] + tq[q][m * K + c0[m]];
+    for (int q = 0; q < Q; ++q) top[q]->offer(d0[q], i);
+  }
+}
+
+constexpr int kQueryGroup = 4;  // 4 tables of M·K floats: 384 KiB for M = 96, K = 256 (L2)
+
+}  // namespace
+
 template <class Code>
 void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
                const Code* codes, std::size_t n, std::size_t k, float* out_dist,
                std::int64_t* out_idx, int n_threads) {
-  using Entry = std::pair<float, std::int64_t>;  // (distance, index): lexicographic order
-  parallel_for(nq, n_threads, [&](std::size_t b, std::size_t e, int) {
-    std::vector<Entry> heap;
-    heap.reserve(k);
-    for (std::size_t q = b; q < e; ++q) {
-      const float* tq = table + q * M * K;
-      heap.clear();
-      auto offer = [&](float dist, std::size_t i) {
-        // Codes arrive in index order, so a tie with the worst kept entry loses (strict <).
-        if (heap.size() < k) {
-          heap.emplace_back(dist, static_cast<std::int64_t>(i));
-          std::push_heap(heap.begin(), heap.end());
-        } else if (dist < heap.front().first) {
-          std::pop_heap(heap.begin(), heap.end());
-          heap.back() = Entry(dist, static_cast<std::int64_t>(i));
-          std::push_heap(heap.begin(), heap.end());
-        }
-      };
-      std::size_t i = 0;
-      // Four codes at a time: four independent add chains, each summed in m order.
-      for (; i + 4 <= n; i += 4) {
-        const Code* c0 = codes + i * M;
-        const Code* c1 = c0 + M;
-        const Code* c2 = c1 + M;
-        const Code* c3 = c2 + M;
-        float d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
-        for (std::size_t m = 0; m < M; ++m) {
-          const float* t = tq + m * K;
-          d0 = d0 + t[c0[m]];
-          d1 = d1 + t[c1[m]];
-          d2 = d2 + t[c2[m]];
-          d3 = d3 + t[c3[m]];
-        }
-        offer(d0, i);
-        offer(d1, i + 1);
-        offer(d2, i + 2);
-        offer(d3, i + 3);
+  // Threads take query groups, so each query is scanned by one thread in one order.
+  const std::size_t groups = (nq + kQueryGroup - 1) / kQueryGroup;
+  parallel_for(groups, n_threads, [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t g = b; g < e; ++g) {
+      const std::size_t q0 = g * kQueryGroup, cnt = std::min<std::size_t>(kQueryGroup, nq - q0);
+      std::vector<TopK> heaps(cnt, TopK(k));
+      const float* tq[kQueryGroup];
+      TopK* top[kQueryGroup];
+      for (std::size_t q = 0; q < cnt; ++q) {
+        tq[q] = table + (q0 + q) * M * K;
+        top[q] = &heaps[q];
       }
-      for (; i < n; ++i) {
-        const Code* c0 = codes + i * M;
-        float d0 = 0.0f;
-        for (std::size_t m = 0; m < M; ++m) d0 = d0 + tq[m * K + c0[m]];
-        offer(d0, i);
+      switch (cnt) {
+        case 4: scan<4>(tq, M, K, codes, n, top); break;
+        case 3: scan<3>(tq, M, K, codes, n, top); break;
+        case 2: scan<2>(tq, M, K, codes, n, top); break;
+        default: scan<1>(tq, M, K, codes, n, top); break;
       }
-      std::sort_heap(heap.begin(), heap.end());
-      for (std::size_t r = 0; r < k; ++r) {
-        out_dist[q * k + r] = heap[r].first;
-        out_idx[q * k + r] = heap[r].second;
-      }
+      for (std::size_t q = 0; q < cnt; ++q)
+        heaps[q].write(out_dist + (q0 + q) * k, out_idx + (q0 + q) * k);
     }
   });
 }
