@@ -308,3 +308,32 @@ def test_quality_matches_faiss(rng, faiss):
     d_f, i_f = index.search(Q, 10)
     np.testing.assert_allclose(d_s, d_f, rtol=1e-4)
     assert (i_s == i_f).mean() > 0.99
+
+
+def test_results_do_not_depend_on_thread_count(rng):
+    M, K, dsub = 5, 32, 3
+    cb = rng.standard_normal((M, K, dsub)).astype(np.float32)
+    X = rng.standard_normal((203, M * dsub)).astype(np.float32)
+    pq1, pq3 = fitted(cb), fitted(cb)
+    pq1.n_threads, pq3.n_threads = 1, 3
+    np.testing.assert_array_equal(pq1.encode(X), pq3.encode(X))
+    np.testing.assert_array_equal(pq1.distance_table(X[:9]), pq3.distance_table(X[:9]))
+    codes = pq1.encode(X)
+    for a, b in zip(pq1.search(X[:11], codes, 7), pq3.search(X[:11], codes, 7)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_native_kernels_refuse_bad_codes_without_crashing(rng):
+    if _config.backend() != "native":
+        pytest.skip("checks the C++ binding's own guards")
+    core = _config._core
+    cb = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="code out of range"):
+        core.pq_decode(np.full((3, 2), 9, np.uint8), cb, 1)
+    with pytest.raises(ValueError, match="M columns"):
+        core.pq_decode(np.zeros((3, 5), np.uint8), cb, 1)
+    table = core.pq_distance_table(np.zeros((1, 6), np.float32), cb, 1)
+    with pytest.raises(ValueError, match="k must be"):
+        core.pq_search(table, np.zeros((3, 2), np.uint8), 4, 1)
+    with pytest.raises(ValueError, match="at least K"):
+        core.pq_kmeans(np.zeros((3, 6), np.float32), cb, 1, 1)

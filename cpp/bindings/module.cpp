@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
@@ -151,8 +152,9 @@ void require_codes(const CArray<Code>& codes, std::size_t M, std::size_t K) {
   require(codes.ndim() == 2 && static_cast<std::size_t>(codes.shape(1)) == M,
           "codes must be 2-D with M columns");
   const Code* p = codes.data();
-  for (py::ssize_t i = 0; i < codes.size(); ++i)
-    require(static_cast<std::size_t>(p[i]) < K, "code out of range");
+  Code top = 0;  // one max pass (vectorises), then one check
+  for (py::ssize_t i = 0; i < codes.size(); ++i) top = std::max(top, p[i]);
+  require(codes.size() == 0 || static_cast<std::size_t>(top) < K, "code out of range");
 }
 
 CArray<float> pq_kmeans_py(CArray<float> x, CArray<float> centroids, int n_iter,

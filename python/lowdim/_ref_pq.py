@@ -1,8 +1,8 @@
 """numpy twin of cpp/src/pq: k-means per sub-space, encode, decode, distance tables, ADC.
 
 Operation order matches the C++ kernels exactly, so both backends are bitwise equal:
-distances Σ_j (c_j − x_j)² accumulate in j order in float32 (no FMA); argmin keeps the
-first minimum; k-means sums are float64 in point order (np.bincount); ADC sums table
+distances Σ_j (c_j − x_j)² (encode, tables) and k-means scores ‖c‖² + Σ_j (−2x_j)·c_j
+accumulate in j order in float32 (no FMA); argmin keeps the first minimum; k-means sums are float64 in point order (np.bincount); ADC sums table
 entries in m order in float32 and breaks distance ties by the lower index.
 """
 from __future__ import annotations
@@ -26,6 +26,26 @@ def _sub_distances(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
     return acc
 
 
+def _sub_scores(xs: np.ndarray, cent: np.ndarray, cnorm: np.ndarray) -> np.ndarray:
+    """xs (n, dsub), cent (K, dsub) -> (n, K) float32, ‖c‖² + Σ_j (−2x_j)·c_j in j order."""
+    acc = np.repeat(cnorm[None, :], xs.shape[0], axis=0)
+    for j in range(xs.shape[1]):
+        acc += (np.float32(-2.0) * xs[:, j, None]) * cent[None, :, j]
+    return acc
+
+
+def _nearest_ip(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    """k-means assignment: the first minimum of the score ‖c‖² − 2 x·c."""
+    cnorm = np.zeros(cent.shape[0], dtype=np.float32)
+    for j in range(cent.shape[1]):
+        cnorm += cent[:, j] * cent[:, j]
+    labels = np.empty(xs.shape[0], dtype=np.int64)
+    step = _rows_per_block(cent.shape[0])
+    for s in range(0, xs.shape[0], step):
+        labels[s:s + step] = np.argmin(_sub_scores(xs[s:s + step], cent, cnorm), axis=1)
+    return labels
+
+
 def _nearest(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
     labels = np.empty(xs.shape[0], dtype=np.int64)
     step = _rows_per_block(cent.shape[0])
@@ -38,7 +58,7 @@ def _kmeans_one(xs: np.ndarray, cent: np.ndarray, n_iter: int) -> np.ndarray:
     K, dsub = cent.shape
     xs64 = xs.astype(np.float64)
     for _ in range(n_iter):
-        labels = _nearest(xs, cent)
+        labels = _nearest_ip(xs, cent)
         counts = np.bincount(labels, minlength=K)
         nonempty = counts > 0
         for j in range(dsub):

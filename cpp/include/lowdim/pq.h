@@ -2,6 +2,10 @@
 // sub-space m has K = 2^nbits centroids, codebooks (M, K, dsub) row-major float32.
 //   distance  ‖x_m − c_{m,k}‖² = Σ_j (c_j − x_j)² summed in j order, sub/mul/add, no FMA,
 //             so every ISA and the numpy twin round identically (codes bitwise equal);
+//             used by encode and distance tables: it is faiss's formula for dsub < 16.
+//   score     ‖c‖² − 2 x·c = ‖c‖² + Σ_j (−2x_j)·c_j in j order, mul/add: the same ranking
+//             as the distance (up to rounding) at 2 instead of 3 operations per term;
+//             used by k-means assignment (faiss trains with this expansion too, via BLAS).
 //   assign    argmin_k with ties to the lowest k (faiss's rule);
 //   k-means   Lloyd: assign, float64 sums in point order, c = float32(sum / count),
 //             empty clusters split from the largest one (faiss's ±1/1024 perturbation);
@@ -12,21 +16,26 @@
 
 namespace lowdim {
 
-// Per-ISA kernel. x: (n, dsub) rows with stride `x_stride` floats; ct: centroids
-// transposed and padded, (dsub, k_pad) with k_pad = k rounded up to 8 and padding
-// columns = +inf (their distance is +inf or NaN, never a strict minimum). Writes labels (n,) in [0, k); when
-// `dist` is not null also writes all distances (n, k_pad) with row stride `dist_stride`
-// (each row needs k_pad writable floats; the padding entries are +inf).
+// Per-ISA kernels. x: (n, dsub) rows with stride `x_stride` floats; ct: centroids
+// transposed and padded, (dsub, k_pad) with k_pad = k rounded up to 8 and padding columns
+// = +inf (their value is +inf or NaN, never a strict minimum). Write labels (n,) in [0, k).
+// nearest_f32 ranks by distance; when `dist` is not null it also writes all distances
+// (n, k_pad) with row stride `dist_stride` (rows need k_pad writable floats).
+// nearest_ip_f32 ranks by score; cnorm: (k_pad,) = Σ_j c_j² in j order, +inf in padding.
+#define LOWDIM_PQ_KERNELS                                                                     \
+  void nearest_f32(const float* x, std::size_t n, std::size_t x_stride, const float* ct,     \
+                   std::size_t dsub, std::size_t k, std::size_t k_pad, std::int32_t* labels, \
+                   float* dist, std::size_t dist_stride);                                    \
+  void nearest_ip_f32(const float* x, std::size_t n, std::size_t x_stride, const float* ct,  \
+                      const float* cnorm, std::size_t dsub, std::size_t k_pad,               \
+                      std::int32_t* labels);
 namespace scalar {
-void nearest_f32(const float* x, std::size_t n, std::size_t x_stride, const float* ct,
-                 std::size_t dsub, std::size_t k, std::size_t k_pad, std::int32_t* labels,
-                 float* dist, std::size_t dist_stride);
+LOWDIM_PQ_KERNELS
 }  // namespace scalar
 namespace avx2 {
-void nearest_f32(const float* x, std::size_t n, std::size_t x_stride, const float* ct,
-                 std::size_t dsub, std::size_t k, std::size_t k_pad, std::int32_t* labels,
-                 float* dist, std::size_t dist_stride);
+LOWDIM_PQ_KERNELS
 }  // namespace avx2
+#undef LOWDIM_PQ_KERNELS
 
 // x: (n, M·dsub); centroids: (M, K, dsub), updated in place by n_iter Lloyd iterations.
 void pq_kmeans(const float* x, std::size_t n, std::size_t M, std::size_t K, std::size_t dsub,

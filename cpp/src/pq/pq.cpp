@@ -18,17 +18,26 @@ namespace {
 using NearestFn = void (*)(const float*, std::size_t, std::size_t, const float*, std::size_t,
                            std::size_t, std::size_t, std::int32_t*, float*, std::size_t);
 
+using NearestIpFn = void (*)(const float*, std::size_t, std::size_t, const float*,
+                             const float*, std::size_t, std::size_t, std::int32_t*);
+
+struct Kernels {
+  NearestFn nearest;
+  NearestIpFn nearest_ip;
+};
+
 // Indexed by Isa; a level this build lacks falls back to scalar (never selected anyway).
-const NearestFn kNearest[] = {
-    scalar::nearest_f32,
+const Kernels kKernels[] = {
+    {scalar::nearest_f32, scalar::nearest_ip_f32},
 #ifdef LOWDIM_HAVE_AVX2
-    avx2::nearest_f32,
+    {avx2::nearest_f32, avx2::nearest_ip_f32},
 #else
-    scalar::nearest_f32,
+    {scalar::nearest_f32, scalar::nearest_ip_f32},
 #endif
 };
 
-NearestFn nearest() { return kNearest[static_cast<int>(active_isa())]; }
+NearestFn nearest() { return kKernels[static_cast<int>(active_isa())].nearest; }
+NearestIpFn nearest_ip() { return kKernels[static_cast<int>(active_isa())].nearest_ip; }
 
 std::size_t pad8(std::size_t k) { return (k + 7) / 8 * 8; }
 
@@ -45,16 +54,21 @@ void transpose_padded(const float* cent, std::size_t K, std::size_t dsub, float*
 void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub, int n_iter,
                 float* cent, int inner_threads) {
   const std::size_t k_pad = pad8(K);
-  const NearestFn fn = nearest();
-  std::vector<float> ct(dsub * k_pad);
+  const NearestIpFn fn = nearest_ip();
+  std::vector<float> ct(dsub * k_pad), cnorm(k_pad);
   std::vector<std::int32_t> labels(n);
   std::vector<double> sums(K * dsub);
   std::vector<std::int64_t> counts(K);
   constexpr float kEps = 1.0f / 1024.0f;  // faiss's split perturbation
   for (int it = 0; it < n_iter; ++it) {
     transpose_padded(cent, K, dsub, ct.data());
+    for (std::size_t c = 0; c < k_pad; ++c) {  // ‖c‖² in j order; padding stays +inf
+      float acc = 0.0f;
+      for (std::size_t j = 0; j < dsub; ++j) acc = acc + ct[j * k_pad + c] * ct[j * k_pad + c];
+      cnorm[c] = acc;
+    }
     parallel_for(n, inner_threads, [&](std::size_t b, std::size_t e, int) {
-      fn(xs + b * dsub, e - b, dsub, ct.data(), dsub, K, k_pad, labels.data() + b, nullptr, 0);
+      fn(xs + b * dsub, e - b, dsub, ct.data(), cnorm.data(), dsub, k_pad, labels.data() + b);
     });
     // Sums in float64 in point order: the same sequence as np.bincount(weights=...).
     std::fill(sums.begin(), sums.end(), 0.0);
