@@ -269,6 +269,8 @@ def test_codes_equal_faiss_compute_codes(rng, faiss):
             want = packed
         np.testing.assert_array_equal(ours.encode(X), want)
         np.testing.assert_array_equal(ours.decode(ours.encode(X[:50])), fpq.decode(packed[:50]))
+        with pytest.raises(ValueError, match="not trained"):
+            lowdim.ProductQuantizer.from_faiss(faiss.IndexPQ(d, M, nbits))
         back = ours.to_faiss()
         np.testing.assert_array_equal(faiss.vector_to_array(back.centroids),
                                       faiss.vector_to_array(fpq.centroids))

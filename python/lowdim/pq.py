@@ -252,12 +252,19 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
 
     @classmethod
     def from_faiss(cls, pq):
-        """Wrap a trained faiss.ProductQuantizer (or an IndexPQ's .pq)."""
+        """Wrap a trained faiss.ProductQuantizer (or an IndexPQ, whose .pq is used).
+
+        The codebooks are copied. Our codes hold one integer per sub-quantizer; faiss packs
+        codes of nbits < 8 several to a byte (``compute_codes``), so only 8-bit codes are
+        byte-for-byte interchangeable.
+        """
         import faiss
+        if not getattr(pq, "is_trained", True):     # an index knows; a bare pq does not
+            raise ValueError("the faiss index is not trained")
         pq = getattr(pq, "pq", pq)
+        if pq.centroids.size() != pq.M * pq.ksub * pq.dsub:
+            raise ValueError("the faiss ProductQuantizer has no centroids")
         cent = faiss.vector_to_array(pq.centroids).reshape(pq.M, pq.ksub, pq.dsub)
-        if not pq.centroids.size():
-            raise ValueError("the faiss ProductQuantizer is not trained (no centroids)")
         return cls._from_codebooks(cent)
 
     def to_faiss(self):
