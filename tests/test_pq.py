@@ -339,3 +339,19 @@ def test_native_kernels_refuse_bad_codes_without_crashing(rng):
         core.pq_search(table, np.zeros((3, 2), np.uint8), 4, 1)
     with pytest.raises(ValueError, match="at least K"):
         core.pq_kmeans(np.zeros((3, 6), np.float32), cb, 1, 1)
+
+
+def test_near_ties_agree_bitwise_with_the_numpy_spec(rng):
+    # Points at the midpoint of two centroids, nudged by ~1 ulp: the argmin hinges on the
+    # last bit, so every backend must round exactly like _ref_pq.py.
+    M, K, dsub = 4, 64, 8
+    cb = rng.standard_normal((M, K, dsub)).astype(np.float32)
+    a, b = rng.integers(0, K, (2, 500, M))
+    mid = 0.5 * (cb[np.arange(M), a] + cb[np.arange(M), b])            # (500, M, dsub)
+    X = (mid + rng.standard_normal(mid.shape) * 1e-7).astype(np.float32).reshape(500, -1)
+    kern = _config.kernels()
+    np.testing.assert_array_equal(kern.pq_encode(X, cb, 2), _ref.pq_encode(X, cb, 1))
+    np.testing.assert_array_equal(kern.pq_distance_table(X, cb, 2),
+                                  _ref.pq_distance_table(X, cb, 1))
+    init = cb.copy()
+    np.testing.assert_array_equal(kern.pq_kmeans(X, init, 2, 2), _ref.pq_kmeans(X, init, 2, 1))

@@ -266,9 +266,13 @@ PYBIND11_MODULE(_core, m) {
   // product quantization (noconvert on codes: a uint16/uint8 mix-up must not be silent)
   m.def("pq_kmeans", &pq_kmeans_py, "x"_a, "centroids"_a, "n_iter"_a, "n_threads"_a);
   m.def("pq_encode", &pq_encode_py, "x"_a, "codebooks"_a, "n_threads"_a);
-  m.def("pq_decode", &pq_decode_py<std::uint8_t>, py::arg("codes").noconvert(), "codebooks"_a, "n_threads"_a);
-  m.def("pq_decode", &pq_decode_py<std::uint16_t>, py::arg("codes").noconvert(), "codebooks"_a, "n_threads"_a);
+  m.def("pq_decode", &pq_decode_py<std::uint8_t>, py::arg("codes").noconvert(), "codebooks"_a,
+        "n_threads"_a);
+  m.def("pq_decode", &pq_decode_py<std::uint16_t>, py::arg("codes").noconvert(), "codebooks"_a,
+        "n_threads"_a);
   m.def("pq_distance_table", &pq_distance_table_py, "q"_a, "codebooks"_a, "n_threads"_a);
-  m.def("pq_search", &pq_search_py<std::uint8_t>, "table"_a, py::arg("codes").noconvert(), "k"_a, "n_threads"_a);
-  m.def("pq_search", &pq_search_py<std::uint16_t>, "table"_a, py::arg("codes").noconvert(), "k"_a, "n_threads"_a);
+  m.def("pq_search", &pq_search_py<std::uint8_t>, "table"_a, py::arg("codes").noconvert(), "k"_a,
+        "n_threads"_a);
+  m.def("pq_search", &pq_search_py<std::uint16_t>, "table"_a, py::arg("codes").noconvert(),
+        "k"_a, "n_threads"_a);
 }

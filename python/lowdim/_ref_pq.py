@@ -2,8 +2,9 @@
 
 Operation order matches the C++ kernels exactly, so both backends are bitwise equal:
 distances Σ_j (c_j − x_j)² (encode, tables) and k-means scores ‖c‖² + Σ_j (−2x_j)·c_j
-accumulate in j order in float32 (no FMA); argmin keeps the first minimum; k-means sums are float64 in point order (np.bincount); ADC sums table
-entries in m order in float32 and breaks distance ties by the lower index.
+accumulate in j order in float32 (no FMA); argmin keeps the first minimum; k-means sums
+are float64 in point order (np.bincount); ADC sums table entries in m order in float32
+and breaks distance ties by the lower index.
 """
 from __future__ import annotations
 

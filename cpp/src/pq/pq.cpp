@@ -41,12 +41,14 @@ NearestIpFn nearest_ip() { return kKernels[static_cast<int>(active_isa())].neare
 
 std::size_t pad8(std::size_t k) { return (k + 7) / 8 * 8; }
 
-// centroids (K, dsub) -> ct (dsub, k_pad), padding columns +inf (never a strict minimum, even when x is huge).
+// centroids (K, dsub) -> ct (dsub, k_pad); padding columns +inf: never a strict minimum,
+// whatever x is, so labels stay in [0, K).
 void transpose_padded(const float* cent, std::size_t K, std::size_t dsub, float* ct) {
   const std::size_t k_pad = pad8(K);
   for (std::size_t j = 0; j < dsub; ++j) {
     for (std::size_t c = 0; c < K; ++c) ct[j * k_pad + c] = cent[c * dsub + j];
-    for (std::size_t c = K; c < k_pad; ++c) ct[j * k_pad + c] = std::numeric_limits<float>::infinity();
+    for (std::size_t c = K; c < k_pad; ++c)
+      ct[j * k_pad + c] = std::numeric_limits<float>::infinity();
   }
 }
 
@@ -144,7 +146,8 @@ void pq_encode(const float* x, std::size_t n, std::size_t M, std::size_t K, std:
       for (std::size_t m = 0; m < M; ++m) {
         fn(x + i0 * d + m * dsub, cnt, d, ct.data() + m * dsub * k_pad, dsub, K, k_pad, labels,
            nullptr, 0);
-        for (std::size_t i = 0; i < cnt; ++i) codes[(i0 + i) * M + m] = static_cast<Code>(labels[i]);
+        for (std::size_t i = 0; i < cnt; ++i)
+          codes[(i0 + i) * M + m] = static_cast<Code>(labels[i]);
       }
     }
   });

@@ -1,7 +1,8 @@
-// AVX2 nearest-centroid kernel: tiles of P points × 16 centroids (two f32x8 accumulators per
-// point), each centroid's Σ_j (c_j − x_j)² built with sub, mul, add in j order — no FMA, so
-// every distance is bitwise the scalar one and labels agree on every ISA. A running
-// (min, index) pair per lane uses a strict < so the lowest index wins ties, like faiss.
+// AVX2 nearest-centroid kernels: tiles of P points × 16 centroids (two f32x8 accumulators per
+// point). Distance Σ_j (c_j − x_j)² with sub, mul, add and score ‖c‖² + Σ_j (−2x_j)·c_j with
+// mul, add, in j order — no FMA, so every value is bitwise the scalar one and labels agree
+// on every ISA. A running (min, index) pair per lane uses a strict < so the lowest index
+// wins ties, like faiss.
 #include <immintrin.h>
 
 #include <limits>
