@@ -322,8 +322,12 @@ def test_results_do_not_depend_on_thread_count(rng):
     np.testing.assert_array_equal(pq1.encode(X), pq3.encode(X))
     np.testing.assert_array_equal(pq1.distance_table(X[:9]), pq3.distance_table(X[:9]))
     codes = pq1.encode(X)
-    for a, b in zip(pq1.search(X[:11], codes, 7), pq3.search(X[:11], codes, 7)):
-        np.testing.assert_array_equal(a, b)
+    codes[100:200] = codes[:100]             # ties that straddle the threads' code ranges
+    for nq in (1, 2, 11):                    # fewer queries than threads: codes are split
+        want = brute_adc(pq1.distance_table(X[:nq]), codes, 7)
+        for pq in (pq1, pq3):
+            for a, b in zip(pq.search(X[:nq], codes, 7), want):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_native_kernels_refuse_bad_codes_without_crashing(rng):

@@ -200,6 +200,21 @@ class TopK {
       std::push_heap(heap_.begin(), heap_.end());
     }
   }
+  void clear() { heap_.clear(); }
+  // Offer every entry of `other` (in any order: the kept set only depends on the order
+  // of (distance, index) pairs, which is total).
+  void merge(const TopK& other) {
+    for (const Entry& e : other.heap_) {
+      if (heap_.size() < k_) {
+        heap_.push_back(e);
+        std::push_heap(heap_.begin(), heap_.end());
+      } else if (e < heap_.front()) {
+        std::pop_heap(heap_.begin(), heap_.end());
+        heap_.back() = e;
+        std::push_heap(heap_.begin(), heap_.end());
+      }
+    }
+  }
   void write(float* dist, std::int64_t* idx) {
     std::sort_heap(heap_.begin(), heap_.end());  // ascending (distance, index)
     for (std::size_t r = 0; r < k_; ++r) {
@@ -214,14 +229,14 @@ class TopK {
   std::vector<Entry> heap_;
 };
 
-// Scan all codes for Q queries at once: each code byte is loaded once for Q table lookups,
-// the codes stream from memory once per Q queries, and the Q·2 add chains are independent.
-// Every distance is still Σ_m table[m][code_m] summed in m order from 0.
+// Scan codes [begin, end) for Q queries at once: each code byte is loaded once for Q table
+// lookups, the codes stream from memory once per Q queries, and the Q·2 add chains are
+// independent. Every distance is still Σ_m table[m][code_m] summed in m order from 0.
 template <int Q, class Code>
 void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* codes,
-          std::size_t n, TopK* const* top) {
-  std::size_t i = 0;
-  for (; i + 2 <= n; i += 2) {
+          std::size_t begin, std::size_t end, TopK* const* top) {
+  std::size_t i = begin;
+  for (; i + 2 <= end; i += 2) {
     const Code* c0 = codes + i * M;
     const Code* c1 = c0 + M;
     float d0[Q], d1[Q];
@@ -238,7 +253,7 @@ void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* code
       top[q]->offer(d1[q], i + 1);
     }
   }
-  for (; i < n; ++i) {
+  for (; i < end; ++i) {
     const Code* c0 = codes + i * M;
     float d0[Q];
     for (int q = 0; q < Q; ++q) d0[q] = 0.0f;
@@ -248,7 +263,26 @@ void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* code
   }
 }
 
-constexpr int kQueryGroup = 4;  // 4 tables of M·K floats: 384 KiB for M = 96, K = 256 (L2)
+constexpr std::size_t kQueryGroup = 4;  // 4 tables of M·K floats: 384 KiB for M=96, K=256
+
+// Queries [q0, q0 + cnt), cnt ≤ kQueryGroup, over codes [begin, end) into heaps[0..cnt).
+template <class Code>
+void scan_group(const float* table, std::size_t q0, std::size_t cnt, std::size_t M,
+                std::size_t K, const Code* codes, std::size_t begin, std::size_t end,
+                TopK* heaps) {
+  const float* tq[kQueryGroup];
+  TopK* top[kQueryGroup];
+  for (std::size_t q = 0; q < cnt; ++q) {
+    tq[q] = table + (q0 + q) * M * K;
+    top[q] = &heaps[q];
+  }
+  switch (cnt) {
+    case 4: scan<4>(tq, M, K, codes, begin, end, top); break;
+    case 3: scan<3>(tq, M, K, codes, begin, end, top); break;
+    case 2: scan<2>(tq, M, K, codes, begin, end, top); break;
+    default: scan<1>(tq, M, K, codes, begin, end, top); break;
+  }
+}
 
 }  // namespace
 
@@ -256,28 +290,36 @@ template <class Code>
 void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
                const Code* codes, std::size_t n, std::size_t k, float* out_dist,
                std::int64_t* out_idx, int n_threads) {
-  // Threads take query groups, so each query is scanned by one thread in one order.
-  const std::size_t groups = (nq + kQueryGroup - 1) / kQueryGroup;
-  parallel_for(groups, n_threads, [&](std::size_t b, std::size_t e, int) {
-    for (std::size_t g = b; g < e; ++g) {
-      const std::size_t q0 = g * kQueryGroup, cnt = std::min<std::size_t>(kQueryGroup, nq - q0);
-      std::vector<TopK> heaps(cnt, TopK(k));
-      const float* tq[kQueryGroup];
-      TopK* top[kQueryGroup];
-      for (std::size_t q = 0; q < cnt; ++q) {
-        tq[q] = table + (q0 + q) * M * K;
-        top[q] = &heaps[q];
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, n_threads));
+  if (nq >= threads) {
+    // Threads take contiguous query ranges, scanned in groups: each query is scanned by
+    // one thread, in index order.
+    parallel_for(nq, n_threads, [&](std::size_t b, std::size_t e, int) {
+      std::vector<TopK> heaps(kQueryGroup, TopK(k));
+      for (std::size_t q0 = b; q0 < e; q0 += kQueryGroup) {
+        const std::size_t cnt = std::min(kQueryGroup, e - q0);
+        for (auto& h : heaps) h.clear();
+        scan_group(table, q0, cnt, M, K, codes, 0, n, heaps.data());
+        for (std::size_t q = 0; q < cnt; ++q)
+          heaps[q].write(out_dist + (q0 + q) * k, out_idx + (q0 + q) * k);
       }
-      switch (cnt) {
-        case 4: scan<4>(tq, M, K, codes, n, top); break;
-        case 3: scan<3>(tq, M, K, codes, n, top); break;
-        case 2: scan<2>(tq, M, K, codes, n, top); break;
-        default: scan<1>(tq, M, K, codes, n, top); break;
-      }
-      for (std::size_t q = 0; q < cnt; ++q)
-        heaps[q].write(out_dist + (q0 + q) * k, out_idx + (q0 + q) * k);
-    }
+    });
+    return;
+  }
+  // Fewer queries than threads: threads split the codes, each keeps its own top k, and the
+  // merge takes the k smallest (distance, index) pairs — the same set for any split,
+  // because that order is total and the distances do not depend on the split.
+  std::vector<std::vector<TopK>> part(threads, std::vector<TopK>(nq, TopK(k)));
+  parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int t) {
+    for (std::size_t q0 = 0; q0 < nq; q0 += kQueryGroup)
+      scan_group(table, q0, std::min(kQueryGroup, nq - q0), M, K, codes, b, e,
+                 part[t].data() + q0);
   });
+  for (std::size_t q = 0; q < nq; ++q) {
+    TopK& all = part[0][q];
+    for (std::size_t t = 1; t < threads; ++t) all.merge(part[t][q]);
+    all.write(out_dist + q * k, out_idx + q * k);
+  }
 }
 
 #define LOWDIM_INSTANTIATE(Code)                                                              \
