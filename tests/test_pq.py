@@ -360,3 +360,33 @@ def test_near_ties_agree_bitwise_with_the_numpy_spec(rng):
                                   _ref.pq_distance_table(X, cb, 1))
     init = cb.copy()
     np.testing.assert_array_equal(kern.pq_kmeans(X, init, 2, 2), _ref.pq_kmeans(X, init, 2, 1))
+
+
+def _round_to_f32(q):
+    """Correctly rounded float32 of an exact Fraction (nearest, ties to even)."""
+    from fractions import Fraction
+    f = np.float32(float(q))
+    cands = [np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))]
+    errs = [abs(Fraction(float(c)) - q) for c in cands]
+    best = min(errs)
+    ties = [c for c, e in zip(cands, errs) if e == best]
+    return min(ties, key=lambda c: int(np.array(c).view(np.uint32)) & 1)
+
+
+def test_fma32_emulation_is_correctly_rounded(rng):
+    from fractions import Fraction
+    from lowdim._ref_pq import fma32
+    one, u = 1.0, 2.0 ** -23
+    # Double rounding trap: a·b + c lies just below a float32 midpoint, and a plain float64
+    # sum would land on the midpoint and round to even (up) instead of down.
+    crafted = [(one + u, 2.0 ** -24 * (one - u), one + u), (-(one + u), 2.0 ** -24 * (one - u),
+               -(one + u)), (one + u, 2.0 ** -24 * (one + u), one), (3.0, 5.0, -15.0)]
+    a, b, c = (np.array(v, dtype=np.float32) for v in zip(*crafted))
+    a = np.concatenate([a, rng.standard_normal(400).astype(np.float32)])
+    b = np.concatenate([b, (rng.standard_normal(400) * 1e-4).astype(np.float32)])
+    c = np.concatenate([c, rng.standard_normal(400).astype(np.float32)])
+    got = fma32(a, b, c)
+    want = [_round_to_f32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
+            for x, y, z in zip(a, b, c)]
+    np.testing.assert_array_equal(got, np.array(want, dtype=np.float32))
+    assert got[0] == np.float32(one + u)      # the trap: naive float64 gives 1 + 2u

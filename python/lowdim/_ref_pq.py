@@ -2,9 +2,9 @@
 
 Operation order matches the C++ kernels exactly, so both backends are bitwise equal:
 distances Σ_j (c_j − x_j)² (encode, tables) and k-means scores ‖c‖² + Σ_j (−2x_j)·c_j
-accumulate in j order in float32 (no FMA); argmin keeps the first minimum; k-means sums
-are float64 in point order (np.bincount); ADC sums table entries in m order in float32
-and breaks distance ties by the lower index.
+accumulate in j order by float32 fma (emulated exactly, fma32); argmin keeps the first
+minimum; k-means sums are float64 in point order (np.bincount); ADC sums table entries in
+m order in float32 and breaks distance ties by the lower index.
 """
 from __future__ import annotations
 
@@ -18,12 +18,32 @@ def _rows_per_block(width: int) -> int:
     return max(1, _BLOCK_BYTES // (4 * max(1, width)))
 
 
+def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """fma(a, b, c) of float32 arrays, correctly rounded: bitwise the AVX2 vfmadd.
+
+    a·b is exact in float64; the float64 sum is rounded to odd (TwoSum gives its exact
+    error, an inexact even result steps one ulp towards the true value), which makes the
+    final rounding to float32 correct since 53 ≥ 2·24 + 2 (Boldo & Melquiond 2008).
+    """
+    p = a.astype(np.float64) * b.astype(np.float64)
+    cd = np.asarray(c, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = p + cd
+        bp = s - p
+        e = (p - (s - bp)) + (cd - bp)
+        bits = s.view(np.uint64)
+        fix = (e != 0) & ((bits & np.uint64(1)) == 0) & np.isfinite(s)
+        step = np.where((e > 0) == (s > 0), np.uint64(1), np.uint64(0) - np.uint64(1))
+        bits = np.where(fix, bits + step, bits)
+        return bits.view(np.float64).astype(np.float32)
+
+
 def _sub_distances(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:
     """xs (n, dsub), cent (K, dsub) -> (n, K) float32, Σ_j (c_j − x_j)² in j order."""
     acc = np.zeros((xs.shape[0], cent.shape[0]), dtype=np.float32)
     for j in range(xs.shape[1]):
         diff = cent[None, :, j] - xs[:, j, None]
-        acc += diff * diff
+        acc = fma32(diff, diff, acc)
     return acc
 
 
@@ -31,7 +51,7 @@ def _sub_scores(xs: np.ndarray, cent: np.ndarray, cnorm: np.ndarray) -> np.ndarr
     """xs (n, dsub), cent (K, dsub) -> (n, K) float32, ‖c‖² + Σ_j (−2x_j)·c_j in j order."""
     acc = np.repeat(cnorm[None, :], xs.shape[0], axis=0)
     for j in range(xs.shape[1]):
-        acc += (np.float32(-2.0) * xs[:, j, None]) * cent[None, :, j]
+        acc = fma32(np.float32(-2.0) * xs[:, j, None], cent[None, :, j], acc)
     return acc
 
 

@@ -124,7 +124,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     ValueError; fewer than 39·K (faiss's threshold) give a UserWarning.
 
     All computation is float32 (float16/64 input is converted). Distances are summed in a
-    fixed order on every backend, so codes are bitwise the same everywhere; faiss's
+    fixed order with one fused multiply-add per term (emulated exactly where the CPU has
+    none), so codes are bitwise the same on every backend; faiss's
     ``compute_codes`` sums in its own order, so codes equal faiss's except where two centroids
     are at equal distance up to float32 rounding.
 

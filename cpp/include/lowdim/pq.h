@@ -1,11 +1,12 @@
 // Product quantization (Jégou, Douze & Schmid 2011) in faiss's layout: d = M·dsub, each
 // sub-space m has K = 2^nbits centroids, codebooks (M, K, dsub) row-major float32.
-//   distance  ‖x_m − c_{m,k}‖² = Σ_j (c_j − x_j)² summed in j order, sub/mul/add, no FMA,
-//             so every ISA and the numpy twin round identically (codes bitwise equal);
-//             used by encode and distance tables: it is faiss's formula for dsub < 16.
-//   score     ‖c‖² − 2 x·c = ‖c‖² + Σ_j (−2x_j)·c_j in j order, mul/add: the same ranking
-//             as the distance (up to rounding) at 2 instead of 3 operations per term;
-//             used by k-means assignment (faiss trains with this expansion too, via BLAS).
+//   distance  ‖x_m − c_{m,k}‖² = Σ_j (c_j − x_j)²: d = c_j − x_j, acc = fma(d, d, acc) in
+//             j order (one rounding per term; the scalar ISA and numpy emulate the fma
+//             exactly), so every ISA and the numpy twin agree bitwise; used by encode and
+//             distance tables: it is faiss's formula for dsub < 16.
+//   score     ‖c‖² − 2 x·c = ‖c‖² + Σ_j (−2x_j)·c_j, acc = fma(−2x_j, c_j, acc) in j order:
+//             the same ranking as the distance up to rounding, one op per term; used by
+//             k-means assignment (faiss trains with this expansion too, via BLAS).
 //   assign    argmin_k with ties to the lowest k (faiss's rule);
 //   k-means   Lloyd: assign, float64 sums in point order, c = float32(sum / count),
 //             empty clusters split from the largest one (faiss's ±1/1024 perturbation);

@@ -1,8 +1,8 @@
 // AVX2 nearest-centroid kernels: tiles of P points × 16 centroids (two f32x8 accumulators per
-// point). Distance Σ_j (c_j − x_j)² with sub, mul, add and score ‖c‖² + Σ_j (−2x_j)·c_j with
-// mul, add, in j order — no FMA, so every value is bitwise the scalar one and labels agree
-// on every ISA. A running (min, index) pair per lane uses a strict < so the lowest index
-// wins ties, like faiss.
+// point). Distance Σ_j (c_j − x_j)² as sub + fma and score ‖c‖² + Σ_j (−2x_j)·c_j as fma, in
+// j order; the scalar kernels emulate the fma exactly, so every value is bitwise the same
+// and labels agree on every ISA. A running (min, index) pair per lane uses a strict < so
+// the lowest index wins ties, like faiss.
 #include <immintrin.h>
 
 #include <limits>
@@ -59,8 +59,8 @@ void tile(const float* x, std::size_t x_stride, const float* ct, std::size_t dsu
       for (int p = 0; p < P; ++p) {
         const __m256 xj = _mm256_broadcast_ss(x + p * x_stride + j);
         const __m256 da = _mm256_sub_ps(c_a, xj), db = _mm256_sub_ps(c_b, xj);
-        acc0[p] = _mm256_add_ps(acc0[p], _mm256_mul_ps(da, da));
-        acc1[p] = _mm256_add_ps(acc1[p], _mm256_mul_ps(db, db));
+        acc0[p] = _mm256_fmadd_ps(da, da, acc0[p]);
+        acc1[p] = _mm256_fmadd_ps(db, db, acc1[p]);
       }
     }
     for (int p = 0; p < P; ++p) {
@@ -75,7 +75,7 @@ void tile(const float* x, std::size_t x_stride, const float* ct, std::size_t dsu
       const __m256 c_a = _mm256_loadu_ps(ct + j * k_pad + c0);
       for (int p = 0; p < P; ++p) {
         const __m256 da = _mm256_sub_ps(c_a, _mm256_broadcast_ss(x + p * x_stride + j));
-        acc0[p] = _mm256_add_ps(acc0[p], _mm256_mul_ps(da, da));
+        acc0[p] = _mm256_fmadd_ps(da, da, acc0[p]);
       }
     }
     for (int p = 0; p < P; ++p) keep(p, acc0[p], c0);
@@ -126,8 +126,8 @@ void tile_ip(const float* x, std::size_t x_stride, const float* ct, const float*
       const __m256 c_b = _mm256_loadu_ps(ct + j * k_pad + c0 + 8);
       for (int p = 0; p < P; ++p) {
         const __m256 xj = bx(p, j);
-        acc0[p] = _mm256_add_ps(acc0[p], _mm256_mul_ps(xj, c_a));
-        acc1[p] = _mm256_add_ps(acc1[p], _mm256_mul_ps(xj, c_b));
+        acc0[p] = _mm256_fmadd_ps(xj, c_a, acc0[p]);
+        acc1[p] = _mm256_fmadd_ps(xj, c_b, acc1[p]);
       }
     }
     for (int p = 0; p < P; ++p) {
@@ -141,7 +141,7 @@ void tile_ip(const float* x, std::size_t x_stride, const float* ct, const float*
     for (int p = 0; p < P; ++p) acc0[p] = n_a;
     for (std::size_t j = 0; j < dsub; ++j) {
       const __m256 c_a = _mm256_loadu_ps(ct + j * k_pad + c0);
-      for (int p = 0; p < P; ++p) acc0[p] = _mm256_add_ps(acc0[p], _mm256_mul_ps(bx(p, j), c_a));
+      for (int p = 0; p < P; ++p) acc0[p] = _mm256_fmadd_ps(bx(p, j), c_a, acc0[p]);
     }
     for (int p = 0; p < P; ++p) keep(p, acc0[p], c0);
   }

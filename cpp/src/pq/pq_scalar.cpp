@@ -1,13 +1,39 @@
-// Scalar nearest-centroid kernels of product quantization: Σ_j (c_j − x_j)² (sub, mul, add)
-// or ‖c‖² + Σ_j (−2x_j)·c_j (mul, add) per centroid in j order (-ffp-contract=off keeps
-// the operations separate), then the first minimum.
+// Scalar nearest-centroid kernels of product quantization: Σ_j (c_j − x_j)² (sub, then
+// fma(d, d, acc)) or ‖c‖² + Σ_j (−2x_j)·c_j (fma) per centroid in j order, then the first
+// minimum. The fma is emulated exactly (no FMA unit in the baseline ISA).
 // The AVX2 kernel and python/lowdim/_ref_pq.py follow the same operation order exactly.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
 #include "lowdim/pq.h"
 
 namespace lowdim::scalar {
+namespace {
+
+// fma(a, b, c) correctly rounded to float without an FMA unit: a·b is exact in double, the
+// double sum is rounded to odd (TwoSum gives its exact error; an inexact even result steps
+// one ulp towards the true value), and rounding that to float is then correct because
+// 53 ≥ 2·24 + 2 (Boldo & Melquiond, IEEE Trans. Computers 2008). Bitwise vfmadd…ps.
+inline float fma_f32(float a, float b, float c) {
+  const double p = static_cast<double>(a) * static_cast<double>(b);
+  const double cd = static_cast<double>(c);
+  const double s = p + cd;
+  if (!(std::fabs(s) <= std::numeric_limits<double>::max())) return static_cast<float>(s);
+  const double bp = s - p;
+  const double e = (p - (s - bp)) + (cd - bp);
+  if (e == 0.0) return static_cast<float>(s);
+  std::uint64_t bits;
+  std::memcpy(&bits, &s, sizeof bits);
+  if ((bits & 1) == 0) bits = ((e > 0) == (s > 0)) ? bits + 1 : bits - 1;
+  double odd;
+  std::memcpy(&odd, &bits, sizeof odd);
+  return static_cast<float>(odd);
+}
+
+}  // namespace
 
 void nearest_f32(const float* x, std::size_t n, std::size_t x_stride, const float* ct,
                  std::size_t dsub, std::size_t k, std::size_t k_pad, std::int32_t* labels,
@@ -23,7 +49,7 @@ void nearest_f32(const float* x, std::size_t n, std::size_t x_stride, const floa
       const float xj = xi[j];
       for (std::size_t c = 0; c < k; ++c) {
         const float diff = row[c] - xj;
-        acc[c] = acc[c] + diff * diff;
+        acc[c] = fma_f32(diff, diff, acc[c]);
       }
     }
     float best = std::numeric_limits<float>::infinity();
@@ -47,7 +73,7 @@ void nearest_ip_f32(const float* x, std::size_t n, std::size_t x_stride, const f
     for (std::size_t j = 0; j < dsub; ++j) {
       const float* row = ct + j * k_pad;
       const float m2x = -2.0f * xi[j];  // exact: scaling by a power of two
-      for (std::size_t c = 0; c < k_pad; ++c) acc[c] = acc[c] + m2x * row[c];
+      for (std::size_t c = 0; c < k_pad; ++c) acc[c] = fma_f32(m2x, row[c], acc[c]);
     }
     float best = std::numeric_limits<float>::infinity();
     std::int32_t arg = 0;
