@@ -19,23 +19,32 @@ def _rows_per_block(width: int) -> int:
 
 
 def fma32(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """fma(a, b, c) of float32 arrays, correctly rounded: bitwise the AVX2 vfmadd.
+    """fma(a, b, c) of float32 arrays (broadcast), correctly rounded: bitwise vfmadd…ps.
 
-    a·b is exact in float64; the float64 sum is rounded to odd (TwoSum gives its exact
-    error, an inexact even result steps one ulp towards the true value), which makes the
-    final rounding to float32 correct since 53 ≥ 2·24 + 2 (Boldo & Melquiond 2008).
+    a·b is exact in float64, so s = a·b + c has one float64 rounding; rounding s to float32
+    is then correct unless s landed exactly on a float32 midpoint (or in the float32
+    subnormal range). Only there the exact error (TwoSum) decides: the float64 sum is
+    rounded to odd, which makes the float32 rounding correct since 53 ≥ 2·24 + 2
+    (Boldo & Melquiond 2008) — the same steps as the scalar C++ fma_f32.
     """
-    p = a.astype(np.float64) * b.astype(np.float64)
-    cd = np.asarray(c, dtype=np.float64)
+    p = np.multiply(a, b, dtype=np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
-        s = p + cd
-        bp = s - p
-        e = (p - (s - bp)) + (cd - bp)
+        s = p + c
+        out = s.astype(np.float32)
         bits = s.view(np.uint64)
-        fix = (e != 0) & ((bits & np.uint64(1)) == 0) & np.isfinite(s)
-        step = np.where((e > 0) == (s > 0), np.uint64(1), np.uint64(0) - np.uint64(1))
-        bits = np.where(fix, bits + step, bits)
-        return bits.view(np.float64).astype(np.float32)
+        risky = ((bits & np.uint64(0x1FFFFFFF)) == np.uint64(0x10000000)) | (
+            np.abs(s) < 2.0 ** -125)
+        risky &= np.isfinite(s)
+        if risky.any():
+            pr, sr = p[risky], s[risky]
+            cr = np.broadcast_to(c, s.shape)[risky].astype(np.float64)
+            bp = sr - pr
+            e = (pr - (sr - bp)) + (cr - bp)
+            rb = sr.view(np.uint64)
+            fix = (e != 0) & ((rb & np.uint64(1)) == 0)
+            step = np.where((e > 0) == (sr > 0), np.uint64(1), np.uint64(0) - np.uint64(1))
+            out[risky] = np.where(fix, rb + step, rb).view(np.float64).astype(np.float32)
+    return out
 
 
 def _sub_distances(xs: np.ndarray, cent: np.ndarray) -> np.ndarray:

@@ -13,21 +13,26 @@
 namespace lowdim::scalar {
 namespace {
 
-// fma(a, b, c) correctly rounded to float without an FMA unit: a·b is exact in double, the
-// double sum is rounded to odd (TwoSum gives its exact error; an inexact even result steps
-// one ulp towards the true value), and rounding that to float is then correct because
-// 53 ≥ 2·24 + 2 (Boldo & Melquiond, IEEE Trans. Computers 2008). Bitwise vfmadd…ps.
+// fma(a, b, c) correctly rounded to float without an FMA unit: a·b is exact in double, so
+// s = a·b + c has one double rounding, and rounding s to float is already correct unless s
+// sits exactly on a float midpoint (or in float's subnormal range). Only there the exact
+// error (TwoSum) decides: an inexact even s steps one ulp towards the true value (round to
+// odd), which makes the float rounding correct since 53 ≥ 2·24 + 2 (Boldo & Melquiond,
+// IEEE Trans. Computers 2008). Bitwise vfmadd…ps; python/lowdim/_ref_pq.fma32 is the twin.
 inline float fma_f32(float a, float b, float c) {
   const double p = static_cast<double>(a) * static_cast<double>(b);
   const double cd = static_cast<double>(c);
   const double s = p + cd;
-  if (!(std::fabs(s) <= std::numeric_limits<double>::max())) return static_cast<float>(s);
-  const double bp = s - p;
-  const double e = (p - (s - bp)) + (cd - bp);
-  if (e == 0.0) return static_cast<float>(s);
   std::uint64_t bits;
   std::memcpy(&bits, &s, sizeof bits);
-  if ((bits & 1) == 0) bits = ((e > 0) == (s > 0)) ? bits + 1 : bits - 1;
+  const bool midpoint = (bits & 0x1FFFFFFFu) == 0x10000000u;
+  if ((!midpoint && std::fabs(s) >= 0x1p-125) ||
+      !(std::fabs(s) <= std::numeric_limits<double>::max()))
+    return static_cast<float>(s);
+  const double bp = s - p;
+  const double e = (p - (s - bp)) + (cd - bp);
+  if (e == 0.0 || (bits & 1) != 0) return static_cast<float>(s);
+  bits = ((e > 0) == (s > 0)) ? bits + 1 : bits - 1;
   double odd;
   std::memcpy(&odd, &bits, sizeof odd);
   return static_cast<float>(odd);
