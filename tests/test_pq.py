@@ -390,3 +390,14 @@ def test_fma32_emulation_is_correctly_rounded(rng):
             for x, y, z in zip(a, b, c)]
     np.testing.assert_array_equal(got, np.array(want, dtype=np.float32))
     assert got[0] == np.float32(one + u)      # the trap: naive float64 gives 1 + 2u
+
+
+def test_fit_nine_bits_gives_uint16_codes(rng):
+    X = rng.standard_normal((600, 4)).astype(np.float64)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 9, n_iter=2, seed=3), X)
+    assert pq.codebooks_.shape == (2, 512, 2) and pq.codebooks_.dtype == np.float32
+    codes = pq.encode(X)
+    assert codes.dtype == np.uint16 and int(codes.max()) < 512
+    np.testing.assert_array_equal(codes, oracle_codes(X.astype(np.float32), pq.codebooks_))
+    with pytest.raises(TypeError, match="dtype uint16"):
+        pq.decode(codes.astype(np.uint8))
