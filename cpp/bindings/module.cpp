@@ -6,7 +6,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -14,6 +17,7 @@
 
 #include "lowdim/hadamard.h"
 #include "lowdim/isa.h"
+#include "lowdim/pq.h"
 #include "lowdim/rng.h"
 #include "lowdim/sparse_projection.h"
 
@@ -230,6 +234,120 @@ CArray<T> csr_spmm_py(CArray<std::int64_t> indptr, CArray<std::int64_t> indices,
   return out;
 }
 
+// ---- product quantization ----------------------------------------------------------------
+
+// codebooks (M, K, dsub) with 1 ≤ K ≤ 65536; returns {M, K, dsub}.
+std::array<std::size_t, 3> pq_shape(const CArray<float>& codebooks) {
+  require(codebooks.ndim() == 3, "codebooks must be 3-D (M, K, dsub)");
+  const std::size_t M = codebooks.shape(0), K = codebooks.shape(1), dsub = codebooks.shape(2);
+  require(M >= 1 && dsub >= 1 && K >= 1 && K <= 65536, "codebooks shape out of range");
+  return {M, K, dsub};
+}
+
+void require_rows(const CArray<float>& x, std::size_t d) {
+  require(x.ndim() == 2 && static_cast<std::size_t>(x.shape(1)) == d,
+          "x must be 2-D with M * dsub columns");
+}
+
+template <class Code>
+void require_codes(const CArray<Code>& codes, std::size_t M, std::size_t K) {
+  require(codes.ndim() == 2 && static_cast<std::size_t>(codes.shape(1)) == M,
+          "codes must be 2-D with M columns");
+  const Code* p = codes.data();
+  Code top = 0;  // one max pass (vectorises), then one check
+  for (py::ssize_t i = 0; i < codes.size(); ++i) top = std::max(top, p[i]);
+  require(codes.size() == 0 || static_cast<std::size_t>(top) < K, "code out of range");
+}
+
+CArray<float> pq_kmeans_py(CArray<float> x, CArray<float> centroids, int n_iter,
+                           int n_threads) {
+  const auto [M, K, dsub] = pq_shape(centroids);
+  require_rows(x, M * dsub);
+  const std::size_t n = x.shape(0);
+  require(n >= K, "k-means needs at least K training points");
+  require(n_iter >= 0, "n_iter must be >= 0");
+  CArray<float> out({M, K, dsub});
+  std::memcpy(out.mutable_data(), centroids.data(), M * K * dsub * sizeof(float));
+  float* po = out.mutable_data();
+  const float* px = x.data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::pq_kmeans(px, n, M, K, dsub, n_iter, po, n_threads);
+  }
+  return out;
+}
+
+template <class Code>
+py::array pq_encode_as(const CArray<float>& x, const CArray<float>& codebooks, int n_threads) {
+  const auto [M, K, dsub] = pq_shape(codebooks);
+  const std::size_t n = x.shape(0);
+  CArray<Code> codes({n, M});
+  Code* pc = codes.mutable_data();
+  const float *px = x.data(), *pb = codebooks.data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::pq_encode<Code>(px, n, M, K, dsub, pb, pc, n_threads);
+  }
+  return codes;
+}
+
+py::array pq_encode_py(CArray<float> x, CArray<float> codebooks, int n_threads) {
+  const auto [M, K, dsub] = pq_shape(codebooks);
+  require_rows(x, M * dsub);
+  return K <= 256 ? pq_encode_as<std::uint8_t>(x, codebooks, n_threads)
+                  : pq_encode_as<std::uint16_t>(x, codebooks, n_threads);
+}
+
+template <class Code>
+CArray<float> pq_decode_py(CArray<Code> codes, CArray<float> codebooks, int n_threads) {
+  const auto [M, K, dsub] = pq_shape(codebooks);
+  require_codes(codes, M, K);
+  const std::size_t n = codes.shape(0);
+  CArray<float> out({n, M * dsub});
+  float* po = out.mutable_data();
+  const Code* pc = codes.data();
+  const float* pb = codebooks.data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::pq_decode<Code>(pc, n, M, K, dsub, pb, po, n_threads);
+  }
+  return out;
+}
+
+CArray<float> pq_distance_table_py(CArray<float> q, CArray<float> codebooks, int n_threads) {
+  const auto [M, K, dsub] = pq_shape(codebooks);
+  require_rows(q, M * dsub);
+  const std::size_t nq = q.shape(0);
+  CArray<float> table({nq, M, K});
+  float* pt = table.mutable_data();
+  const float *pq = q.data(), *pb = codebooks.data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::pq_distance_table(pq, nq, M, K, dsub, pb, pt, n_threads);
+  }
+  return table;
+}
+
+template <class Code>
+py::tuple pq_search_py(CArray<float> table, CArray<Code> codes, std::size_t k, int n_threads) {
+  require(table.ndim() == 3, "table must be 3-D (nq, M, K)");
+  const std::size_t nq = table.shape(0), M = table.shape(1), K = table.shape(2);
+  require_codes(codes, M, K);
+  const std::size_t n = codes.shape(0);
+  require(k >= 1 && k <= n, "k must be in [1, number of codes]");
+  CArray<float> dist({nq, k});
+  CArray<std::int64_t> idx({nq, k});
+  float* pd = dist.mutable_data();
+  std::int64_t* pi = idx.mutable_data();
+  const float* pt = table.data();
+  const Code* pc = codes.data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::pq_search<Code>(pt, nq, M, K, pc, n, k, pd, pi, n_threads);
+  }
+  return py::make_tuple(dist, idx);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -273,4 +391,17 @@ PYBIND11_MODULE(_core, m) {
   m.def("csr_spmm", &csr_spmm_py<double>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
         py::arg("x").noconvert(), "n_threads"_a, py::arg("acc").noconvert() = py::none(),
         "weight"_a = 0.0, "normalize"_a = false);
+
+  // product quantization (noconvert on codes: a uint16/uint8 mix-up must not be silent)
+  m.def("pq_kmeans", &pq_kmeans_py, "x"_a, "centroids"_a, "n_iter"_a, "n_threads"_a);
+  m.def("pq_encode", &pq_encode_py, "x"_a, "codebooks"_a, "n_threads"_a);
+  m.def("pq_decode", &pq_decode_py<std::uint8_t>, py::arg("codes").noconvert(), "codebooks"_a,
+        "n_threads"_a);
+  m.def("pq_decode", &pq_decode_py<std::uint16_t>, py::arg("codes").noconvert(), "codebooks"_a,
+        "n_threads"_a);
+  m.def("pq_distance_table", &pq_distance_table_py, "q"_a, "codebooks"_a, "n_threads"_a);
+  m.def("pq_search", &pq_search_py<std::uint8_t>, "table"_a, py::arg("codes").noconvert(), "k"_a,
+        "n_threads"_a);
+  m.def("pq_search", &pq_search_py<std::uint16_t>, "table"_a, py::arg("codes").noconvert(),
+        "k"_a, "n_threads"_a);
 }

@@ -15,15 +15,20 @@ except PackageNotFoundError:  # running from a source tree
 from ._config import (available_isas, backend, config, get_num_threads, isa, set_backend,
                       set_isa, set_num_threads, show_config)
 from ._jl import johnson_lindenstrauss_min_dim
+from .fastrp import FastRP, fastrp
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
+from .pq import ProductQuantizer, pq_decode, pq_encode
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
                                 gaussian_random_projection, sparse_random_projection)
-from .fastrp import FastRP, fastrp
 
 __all__ = [
-    "FastJLT", "SRHT", "available_isas", "backend", "config", "fjlt", "fwht",
-    "FastRP", "GaussianRandomProjection", "SparseRandomProjection", "fastrp",
-    "gaussian_random_projection", "sparse_random_projection",
-    "get_num_threads", "isa", "johnson_lindenstrauss_min_dim", "set_backend", "set_isa",
-    "set_num_threads", "show_config", "srht",
+    # settings
+    "available_isas", "backend", "config", "get_num_threads", "isa", "set_backend",
+    "set_isa", "set_num_threads", "show_config",
+    # project
+    "FastJLT", "FastRP", "GaussianRandomProjection", "SRHT", "SparseRandomProjection",
+    "fastrp", "fjlt", "fwht", "gaussian_random_projection", "johnson_lindenstrauss_min_dim",
+    "sparse_random_projection", "srht",
+    # compress
+    "ProductQuantizer", "pq_decode", "pq_encode",
 ]

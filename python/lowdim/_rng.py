@@ -19,6 +19,8 @@ STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
 STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
 STREAM_SPARSE_RP = 0x53505250 << 32   # very sparse projection R: stream of row j = this + j
 STREAM_GAUSS_RP = 0x47525050 << 32    # Gaussian projection: stream of row j = this + j
+STREAM_PQ_SUBSAMPLE = 0x50515353   # PQ k-means: training points kept when subsampling
+STREAM_PQ_INIT = 0x5051494E        # PQ k-means: training points used as initial centroids
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

@@ -1,0 +1,331 @@
+"""Product quantization (Jégou, Douze & Schmid, TPAMI 2011), compatible with faiss.
+
+x ∈ R^d is cut into M sub-vectors of d/M; each is replaced by the index of its nearest
+of K = 2^nbits centroids (k-means per sub-space). Codebooks use faiss's layout
+(M, K, d/M); squared distances to a query are estimated by ADC:
+‖q − x̂‖² = Σ_m ‖q_m − c_{m, code_m}‖², read from a (M, K) table per query.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+import zipfile
+
+import numpy as np
+
+from . import _config, _rng
+from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._validate import as_float_array, check_int
+
+FORMAT_NAME = "lowdim.ProductQuantizer"
+FORMAT_VERSION = 1
+MIN_POINTS_PER_CENTROID = 39   # below this faiss warns too: centroids are poorly estimated
+
+
+def _check_codebooks(codebooks) -> np.ndarray:
+    cb = as_float_array(codebooks, name="codebooks", ndim=3, dtype=np.float32)
+    if cb.shape[1] > 65536:
+        raise ValueError(f"codebooks may hold at most 65536 centroids per sub-space (16 bits), "
+                         f"got {cb.shape[1]}")
+    return cb
+
+
+def _code_dtype(K: int):
+    return np.uint8 if K <= 256 else np.uint16
+
+
+def _check_x(X, codebooks: np.ndarray, name: str = "X") -> np.ndarray:
+    """X as float32 (PQ works in float32, like faiss), with M·dsub columns."""
+    arr = as_float_array(X, name=name, ndim=2, dtype=np.float32)
+    M, _, dsub = codebooks.shape
+    if arr.shape[1] != M * dsub:
+        raise ValueError(f"{name} has {arr.shape[1]} features, but the codebooks expect "
+                         f"{M * dsub} (M={M} × dsub={dsub})")
+    return arr
+
+
+def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
+    M, K, _ = codebooks.shape
+    want = np.dtype(_code_dtype(K))
+    if not isinstance(codes, np.ndarray) or codes.dtype != want:
+        got = codes.dtype if isinstance(codes, np.ndarray) else type(codes).__name__
+        raise TypeError(f"codes must be a numpy array of dtype {want} for {K} centroids per "
+                        f"sub-space, got {got}")
+    if codes.ndim != 2 or codes.shape[1] != M or codes.shape[0] < 1:
+        raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
+    codes = np.ascontiguousarray(codes)
+    if K < np.iinfo(want).max + 1 and int(codes.max()) >= K:
+        raise ValueError(f"codes out of range: max code {int(codes.max())} >= {K} centroids")
+    return codes
+
+
+def pq_encode(X, codebooks, *, n_threads=None):
+    """Index of the nearest centroid in each sub-space (ties → lowest index, like faiss).
+
+    Parameters
+    ----------
+    X : array of shape (n, d); float16/32/64 or int (computed in float32)
+    codebooks : array of shape (M, K, d/M), K ≤ 65536
+    n_threads : int, optional
+
+    Returns
+    -------
+    codes : ndarray of shape (n, M), uint8 when K ≤ 256 else uint16.
+    """
+    cb = _check_codebooks(codebooks)
+    x = _check_x(X, cb)
+    return _config.kernels().pq_encode(x, cb, _config.resolve_threads(n_threads))
+
+
+def pq_decode(codes, codebooks, *, n_threads=None):
+    """Concatenate the centroids named by `codes`.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n, M), uint8 (K ≤ 256) or uint16 (K > 256)
+    codebooks : array of shape (M, K, d/M)
+
+    Returns
+    -------
+    ndarray of shape (n, d), float32.
+    """
+    cb = _check_codebooks(codebooks)
+    c = _check_codes(codes, cb)
+    return _config.kernels().pq_decode(c, cb, _config.resolve_threads(n_threads))
+
+
+class ProductQuantizer(TransformerMixin, BaseEstimator):
+    """Product quantizer with k-means codebooks, faiss-compatible.
+
+    Parameters
+    ----------
+    n_subquantizers : int
+        M, the number of sub-spaces; must divide the number of features d.
+    nbits : int in [1, 16], default 8
+        Bits per sub-code: K = 2**nbits centroids per sub-space; codes are uint8 for
+        nbits ≤ 8 and uint16 above.
+    n_iter : int, default 25
+        Lloyd iterations per sub-space.
+    max_points_per_centroid : int, default 256
+        Training uses at most max_points_per_centroid · K points, a random subset
+        (faiss does the same).
+    seed : int, None, RandomState or Generator, default 1234
+        Seed of the subsample and of the initial centroids.
+    n_threads : int, optional
+
+    Notes
+    -----
+    k-means per sub-space, as in faiss: the initial centroids are K distinct training points
+    drawn at random (not k-means++); an empty cluster takes over half of the currently
+    largest cluster (its centroid copied, both copies nudged by ±1/1024 alternately per
+    coordinate). Unlike faiss, the largest cluster is chosen deterministically, and all
+    draws come from lowdim's counter-based generator, so the codebooks are bitwise identical
+    for a seed on every backend, ISA and thread count. Fewer than K training points raise
+    ValueError; fewer than 39·K (faiss's threshold) give a UserWarning.
+
+    All computation is float32 (float16/64 input is converted). Distances are summed in a
+    fixed order with one fused multiply-add per term (emulated exactly where the CPU has
+    none), so codes are bitwise the same on every backend; faiss's
+    ``compute_codes`` sums in its own order, so codes equal faiss's except where two centroids
+    are at equal distance up to float32 rounding.
+
+    Attributes
+    ----------
+    codebooks_ : ndarray of shape (M, K, d/M), float32 (faiss's ``pq.centroids`` layout)
+    n_features_in_ : int
+    seed_ : int, the seed actually used
+    """
+
+    def __init__(self, n_subquantizers, nbits=8, *, n_iter=25, max_points_per_centroid=256,
+                 seed=1234, n_threads=None):
+        self.n_subquantizers = n_subquantizers
+        self.nbits = nbits
+        self.n_iter = n_iter
+        self.max_points_per_centroid = max_points_per_centroid
+        self.seed = seed
+        self.n_threads = n_threads
+
+    # ---- training -----------------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Learn the codebooks from X of shape (n, d).
+
+        Returns
+        -------
+        self
+        """
+        M = check_int(self.n_subquantizers, name="n_subquantizers", low=1)
+        nbits = check_int(self.nbits, name="nbits", low=1, high=16)
+        n_iter = check_int(self.n_iter, name="n_iter", low=0)
+        mppc = check_int(self.max_points_per_centroid, name="max_points_per_centroid", low=1)
+        n_threads = _config.resolve_threads(self.n_threads)
+        x = as_float_array(X, ndim=2, dtype=np.float32)
+        n, d = x.shape
+        if d % M:
+            raise ValueError(f"n_features={d} is not divisible by n_subquantizers={M}")
+        K = 1 << nbits
+        if n < K:
+            raise ValueError(f"k-means needs at least 2**nbits = {K} training points, got {n}")
+        if n < MIN_POINTS_PER_CENTROID * K:
+            warnings.warn(f"training {K} centroids per sub-space on {n} points: at least "
+                          f"{MIN_POINTS_PER_CENTROID * K} ({MIN_POINTS_PER_CENTROID} per centroid) "
+                          "are recommended", UserWarning, stacklevel=2)
+        seed = _rng.seed_from_random_state(self.seed)
+        if n > mppc * K:
+            x = x[_rng.sample_without_replacement(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K)]
+        dsub = d // M
+        first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
+        init = np.ascontiguousarray(x[first].reshape(K, M, dsub).transpose(1, 0, 2))
+        self.codebooks_ = _config.kernels().pq_kmeans(x, init, n_iter, n_threads)
+        self.n_features_in_ = d
+        self.seed_ = seed
+        return self
+
+    # ---- codec --------------------------------------------------------------------------
+
+    def _fitted_codebooks(self) -> np.ndarray:
+        check_is_fitted(self, "codebooks_")
+        return self.codebooks_
+
+    def _threads(self) -> int:
+        return _config.resolve_threads(self.n_threads)
+
+    def encode(self, X):
+        """Codes of X (n, d): ndarray (n, M), uint8 for nbits ≤ 8 else uint16."""
+        return pq_encode(X, self._fitted_codebooks(), n_threads=self._threads())
+
+    def decode(self, codes):
+        """Reconstruction (n, d) float32 of codes (n, M)."""
+        return pq_decode(codes, self._fitted_codebooks(), n_threads=self._threads())
+
+    def transform(self, X):
+        """Same as encode (scikit-learn name)."""
+        return self.encode(X)
+
+    def inverse_transform(self, codes):
+        """Same as decode (scikit-learn name)."""
+        return self.decode(codes)
+
+    def distance_table(self, Q):
+        """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""
+        cb = self._fitted_codebooks()
+        q = _check_x(Q, cb, name="Q")
+        return _config.kernels().pq_distance_table(q, cb, self._threads())
+
+    def search(self, Q, codes, k):
+        """k nearest codes of each query by asymmetric distance (squared L2).
+
+        Parameters
+        ----------
+        Q : array of shape (nq, d)
+        codes : ndarray of shape (n, M) from encode
+        k : int in [1, n]
+
+        Returns
+        -------
+        distances : ndarray (nq, k) float32, ascending (ties: lower index first)
+        indices : ndarray (nq, k) int64
+        """
+        cb = self._fitted_codebooks()
+        q = _check_x(Q, cb, name="Q")
+        c = _check_codes(codes, cb)
+        k = check_int(k, name="k", low=1, high=c.shape[0])
+        kern = _config.kernels()
+        table = kern.pq_distance_table(q, cb, self._threads())
+        return kern.pq_search(table, c, k, self._threads())
+
+    # ---- interop and persistence ----------------------------------------------------------
+
+    @classmethod
+    def _from_codebooks(cls, codebooks, *, n_iter=25, max_points_per_centroid=256, seed=1234):
+        cb = _check_codebooks(codebooks)
+        M, K, dsub = cb.shape
+        nbits = K.bit_length() - 1
+        if K != 1 << nbits or not 1 <= nbits <= 16:
+            raise ValueError(f"codebooks must have 2**nbits centroids per sub-space with "
+                             f"nbits in [1, 16], got {K}")
+        pq = cls(M, nbits, n_iter=n_iter, max_points_per_centroid=max_points_per_centroid,
+                 seed=seed)
+        pq.codebooks_ = cb.copy()
+        pq.n_features_in_ = M * dsub
+        pq.seed_ = seed if isinstance(seed, int) else None
+        return pq
+
+    @classmethod
+    def from_faiss(cls, pq):
+        """Wrap a trained faiss.ProductQuantizer (or an IndexPQ, whose .pq is used).
+
+        The codebooks are copied. Our codes hold one integer per sub-quantizer; faiss packs
+        codes of nbits < 8 several to a byte (``compute_codes``), so only 8-bit codes are
+        byte-for-byte interchangeable.
+        """
+        import faiss
+        if not getattr(pq, "is_trained", True):     # an index knows; a bare pq does not
+            raise ValueError("the faiss index is not trained")
+        pq = getattr(pq, "pq", pq)
+        if pq.centroids.size() != pq.M * pq.ksub * pq.dsub:
+            raise ValueError("the faiss ProductQuantizer has no centroids")
+        cent = faiss.vector_to_array(pq.centroids).reshape(pq.M, pq.ksub, pq.dsub)
+        return cls._from_codebooks(cent)
+
+    def to_faiss(self):
+        """A faiss.ProductQuantizer holding these codebooks (needs faiss installed)."""
+        try:
+            import faiss
+        except ImportError:
+            raise ImportError("to_faiss() needs faiss: pip install faiss-cpu") from None
+        cb = self._fitted_codebooks()
+        M, K, dsub = cb.shape
+        pq = faiss.ProductQuantizer(M * dsub, M, K.bit_length() - 1)
+        faiss.copy_array_to_vector(np.ascontiguousarray(cb).ravel(), pq.centroids)
+        return pq
+
+    def save(self, path):
+        """Write the codebooks and parameters to a .npz file (see load)."""
+        cb = self._fitted_codebooks()
+        seed = self.seed_ if isinstance(getattr(self, "seed_", None), int) else -1
+        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+                 codebooks=cb, n_subquantizers=np.array(cb.shape[0]),
+                 nbits=np.array(cb.shape[1].bit_length() - 1), n_iter=np.array(self.n_iter),
+                 max_points_per_centroid=np.array(self.max_points_per_centroid),
+                 seed=np.array(seed, dtype=np.int64))
+
+    @classmethod
+    def load(cls, path):
+        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
+        keys = ("format", "format_version", "codebooks", "n_subquantizers", "nbits", "n_iter",
+                "max_points_per_centroid", "seed")
+        try:
+            # Our own handle: np.load(path) leaks it when the archive is broken.
+            with open(path, "rb") as fh:
+                f = np.load(fh, allow_pickle=False)
+                if not isinstance(f, np.lib.npyio.NpzFile):   # a plain .npy array
+                    raise ValueError("not an .npz archive")
+                missing = [k for k in keys if k not in f.files]
+                if missing:
+                    raise ValueError(f"missing entries {missing}")
+                data = {k: f[k] for k in keys}
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{os.fspath(path)!s} is not a valid lowdim ProductQuantizer file "
+                             f"(corrupted or foreign): {exc}") from None
+        if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
+            raise ValueError(f"{os.fspath(path)!s} is not a lowdim ProductQuantizer file "
+                             f"(format {data['format']!r})")
+        version = int(data["format_version"])
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{os.fspath(path)!s} has format version {version}; this lowdim "
+                             f"reads version {FORMAT_VERSION}")
+        cb = data["codebooks"]
+        M, nbits = int(data["n_subquantizers"]), int(data["nbits"])
+        if cb.dtype != np.float32 or cb.ndim != 3 or cb.shape[0] != M or \
+                not 1 <= nbits <= 16 or cb.shape[1] != 1 << nbits or cb.shape[2] < 1:
+            raise ValueError(f"{os.fspath(path)!s}: codebooks of dtype {cb.dtype} and shape "
+                             f"{cb.shape} do not match n_subquantizers={M}, nbits={nbits}")
+        if not np.isfinite(cb).all():
+            raise ValueError(f"{os.fspath(path)!s}: codebooks contain NaN or infinity")
+        seed = int(data["seed"])
+        return cls._from_codebooks(cb, n_iter=int(data["n_iter"]),
+                                   max_points_per_centroid=int(data["max_points_per_centroid"]),
+                                   seed=seed if seed >= 0 else None)

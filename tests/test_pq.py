@@ -1,0 +1,403 @@
+"""Tests of product quantization (lowdim.pq): oracles, exact inputs, faiss parity, files.
+
+Every test runs on each backend/ISA (conftest.py). Oracles: brute-force numpy argmin in
+float64, a float32 ADC sum in m order, faiss (when installed) with the same codebooks.
+"""
+import warnings
+import zipfile
+
+import numpy as np
+import pytest
+
+import lowdim
+from lowdim import _config, _ref
+from lowdim._base import NotFittedError
+
+SHAPES = [(1, 1), (2, 2), (3, 1), (7, 7), (8, 2), (9, 3), (15, 5), (16, 4), (17, 17), (32, 4),
+          (33, 11), (64, 8), (65, 13), (97, 97)]
+
+
+def oracle_codes(X, cb):
+    M, K, dsub = cb.shape
+    xs = X.astype(np.float64).reshape(len(X), M, 1, dsub)
+    return np.argmin(((xs - cb[None].astype(np.float64)) ** 2).sum(-1), axis=2)
+
+
+def fitted(cb):
+    return lowdim.ProductQuantizer._from_codebooks(cb)
+
+
+def quiet_fit(pq, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # "fewer than 39·K points"
+        return pq.fit(X)
+
+
+@pytest.mark.parametrize("d,M", SHAPES)
+@pytest.mark.parametrize("K", [2, 16, 256])
+def test_encode_matches_argmin_oracle(rng, d, M, K):
+    cb = rng.standard_normal((M, K, d // M)).astype(np.float32)
+    for n in (1, 3, 9, 33):
+        X = rng.standard_normal((n, d)).astype(np.float32)
+        codes = lowdim.pq_encode(X, cb)
+        assert codes.dtype == np.uint8 and codes.shape == (n, M)
+        np.testing.assert_array_equal(codes, oracle_codes(X, cb))
+
+
+def test_ties_go_to_lowest_index():
+    cb = np.zeros((2, 8, 1), dtype=np.float32)
+    cb[0, :, 0] = [5, 0, 2, 9, 0, 2, 7, 8]      # 0 at 1 and 4; 2 at 2 and 5
+    cb[1, :, 0] = [4, 4, 4, 4, 4, 4, 4, 4]      # all equal: code 0
+    X = np.array([[0, 0], [1, 3], [2, 100], [-9, 4]], dtype=np.float32)
+    # x=1 is at distance 1 from centroids 0 (index 1), 2 (index 2) and 2 (index 5) -> 1.
+    np.testing.assert_array_equal(lowdim.pq_encode(X, cb), [[1, 0], [1, 0], [2, 0], [1, 0]])
+
+
+@pytest.mark.parametrize("K", [3, 8, 9, 17, 512])
+def test_concatenated_centroids_roundtrip_exactly(rng, K):
+    M, dsub = 5, 3
+    cb = rng.standard_normal((M, K, dsub)).astype(np.float32)
+    codes = rng.integers(0, K, (97, M)).astype(np.uint8 if K <= 256 else np.uint16)
+    X = lowdim.pq_decode(codes, cb)
+    assert X.dtype == np.float32 and X.shape == (97, M * dsub)
+    np.testing.assert_array_equal(X, np.concatenate([cb[m][codes[:, m]] for m in range(M)], 1))
+    np.testing.assert_array_equal(lowdim.pq_encode(X, cb), codes)
+
+
+def test_input_dtypes_agree(rng):
+    cb = rng.standard_normal((4, 16, 2)).astype(np.float32)
+    X = rng.standard_normal((20, 8)).astype(np.float16)
+    want = lowdim.pq_encode(X.astype(np.float32), cb)
+    for dt in (np.float16, np.float64):
+        np.testing.assert_array_equal(lowdim.pq_encode(X.astype(dt), cb), want)
+
+
+def test_distance_table_matches_oracle(rng):
+    M, K, dsub = 6, 32, 5
+    pq = fitted(rng.standard_normal((M, K, dsub)).astype(np.float32))
+    Q = rng.standard_normal((9, M * dsub)).astype(np.float32)
+    table = pq.distance_table(Q)
+    assert table.shape == (9, M, K) and table.dtype == np.float32
+    want = ((Q.astype(np.float64).reshape(9, M, 1, dsub) - pq.codebooks_[None]) ** 2).sum(-1)
+    np.testing.assert_allclose(table, want, rtol=1e-5, atol=1e-6)
+
+
+def brute_adc(table, codes, k):
+    acc = np.zeros((table.shape[0], len(codes)), dtype=np.float32)
+    for m in range(codes.shape[1]):
+        acc += table[:, m, codes[:, m].astype(np.intp)]
+    order = np.argsort(acc, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(acc, order, 1), order
+
+
+@pytest.mark.parametrize("n,k", [(1, 1), (7, 7), (33, 5), (65, 10), (500, 17)])
+def test_search_equals_brute_force_adc(rng, n, k):
+    M, K, dsub = 4, 16, 3
+    pq = fitted(rng.standard_normal((M, K, dsub)).astype(np.float32))
+    codes = rng.integers(0, K, (n, M)).astype(np.uint8)
+    codes[n // 2:] = codes[: n - n // 2]            # duplicated codes: exact distance ties
+    Q = rng.standard_normal((9, M * dsub)).astype(np.float32)
+    dist, idx = pq.search(Q, codes, k)
+    want_d, want_i = brute_adc(pq.distance_table(Q), codes, k)
+    np.testing.assert_array_equal(idx, want_i)
+    np.testing.assert_array_equal(dist, want_d)
+    assert idx.dtype == np.int64 and dist.dtype == np.float32
+
+
+def test_search_uint16_codes(rng):
+    M, K, dsub = 3, 512, 2
+    pq = fitted(rng.standard_normal((M, K, dsub)).astype(np.float32))
+    assert pq.nbits == 9
+    X = rng.standard_normal((40, M * dsub))
+    codes = pq.encode(X)
+    assert codes.dtype == np.uint16
+    np.testing.assert_array_equal(codes, oracle_codes(X.astype(np.float32), pq.codebooks_))
+    dist, idx = pq.search(X[:5], codes, 3)
+    np.testing.assert_array_equal(idx, brute_adc(pq.distance_table(X[:5]), codes, 3)[1])
+
+
+def clustered(rng, n, d, n_clusters=40):
+    centers = rng.standard_normal((n_clusters, d)) * 3
+    return (centers[rng.integers(0, n_clusters, n)]
+            + rng.standard_normal((n, d))).astype(np.float32)
+
+
+def test_fit_is_deterministic_across_threads_and_backends(rng):
+    X = clustered(rng, 1300, 12)
+    a = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=7, n_threads=1).fit(X)
+    for threads in (2, 3, 5):    # 5 > M: threads share the points of each sub-space
+        b = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=7, n_threads=threads).fit(X)
+        np.testing.assert_array_equal(a.codebooks_, b.codebooks_)
+    # The numpy twin is the spec: same codebooks bit for bit from the same start.
+    init = a.codebooks_.copy()
+    got = _config.kernels().pq_kmeans(X, init, 4, 2)
+    np.testing.assert_array_equal(got, _ref.pq_kmeans(X, init, 4, 1))
+    c = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=8).fit(X)
+    assert not np.array_equal(a.codebooks_, c.codebooks_)
+
+
+def test_empty_clusters_are_split(rng):
+    # 8 distinct points repeated, 16 clusters: empty clusters appear at every iteration.
+    X = np.repeat(rng.standard_normal((8, 4)).astype(np.float32), 8, axis=0)
+    init = np.repeat(X[:1].reshape(1, 1, 4), 16, axis=1).reshape(1, 16, 4).copy()
+    got = _config.kernels().pq_kmeans(X, init, 5, 1)
+    np.testing.assert_array_equal(got, _ref.pq_kmeans(X, init, 5, 1))
+    assert np.isfinite(got).all()
+    # every distinct point ends up with a centroid close to it
+    dmin = ((X[:, None] - got[0][None]) ** 2).sum(-1).min(1)
+    assert dmin.max() < 1e-3
+
+
+def test_fit_subsamples_and_reduces_error(rng):
+    X = clustered(rng, 3000, 16)
+    pq = lowdim.ProductQuantizer(4, 4, n_iter=8, max_points_per_centroid=40).fit(X)
+    assert pq.codebooks_.shape == (4, 16, 4) and pq.n_features_in_ == 16
+    mse = ((pq.decode(pq.encode(X)) - X) ** 2).mean()
+    mse0 = ((lowdim.ProductQuantizer(4, 4, n_iter=0).fit(X).decode(pq.encode(X)) - X) ** 2).mean()
+    assert mse < 0.8 * X.var() and mse <= mse0
+    np.testing.assert_array_equal(pq.fit_transform(X), pq.encode(X))
+
+
+def test_bad_input(rng):
+    X = rng.standard_normal((300, 12)).astype(np.float32)
+    with pytest.raises(ValueError, match="not divisible"):
+        lowdim.ProductQuantizer(5, 2).fit(X)
+    for nbits in (0, 17):
+        with pytest.raises(ValueError, match=r"nbits must be \[1, 16\]"):
+            lowdim.ProductQuantizer(4, nbits).fit(X)
+    with pytest.raises(ValueError, match="at least 2\\*\\*nbits = 512"):
+        lowdim.ProductQuantizer(4, 9).fit(X)
+    with pytest.warns(UserWarning, match="recommended"):
+        lowdim.ProductQuantizer(4, 4, n_iter=1).fit(X)
+    bad = X.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        lowdim.ProductQuantizer(4, 2).fit(bad)
+    with pytest.raises(NotFittedError):
+        lowdim.ProductQuantizer(4, 2).encode(X)
+    pq = quiet_fit(lowdim.ProductQuantizer(4, 2, n_iter=2), X)
+    bad[3, 3] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        pq.encode(bad)
+    with pytest.raises(ValueError, match="features"):
+        pq.encode(X[:, :8])
+    codes = pq.encode(X)
+    with pytest.raises(TypeError, match="dtype uint8"):
+        pq.decode(codes.astype(np.int64))
+    with pytest.raises(TypeError, match="dtype uint8"):
+        pq.decode(codes.tolist())
+    with pytest.raises(ValueError, match="out of range"):
+        pq.decode(np.full((2, 4), 4, dtype=np.uint8))
+    with pytest.raises(ValueError, match="shape"):
+        pq.decode(codes[:, :3])
+    with pytest.raises(ValueError, match=r"k must be \[1, 300\]"):
+        pq.search(X[:2], codes, 301)
+    with pytest.raises(ValueError, match="at most 65536"):
+        lowdim.pq_encode(X, np.zeros((1, 65537, 12), np.float32))
+
+
+def test_save_load_roundtrip_and_refusals(rng, tmp_path):
+    X = rng.standard_normal((400, 8)).astype(np.float32)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    path = tmp_path / "pq.npz"
+    pq.save(path)
+    back = lowdim.ProductQuantizer.load(path)
+    np.testing.assert_array_equal(back.codebooks_, pq.codebooks_)
+    assert back.get_params()["seed"] == 5 and back.nbits == 3
+    np.testing.assert_array_equal(back.encode(X), pq.encode(X))
+
+    raw = path.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(ValueError, match="not a valid lowdim ProductQuantizer file"):
+        lowdim.ProductQuantizer.load(tmp_path / "trunc.npz")
+    flipped = bytearray(raw)
+    pos = raw.index(pq.codebooks_.tobytes()[:16])   # inside the stored codebooks
+    flipped[pos + 3] ^= 0xFF
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match="not a valid lowdim ProductQuantizer file"):
+        lowdim.ProductQuantizer.load(tmp_path / "flip.npz")
+    np.save(tmp_path / "plain.npy", X)
+    with pytest.raises(ValueError, match="not an .npz"):
+        lowdim.ProductQuantizer.load(tmp_path / "plain.npy")
+
+    def rewrite(name, **changes):
+        with np.load(path) as f:
+            data = {k: f[k] for k in f.files}
+        data.update(changes)
+        data = {k: v for k, v in data.items() if v is not None}
+        np.savez(tmp_path / name, **data)
+        return tmp_path / name
+
+    with pytest.raises(ValueError, match="format version 2"):
+        lowdim.ProductQuantizer.load(rewrite("v2.npz", format_version=np.array(2)))
+    with pytest.raises(ValueError, match="is not a lowdim ProductQuantizer file"):
+        lowdim.ProductQuantizer.load(rewrite("other.npz", format=np.array("faiss")))
+    with pytest.raises(ValueError, match="do not match"):
+        lowdim.ProductQuantizer.load(rewrite("shape.npz", nbits=np.array(4)))
+    with pytest.raises(ValueError, match="do not match"):
+        lowdim.ProductQuantizer.load(rewrite("dtype.npz", codebooks=pq.codebooks_.astype(float)))
+    with pytest.raises(ValueError, match="missing entries"):
+        lowdim.ProductQuantizer.load(rewrite("missing.npz", nbits=None))
+    with pytest.raises(FileNotFoundError):
+        lowdim.ProductQuantizer.load(tmp_path / "nope.npz")
+    assert zipfile.is_zipfile(path)
+
+
+# ---- faiss parity (skipped when faiss is not installed) ------------------------------------
+
+@pytest.fixture
+def faiss():
+    """faiss on one thread (the machine is shared; OpenMP spinning slows tests down)."""
+    mod = pytest.importorskip("faiss")
+    saved = mod.omp_get_max_threads()
+    mod.omp_set_num_threads(1)
+    yield mod
+    mod.omp_set_num_threads(saved)
+
+
+def test_codes_equal_faiss_compute_codes(rng, faiss):
+    for d, M, nbits in [(16, 2, 8), (24, 8, 4), (64, 16, 8), (30, 10, 4)]:
+        X = rng.standard_normal((2000, d)).astype(np.float32)
+        fpq = faiss.ProductQuantizer(d, M, nbits)
+        fpq.cp.niter = 3
+        fpq.cp.min_points_per_centroid = 1      # silence faiss's small-sample warning
+        fpq.train(X)
+        ours = lowdim.ProductQuantizer.from_faiss(fpq)
+        packed = fpq.compute_codes(X)
+        if nbits == 4:   # faiss packs two 4-bit codes per byte, first code in the low half
+            want = np.stack([packed & 15, packed >> 4], axis=2).reshape(len(X), M)
+        else:
+            want = packed
+        np.testing.assert_array_equal(ours.encode(X), want)
+        np.testing.assert_array_equal(ours.decode(ours.encode(X[:50])), fpq.decode(packed[:50]))
+        with pytest.raises(ValueError, match="not trained"):
+            lowdim.ProductQuantizer.from_faiss(faiss.IndexPQ(d, M, nbits))
+        back = ours.to_faiss()
+        np.testing.assert_array_equal(faiss.vector_to_array(back.centroids),
+                                      faiss.vector_to_array(fpq.centroids))
+
+
+def test_quality_matches_faiss(rng, faiss):
+    d, M, nbits = 32, 8, 6
+    X = clustered(rng, 6000, d, n_clusters=200)
+    base, Q = X[:5000], X[5000:5300]
+    exact = np.argsort(((Q[:, None] - base[None]) ** 2).sum(-1), axis=1)[:, :10]
+
+    def recall(idx):
+        return np.mean([len(set(a) & set(b)) / 10 for a, b in zip(idx, exact)])
+
+    # Both k-means are random: one run's recall moves by ~0.005, so compare 3-seed means.
+    mse, rec = {"faiss": [], "ours": []}, {"faiss": [], "ours": []}
+    for seed in range(3):
+        fpq = faiss.ProductQuantizer(d, M, nbits)
+        fpq.cp.seed = seed
+        fpq.train(base)
+        index = faiss.IndexPQ(d, M, nbits)
+        index.pq = fpq
+        index.is_trained = True
+        index.add(base)
+        mse["faiss"].append(((fpq.decode(fpq.compute_codes(base)) - base) ** 2).mean())
+        rec["faiss"].append(recall(index.search(Q, 10)[1]))
+        ours = lowdim.ProductQuantizer(M, nbits, seed=seed).fit(base)
+        codes = ours.encode(base)
+        mse["ours"].append(((ours.decode(codes) - base) ** 2).mean())
+        rec["ours"].append(recall(ours.search(Q, codes, 10)[1]))
+    assert np.mean(mse["ours"]) <= 1.05 * np.mean(mse["faiss"])
+    assert np.mean(rec["ours"]) >= np.mean(rec["faiss"]) - 0.01
+
+    # Same codebooks: our ADC search returns faiss's neighbours and distances.
+    same = lowdim.ProductQuantizer.from_faiss(index)
+    d_s, i_s = same.search(Q, same.encode(base), 10)
+    d_f, i_f = index.search(Q, 10)
+    np.testing.assert_allclose(d_s, d_f, rtol=1e-4)
+    assert (i_s == i_f).mean() > 0.99
+
+
+def test_results_do_not_depend_on_thread_count(rng):
+    M, K, dsub = 5, 32, 3
+    cb = rng.standard_normal((M, K, dsub)).astype(np.float32)
+    X = rng.standard_normal((203, M * dsub)).astype(np.float32)
+    pq1, pq3 = fitted(cb), fitted(cb)
+    pq1.n_threads, pq3.n_threads = 1, 3
+    np.testing.assert_array_equal(pq1.encode(X), pq3.encode(X))
+    np.testing.assert_array_equal(pq1.distance_table(X[:9]), pq3.distance_table(X[:9]))
+    codes = pq1.encode(X)
+    codes[100:200] = codes[:100]             # ties that straddle the threads' code ranges
+    for nq in (1, 2, 11):                    # fewer queries than threads: codes are split
+        want = brute_adc(pq1.distance_table(X[:nq]), codes, 7)
+        for pq in (pq1, pq3):
+            for a, b in zip(pq.search(X[:nq], codes, 7), want):
+                np.testing.assert_array_equal(a, b)
+
+
+def test_native_kernels_refuse_bad_codes_without_crashing(rng):
+    if _config.backend() != "native":
+        pytest.skip("checks the C++ binding's own guards")
+    core = _config._core
+    cb = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="code out of range"):
+        core.pq_decode(np.full((3, 2), 9, np.uint8), cb, 1)
+    with pytest.raises(ValueError, match="M columns"):
+        core.pq_decode(np.zeros((3, 5), np.uint8), cb, 1)
+    table = core.pq_distance_table(np.zeros((1, 6), np.float32), cb, 1)
+    with pytest.raises(ValueError, match="k must be"):
+        core.pq_search(table, np.zeros((3, 2), np.uint8), 4, 1)
+    with pytest.raises(ValueError, match="at least K"):
+        core.pq_kmeans(np.zeros((3, 6), np.float32), cb, 1, 1)
+
+
+def test_near_ties_agree_bitwise_with_the_numpy_spec(rng):
+    # Points at the midpoint of two centroids, nudged by ~1 ulp: the argmin hinges on the
+    # last bit, so every backend must round exactly like _ref_pq.py.
+    M, K, dsub = 4, 64, 8
+    cb = rng.standard_normal((M, K, dsub)).astype(np.float32)
+    a, b = rng.integers(0, K, (2, 500, M))
+    mid = 0.5 * (cb[np.arange(M), a] + cb[np.arange(M), b])            # (500, M, dsub)
+    X = (mid + rng.standard_normal(mid.shape) * 1e-7).astype(np.float32).reshape(500, -1)
+    kern = _config.kernels()
+    np.testing.assert_array_equal(kern.pq_encode(X, cb, 2), _ref.pq_encode(X, cb, 1))
+    np.testing.assert_array_equal(kern.pq_distance_table(X, cb, 2),
+                                  _ref.pq_distance_table(X, cb, 1))
+    init = cb.copy()
+    np.testing.assert_array_equal(kern.pq_kmeans(X, init, 2, 2), _ref.pq_kmeans(X, init, 2, 1))
+
+
+def _round_to_f32(q):
+    """Correctly rounded float32 of an exact Fraction (nearest, ties to even)."""
+    from fractions import Fraction
+    f = np.float32(float(q))
+    cands = [np.nextafter(f, np.float32(-np.inf)), f, np.nextafter(f, np.float32(np.inf))]
+    errs = [abs(Fraction(float(c)) - q) for c in cands]
+    best = min(errs)
+    ties = [c for c, e in zip(cands, errs) if e == best]
+    return min(ties, key=lambda c: int(np.array(c).view(np.uint32)) & 1)
+
+
+def test_fma32_emulation_is_correctly_rounded(rng):
+    from fractions import Fraction
+    from lowdim._ref_pq import fma32
+    one, u = 1.0, 2.0 ** -23
+    # Double rounding trap: a·b + c lies just below a float32 midpoint, and a plain float64
+    # sum would land on the midpoint and round to even (up) instead of down.
+    crafted = [(one + u, 2.0 ** -24 * (one - u), one + u), (-(one + u), 2.0 ** -24 * (one - u),
+               -(one + u)), (one + u, 2.0 ** -24 * (one + u), one), (3.0, 5.0, -15.0)]
+    a, b, c = (np.array(v, dtype=np.float32) for v in zip(*crafted))
+    a = np.concatenate([a, rng.standard_normal(400).astype(np.float32)])
+    b = np.concatenate([b, (rng.standard_normal(400) * 1e-4).astype(np.float32)])
+    c = np.concatenate([c, rng.standard_normal(400).astype(np.float32)])
+    got = fma32(a, b, c)
+    want = [_round_to_f32(Fraction(float(x)) * Fraction(float(y)) + Fraction(float(z)))
+            for x, y, z in zip(a, b, c)]
+    np.testing.assert_array_equal(got, np.array(want, dtype=np.float32))
+    assert got[0] == np.float32(one + u)      # the trap: naive float64 gives 1 + 2u
+
+
+def test_fit_nine_bits_gives_uint16_codes(rng):
+    X = rng.standard_normal((600, 4)).astype(np.float64)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 9, n_iter=2, seed=3), X)
+    assert pq.codebooks_.shape == (2, 512, 2) and pq.codebooks_.dtype == np.float32
+    codes = pq.encode(X)
+    assert codes.dtype == np.uint16 and int(codes.max()) < 512
+    np.testing.assert_array_equal(codes, oracle_codes(X.astype(np.float32), pq.codebooks_))
+    with pytest.raises(TypeError, match="dtype uint16"):
+        pq.decode(codes.astype(np.uint8))
