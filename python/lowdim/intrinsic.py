@@ -113,17 +113,26 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
             raise ValueError(f"knn has zero distances for {zero} points (duplicates); pass X "
                              "instead so they can be merged, or use lowdim.remove_duplicates")
         return mle_from_distances(dist, k if estimator == "mle" else k - 1)
+    pw, _, inverse = local_mle(X, k, k if estimator == "mle" else k - 1, duplicates, n_threads)
+    return pw if inverse is None else pw[inverse]
+
+
+def local_mle(X, k, kfac, duplicates="merge", n_threads=None):
+    """MLE of every distinct point of X: (estimates, knn indices, inverse or None).
+
+    Without duplicates, estimates and indices (n, k) refer to X itself and inverse is
+    None; otherwise they refer to remove_duplicates(X) and estimates[inverse] maps back.
+    """
     x = as_float_array(X, name="X")
     if k > x.shape[0] - 1:
         raise ValueError(f"k must be <= {x.shape[0] - 1} (number of other points), got {k}")
-    dist, _ = _knn_mod.knn(x, k, n_threads=n_threads)
+    dist, idx = _knn_mod.knn(x, k, n_threads=n_threads)
     inverse = None
     zero = int((dist[:, 0] == 0).sum())
     if zero:
         x, inverse = _dedupe_or_raise(x, duplicates, zero, k + 1)
-        dist, _ = _knn_mod.knn(x, k, n_threads=n_threads)
-    out = mle_from_distances(dist, k if estimator == "mle" else k - 1)
-    return out if inverse is None else out[inverse]
+        dist, idx = _knn_mod.knn(x, k, n_threads=n_threads)
+    return mle_from_distances(dist, kfac), idx, inverse
 
 
 def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"):
@@ -214,5 +223,7 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
     if method == "twonn":
         return twonn(X, discard_fraction=discard_fraction, duplicates=duplicates,
                      n_threads=n_threads)
-    local = lid(X, k, estimator="levina_bickel", duplicates=duplicates, n_threads=n_threads)
+    k = check_int(k, name="k", low=2)
+    _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
+    local, _, _ = local_mle(X, k, k - 1, duplicates, n_threads)   # distinct points only
     return float(1.0 / np.mean(1.0 / local))

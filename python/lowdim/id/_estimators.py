@@ -79,23 +79,26 @@ class MLE(_IDEstimator):
         if comb not in _COMBS:
             raise ValueError(f"comb must be one of {_COMBS}, got {comb!r}")
         k = check_int(self.K if n_neighbors is None else n_neighbors, name="n_neighbors", low=2)
-        kfac_shift = 2 if self.unbiased else 1
+        kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
             dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
             if (dist[:, 0] == 0).any():
                 raise ValueError("precomputed_knn_arrays has zero distances (duplicates); "
                                  "pass X without them so they can be merged")
-            pw = _lid.mle_from_distances(dist, k - kfac_shift)
+            distinct, inverse = _lid.mle_from_distances(dist, kfac), None
         else:
-            pw, idx = self._pointwise(X, k, k - kfac_shift)
+            distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, self.n_threads)
+        # `distinct`: one estimate per distinct point (duplicates counted once);
+        # `inverse` maps them back to the rows of X.
         self.n_neighbors_ = k
-        self.dimension_pw_ = pw
+        self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
         if comb == "mle":
-            self.dimension_ = float(1.0 / np.mean(1.0 / pw))
+            self.dimension_ = float(1.0 / np.mean(1.0 / distinct))
         else:
-            self.dimension_ = float(np.mean(pw) if comb == "mean" else np.median(pw))
+            self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
         if smooth:
-            self.dimension_pw_smooth_ = _smooth(pw, idx)
+            smoothed = _smooth(distinct, idx)
+            self.dimension_pw_smooth_ = smoothed if inverse is None else smoothed[inverse]
         elif hasattr(self, "dimension_pw_smooth_"):
             del self.dimension_pw_smooth_
         return self
@@ -106,21 +109,6 @@ class MLE(_IDEstimator):
             raise ValueError("MLE.fit_pw needs distances; use "
                              "fit(X, precomputed_knn_arrays=(distances, indices))")
         return self.fit(X, smooth=smooth, n_neighbors=n_neighbors)
-
-    def _pointwise(self, X, k, kfac):
-        x = as_float_array(X, name="X")
-        if k > x.shape[0] - 1:
-            raise ValueError(f"n_neighbors must be <= {x.shape[0] - 1} (number of other "
-                             f"points), got {k}")
-        dist, idx = _knn_mod.knn(x, k, n_threads=self.n_threads)
-        zero = int((dist[:, 0] == 0).sum())
-        if not zero:
-            return _lid.mle_from_distances(dist, kfac), idx
-        unique, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
-        dist_u, idx_u = _knn_mod.knn(unique, k, n_threads=self.n_threads)
-        first = np.full(len(unique), -1, dtype=np.int64)   # one original row per distinct point
-        first[inverse[::-1]] = np.arange(len(x))[::-1]
-        return _lid.mle_from_distances(dist_u, kfac)[inverse], first[idx_u][inverse]
 
 
 class TwoNN(_IDEstimator):
