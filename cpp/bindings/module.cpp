@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lowdim/hadamard.h"
+#include "lowdim/distance.h"
 #include "lowdim/isa.h"
 #include "lowdim/knn.h"
 #include "lowdim/rng.h"
@@ -176,4 +177,9 @@ PYBIND11_MODULE(_core, m) {
   // knn (cpp/src/knn): float32 overload first so float32 input is never converted.
   m.def("knn", &knn_py<float>, py::arg("x").noconvert(), py::arg("y").noconvert(), "k"_a, "metric"_a, "exclude_self"_a, "n_threads"_a);
   m.def("knn", &knn_py<double>, "x"_a, "y"_a, "k"_a, "metric"_a, "exclude_self"_a, "n_threads"_a);
+  // benchmark helper: flops of a pure-FMA loop on n_threads threads (time it in Python).
+  m.def("fma_probe", [](std::size_t iters, int n_threads) {
+    py::gil_scoped_release nogil;
+    return lowdim::fma_probe(iters, n_threads);
+  }, "iters"_a, "n_threads"_a);
 }

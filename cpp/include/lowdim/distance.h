@@ -30,7 +30,10 @@ struct PanelShape {
   float sqdist_f32(const float* a, const float* b, std::size_t d);                        \
   double sqdist_f64(const double* a, const double* b, std::size_t d);                     \
   float dot_f32(const float* a, const float* b, std::size_t d);                           \
-  double dot_f64(const double* a, const double* b, std::size_t d);
+  double dot_f64(const double* a, const double* b, std::size_t d);                       \
+  /* Peak probe: `iters` steps of kFmaProbeLanes independent float FMAs; returns a sum */ \
+  /* so the work cannot be optimised away. Benchmarks divide flops by its wall time. */  \
+  float fma_probe_f32(std::size_t iters);
 namespace scalar {
 LOWDIM_DISTANCE_DECLARE
 }  // namespace scalar
@@ -38,6 +41,12 @@ namespace avx2 {
 LOWDIM_DISTANCE_DECLARE
 }  // namespace avx2
 #undef LOWDIM_DISTANCE_DECLARE
+
+// Float multiply-adds done by one fma_probe_f32 step (12 accumulators × 8 lanes).
+constexpr std::size_t kFmaProbeLanes = 96;
+
+// Runs the active ISA's fma_probe_f32 on n_threads threads; returns the flops done (2 per FMA).
+double fma_probe(std::size_t iters, int n_threads);
 
 // The active ISA's kernels for element type T (float or double), chosen at call time.
 template <class T>

@@ -133,4 +133,19 @@ float dot_f32(const float* a, const float* b, std::size_t d) {
 }
 double dot_f64(const double* a, const double* b, std::size_t d) { return reduce_f64<1>(a, b, d); }
 
+float fma_probe_f32(std::size_t iters) {
+  // 12 independent chains: enough to cover FMA latency (4) × 2 ports with room to spare.
+  __m256 acc[12];
+  for (int r = 0; r < 12; ++r) acc[r] = _mm256_set1_ps(0.001f * r);
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(0.0001f);
+  for (std::size_t i = 0; i < iters; ++i)
+#pragma GCC unroll 12
+    for (int r = 0; r < 12; ++r) acc[r] = _mm256_fmadd_ps(acc[r], a, b);
+  __m256 s = acc[0];
+  for (int r = 1; r < 12; ++r) s = _mm256_add_ps(s, acc[r]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0] + out[7];
+}
+
 }  // namespace lowdim::avx2

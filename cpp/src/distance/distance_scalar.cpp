@@ -58,4 +58,14 @@ double sqdist_f64(const double* a, const double* b, std::size_t d) { return sqdi
 float dot_f32(const float* a, const float* b, std::size_t d) { return dot_impl(a, b, d); }
 double dot_f64(const double* a, const double* b, std::size_t d) { return dot_impl(a, b, d); }
 
+float fma_probe_f32(std::size_t iters) {
+  float acc[kFmaProbeLanes];
+  for (std::size_t r = 0; r < kFmaProbeLanes; ++r) acc[r] = 0.001f * r;
+  for (std::size_t i = 0; i < iters; ++i)
+    for (std::size_t r = 0; r < kFmaProbeLanes; ++r) acc[r] = acc[r] * 0.999f + 0.0001f;
+  float s = 0;
+  for (std::size_t r = 0; r < kFmaProbeLanes; ++r) s += acc[r];
+  return s;
+}
+
 }  // namespace lowdim::scalar
