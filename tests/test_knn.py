@@ -148,3 +148,15 @@ def test_remove_duplicates_order_index_inverse():
     np.testing.assert_array_equal(index, [0, 1, 3])
     np.testing.assert_array_equal(U[inverse], X)
     assert lowdim.remove_duplicates(np.ones((4, 3))).shape == (1, 3)
+
+
+@pytest.mark.parametrize("n", [193, 385, 601])     # 2, 3 (odd: a dummy round slot), 4 blocks
+def test_self_search_equals_database_sweep(n, rng):
+    # The self-search computes each tile once and uses it for rows and columns; the
+    # database sweep (Y given) computes every tile. Both must agree.
+    X = rng.standard_normal((n, 24)).astype(np.float32)
+    d_self, i_self = lowdim.knn(X, 11, n_threads=2)
+    d_all, i_all = lowdim.knn(X, 12, Y=X.copy(), n_threads=1)
+    np.testing.assert_array_equal(i_all[:, 0], np.arange(n))
+    np.testing.assert_array_equal(i_self, i_all[:, 1:])
+    np.testing.assert_allclose(d_self, d_all[:, 1:], rtol=1e-6)
