@@ -83,21 +83,33 @@ void select_tile(Lists<T>& lists, T* tile, std::size_t ldt, std::size_t r0, std:
     col_bound.resize(w);
     for (std::size_t j = 0; j < w; ++j) col_bound[j] = lists.bound(c0 + j);
   }
+  const T* cb = columns ? col_bound.data() : nullptr;
   for (std::size_t i = 0; i < h; ++i) {
     const std::size_t q = r0 + i;
     const T* row = tile + i * ldt;
     T row_bound = lists.bound(q);
-    for (std::size_t j = 0; j < w; ++j) {
-      const T key = row[j];
-      if (key <= row_bound && !(exclude_self && c0 + j == q) &&
-          lists.admits(q, key, static_cast<std::int64_t>(c0 + j))) {
-        lists.push(q, key, static_cast<std::int64_t>(c0 + j));
-        row_bound = lists.bound(q);
+    for (std::size_t j0 = 0; j0 < w; j0 += 8) {
+      const std::size_t j1 = std::min(w, j0 + 8);
+      // Most groups of 8 keys hold no candidate: one branch-free test skips them.
+      if (j1 - j0 == 8) {
+        int hit = 0;
+        for (std::size_t j = j0; j < j0 + 8; ++j) hit |= row[j] <= row_bound;
+        if (columns)
+          for (std::size_t j = j0; j < j0 + 8; ++j) hit |= row[j] <= cb[j];
+        if (!hit) continue;
       }
-      if (columns && key <= col_bound[j] &&
-          lists.admits(c0 + j, key, static_cast<std::int64_t>(q))) {
-        lists.push(c0 + j, key, static_cast<std::int64_t>(q));
-        col_bound[j] = lists.bound(c0 + j);
+      for (std::size_t j = j0; j < j1; ++j) {
+        const T key = row[j];
+        if (key <= row_bound && !(exclude_self && c0 + j == q) &&
+            lists.admits(q, key, static_cast<std::int64_t>(c0 + j))) {
+          lists.push(q, key, static_cast<std::int64_t>(c0 + j));
+          row_bound = lists.bound(q);
+        }
+        if (columns && key <= col_bound[j] &&
+            lists.admits(c0 + j, key, static_cast<std::int64_t>(q))) {
+          lists.push(c0 + j, key, static_cast<std::int64_t>(q));
+          col_bound[j] = lists.bound(c0 + j);
+        }
       }
     }
   }
