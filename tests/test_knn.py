@@ -160,3 +160,12 @@ def test_self_search_equals_database_sweep(n, rng):
     np.testing.assert_array_equal(i_all[:, 0], np.arange(n))
     np.testing.assert_array_equal(i_self, i_all[:, 1:])
     np.testing.assert_allclose(d_self, d_all[:, 1:], rtol=1e-6)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine", "inner_product"])
+def test_metrics_self_search(metric, rng):
+    X = rng.standard_normal((230, 9)).astype(np.float32)
+    dist, idx = lowdim.knn(X, 6, metric=metric)
+    ref_d, ref_i = oracle(X, 6, metric=metric)
+    np.testing.assert_array_equal(idx, ref_i)
+    np.testing.assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
