@@ -54,12 +54,15 @@ def main() -> None:
     # Embedding-like data: a 64-dim latent signal plus noise, so neighbours are meaningful.
     X = (rng.standard_normal((n, 64)) @ rng.standard_normal((64, d))
          + 0.5 * rng.standard_normal((n, d))).astype(np.float32)
-    repeat = 2 if not args.quick else 3
+    repeat = 3
 
     rows, notes, times = [], [], {}
     t_ours = best_time(lambda: lowdim.knn(X, k, n_threads=threads), repeat=repeat)
     dist, idx = lowdim.knn(X, k, n_threads=threads)
-    gflops = 2 * n * n * d / t_ours / 1e9
+    gflops = 2 * n * n * d / t_ours / 1e9           # "effective": every pair counted
+    blocks = -(-n // 192)                           # self-search tiles I <= J of 192 rows
+    done = 2 * d * 192 * 192 * blocks * (blocks + 1) / 2
+    kernel_gflops = done / t_ours / 1e9             # flops the kernel actually executed
     times["lowdim"] = t_ours
     rows.append(["kNN", "lowdim.knn", f"{t_ours:.3f}", "1.00", f"{gflops:.0f}"])
 
@@ -127,9 +130,12 @@ def main() -> None:
     peak_txt = (f"pure-FMA loop ({lowdim.isa()}, {threads} threads): {probe:.0f} GFLOP/s; "
                 if probe else "")
     notes.append(f"Peak: {peak_txt}numpy float32 matmul 2048³: {sgemm:.0f} GFLOP/s. "
-                 f"The kNN distance kernel reached {gflops:.0f} GFLOP/s"
-                 + (f" = {gflops / probe:.0%} of the FMA-loop peak" if probe else "")
-                 + f" and {gflops / sgemm:.0%} of the matmul rate.")
+                 "The GFLOP/s column counts 2·n²·d for every library (effective rate). "
+                 f"lowdim's self-search executes only the tiles I <= J ({done / 1e9:.0f} of "
+                 f"{2 * n * n * d / 1e9:.0f} GFLOP), so its kernel ran at {kernel_gflops:.0f} "
+                 "GFLOP/s"
+                 + (f" = {kernel_gflops / probe:.0%} of the FMA-loop peak" if probe else "")
+                 + f" and {kernel_gflops / sgemm:.0%} of the matmul rate.")
 
     def target(name, peer, ours, want):
         if peer not in times:

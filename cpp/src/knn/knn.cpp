@@ -73,7 +73,8 @@ void select_tile(Lists<T>& lists, T* tile, std::size_t ldt, std::size_t r0, std:
     T* row = tile + i * ldt;
     if (l2) {
       const T qn = qnorm[r0 + i];
-      for (std::size_t j = 0; j < w; ++j) row[j] = std::max(T(0), qn + ynorm[c0 + j] - T(2) * row[j]);
+      for (std::size_t j = 0; j < w; ++j)
+        row[j] = std::max(T(0), qn + ynorm[c0 + j] - T(2) * row[j]);
     } else {
       for (std::size_t j = 0; j < w; ++j) row[j] = -row[j];
     }
@@ -132,8 +133,10 @@ void finish(const Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, c
       }
       std::sort(order.begin(), order.begin() + s);
       for (std::size_t t = 0; t < k; ++t) {
-        out_dist[q * k + t] = l2 ? order[t].first : -order[t].first;
-        out_idx[q * k + t] = order[t].second;
+        // t >= s only if NaN keys were refused (input the Python layer never passes).
+        out_dist[q * k + t] = t >= s ? std::numeric_limits<T>::quiet_NaN()
+                                     : (l2 ? order[t].first : -order[t].first);
+        out_idx[q * k + t] = t >= s ? -1 : order[t].second;
       }
     }
   });
