@@ -31,9 +31,16 @@ def machine_line() -> str:
         pass
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     import lowdim
+    blas = ""
+    try:
+        from threadpoolctl import threadpool_info
+        blas = "; ".join(f"{i['internal_api']} {i.get('architecture', '')} x{i['num_threads']}"
+                         for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        pass
     return (f"{cpu}; {os.cpu_count()} cores; {mem_gib:.0f} GiB; python {platform.python_version()}; "
-            f"numpy {np.__version__}; lowdim {lowdim.__version__} backend={lowdim.backend()} "
-            f"isa={lowdim.isa()} threads={lowdim.get_num_threads()}")
+            f"numpy {np.__version__} (BLAS: {blas or 'unknown'}); lowdim {lowdim.__version__} "
+            f"backend={lowdim.backend()} isa={lowdim.isa()} threads={lowdim.get_num_threads()}")
 
 
 def best_time(fn, *, repeat: int = 5, min_time: float = 0.0) -> float:
@@ -55,8 +62,8 @@ def peak_rss_mib() -> float:
 
 
 def measure_memory(fn) -> float:
-    """Peak extra memory (MiB) of fn() run in a fresh subprocess is costly; instead run
-    fn under tracemalloc-free accounting: the growth of ru_maxrss in a forked child."""
+    """Peak extra memory (MiB) of fn(): growth of ru_maxrss in a forked child, so the
+    parent's own peak does not hide it."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:

@@ -137,6 +137,9 @@ def test_duplicates_counted_once(rng):
         lowdim.lid(X, 10, duplicates="raise")
     with pytest.raises(ValueError, match=r"zero distances for 85 points"):
         lowdim.lid(None, 10, knn=lowdim.knn(X, 10))
+    np.testing.assert_allclose(lowdim.lid(X, 10, knn=lowdim.knn(X, 10)), lowdim.lid(X, 10))
+    with pytest.raises(ValueError, match=r"85 points have a duplicate"):
+        lowdim.lid(X, 10, knn=lowdim.knn(X, 10), duplicates="raise")
 
 
 def test_remove_duplicates_then_estimate(rng):

@@ -7,14 +7,17 @@
 #include <pybind11/stl.h>
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "lowdim/hadamard.h"
 #include "lowdim/distance.h"
 #include "lowdim/isa.h"
 #include "lowdim/knn.h"
 #include "lowdim/rng.h"
+#include "lowdim/sparse_projection.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -129,6 +132,106 @@ CArray<T> fjlt_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> indptr,
   return out;
 }
 
+// ---- sparse_projection ------------------------------------------------------------------
+// Very sparse random projection without a stored matrix, and the CSR × dense product of
+// FastRP. See cpp/include/lowdim/sparse_projection.h; twin: _ref_sparse_projection.py.
+
+template <class I>
+void check_csr(const CArray<I>& indptr, const CArray<I>& indices, std::size_t data_len,
+               std::size_t n_cols) {
+  require(indptr.ndim() == 1 && indptr.shape(0) >= 1 && indices.ndim() == 1, "bad CSR ranks");
+  const std::size_t n = indptr.shape(0) - 1, nnz = indices.shape(0);
+  const auto* ip = indptr.data();
+  require(data_len == nnz, "data and indices differ in length");
+  require(ip[0] == 0 && ip[n] >= 0 && static_cast<std::size_t>(ip[n]) == nnz, "bad indptr");
+  for (std::size_t r = 0; r < n; ++r) require(ip[r] <= ip[r + 1], "indptr is not monotone");
+  const auto* ix = indices.data();
+  for (std::size_t p = 0; p < nnz; ++p)
+    require(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_cols, "column index out of range");
+}
+
+void check_rp_sizes(std::size_t k, std::uint64_t threshold) {
+  require(k >= 1 && k + 2 < (std::size_t{1} << 31), "n_components must be in [1, 2^31 - 2)");
+  require(threshold >= 1 && threshold <= (std::uint64_t{1} << 53), "threshold out of range");
+}
+
+py::tuple sparse_rp_pattern(std::uint64_t seed, std::size_t k, std::size_t d,
+                            std::uint64_t threshold, int n_threads) {
+  check_rp_sizes(k, threshold);
+  std::vector<std::size_t> ptr;
+  std::vector<std::uint64_t> ent;
+  {
+    py::gil_scoped_release nogil;
+    lowdim::sparse_rp_rows(seed, k, d, threshold, ptr, ent, n_threads);
+  }
+  CArray<std::int64_t> indptr(k + 1), indices(ent.size());
+  CArray<std::uint8_t> negative(ent.size());
+  for (std::size_t j = 0; j <= k; ++j) indptr.mutable_data()[j] = static_cast<std::int64_t>(ptr[j]);
+  for (std::size_t p = 0; p < ent.size(); ++p) {
+    indices.mutable_data()[p] = static_cast<std::int64_t>(ent[p] >> 1);
+    negative.mutable_data()[p] = static_cast<std::uint8_t>(ent[p] & 1);
+  }
+  return py::make_tuple(indptr, indices, negative);
+}
+
+template <class T>
+CArray<T> sparse_rp_dense_py(CArray<T> x, std::uint64_t seed, std::size_t k,
+                             std::uint64_t threshold, double scale, int n_threads) {
+  require(x.ndim() == 2, "x must be 2-D");
+  check_rp_sizes(k, threshold);
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  require(d < (std::size_t{1} << 31), "n_features must be < 2^31");
+  CArray<T> out({n, k});
+  const T* px = x.data();
+  T* po = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::sparse_rp_dense<T>(px, n, d, seed, k, threshold, static_cast<T>(scale), po, n_threads);
+  }
+  return out;
+}
+
+template <class T, class I>
+CArray<T> sparse_rp_csr_py(CArray<I> indptr, CArray<I> indices, CArray<T> data, std::size_t d, std::uint64_t seed, std::size_t k,
+                           std::uint64_t threshold, double scale, int n_threads) {
+  require(data.ndim() == 1, "data must be 1-D");
+  check_rp_sizes(k, threshold);
+  check_csr(indptr, indices, data.shape(0), d);
+  const std::size_t n = indptr.shape(0) - 1;
+  CArray<T> out({n, k});
+  T* po = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::sparse_rp_csr<T, I>(indptr.data(), indices.data(), data.data(), n, d, seed, k,
+                             threshold, static_cast<T>(scale), po, n_threads);
+  }
+  return out;
+}
+
+template <class T>
+CArray<T> csr_spmm_py(CArray<std::int64_t> indptr, CArray<std::int64_t> indices, CArray<T> data,
+                      CArray<T> x, int n_threads, std::optional<CArray<T>> acc, double weight,
+                      bool normalize) {
+  require(data.ndim() == 1 && x.ndim() == 2, "bad ranks");
+  check_csr(indptr, indices, data.shape(0), x.shape(0));
+  const std::size_t n = indptr.shape(0) - 1, k = x.shape(1);
+  T* pacc = nullptr;
+  if (acc) {
+    require(acc->ndim() == 2 && static_cast<std::size_t>(acc->shape(0)) == n &&
+                static_cast<std::size_t>(acc->shape(1)) == k && acc->writeable(),
+            "acc must be a writeable (n_rows, k) array");
+    pacc = acc->mutable_data();
+  }
+  CArray<T> out({n, k});
+  T* po = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::csr_spmm<T>(indptr.data(), indices.data(), data.data(), n, x.data(), k, po, pacc,
+                        static_cast<T>(weight), normalize, n_threads);
+  }
+  return out;
+}
+
 // ---- knn ------------------------------------------------------------------------------------
 
 template <class T>
@@ -173,6 +276,32 @@ PYBIND11_MODULE(_core, m) {
   m.def("srht", &srht_py<double>, py::arg("x").noconvert(), "signs"_a, "idx"_a, "scale"_a, "n_threads"_a);
   m.def("fjlt", &fjlt_py<float>, py::arg("x").noconvert(), "signs"_a, "indptr"_a, "cols"_a, "vals"_a, "n_threads"_a);
   m.def("fjlt", &fjlt_py<double>, py::arg("x").noconvert(), "signs"_a, "indptr"_a, "cols"_a, "vals"_a, "n_threads"_a);
+
+  // sparse_projection (very sparse random projection, FastRP product)
+  m.def("sparse_rp_pattern", &sparse_rp_pattern, "seed"_a, "n_components"_a, "n_features"_a,
+        "threshold"_a, "n_threads"_a);
+  m.def("sparse_rp_dense", &sparse_rp_dense_py<float>, py::arg("x").noconvert(), "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_dense", &sparse_rp_dense_py<double>, py::arg("x").noconvert(), "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<float, std::int32_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<float, std::int64_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<double, std::int32_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("sparse_rp_csr", &sparse_rp_csr_py<double, std::int64_t>, py::arg("indptr").noconvert(),
+        py::arg("indices").noconvert(), py::arg("data").noconvert(), "n_features"_a, "seed"_a,
+        "n_components"_a, "threshold"_a, "scale"_a, "n_threads"_a);
+  m.def("csr_spmm", &csr_spmm_py<float>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
+        py::arg("x").noconvert(), "n_threads"_a, py::arg("acc").noconvert() = py::none(),
+        "weight"_a = 0.0, "normalize"_a = false);
+  m.def("csr_spmm", &csr_spmm_py<double>, "indptr"_a, "indices"_a, py::arg("data").noconvert(),
+        py::arg("x").noconvert(), "n_threads"_a, py::arg("acc").noconvert() = py::none(),
+        "weight"_a = 0.0, "normalize"_a = false);
 
   // knn (cpp/src/knn): float32 overload first so float32 input is never converted.
   m.def("knn", &knn_py<float>, py::arg("x").noconvert(), py::arg("y").noconvert(), "k"_a, "metric"_a, "exclude_self"_a, "n_threads"_a);

@@ -16,13 +16,18 @@ from ._config import (available_isas, backend, config, get_num_threads, isa, set
                       set_isa, set_num_threads, show_config)
 from ._jl import johnson_lindenstrauss_min_dim
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
+from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
+                                gaussian_random_projection, sparse_random_projection)
+from .fastrp import FastRP, fastrp
 from .neighbors import knn, remove_duplicates
 from .intrinsic import intrinsic_dim, lid, twonn
 from . import id  # noqa: E402  (lowdim.id.MLE / TwoNN; not in __all__: it would shadow id())
 
 __all__ = [
     "FastJLT", "SRHT", "available_isas", "backend", "config", "fjlt", "fwht",
-    "get_num_threads", "intrinsic_dim", "isa", "johnson_lindenstrauss_min_dim", "knn", "lid",
-    "remove_duplicates", "set_backend", "set_isa", "set_num_threads", "show_config", "srht",
-    "twonn",
+    "FastRP", "GaussianRandomProjection", "SparseRandomProjection", "fastrp",
+    "gaussian_random_projection", "sparse_random_projection",
+    "get_num_threads", "isa", "johnson_lindenstrauss_min_dim", "set_backend", "set_isa",
+    "set_num_threads", "show_config", "srht",
+    "intrinsic_dim", "knn", "lid", "remove_duplicates", "twonn",
 ]

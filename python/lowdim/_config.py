@@ -7,6 +7,7 @@ These settings are the only global state in lowdim.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import sys
@@ -19,7 +20,10 @@ try:
     _native_error = None
 except ImportError as exc:  # no compiler at install time, or a broken build
     _core = None
-    _native_error = str(exc)
+    if importlib.util.find_spec(f"{__package__}._core") is None:
+        _native_error = "lowdim._core was not built (no C++ compiler at install time?)"
+    else:
+        _native_error = f"lowdim._core failed to load: {exc}"
 
 _BACKENDS = ("native", "numpy")
 _state = {"backend": "native" if _core is not None else "numpy", "n_threads": None}

@@ -7,6 +7,9 @@ kernels are tested against.
 """
 from ._ref_hadamard import fjlt, fwht, srht
 from ._ref_knn import knn
+from ._ref_sparse_projection import (csr_spmm, sparse_rp_csr, sparse_rp_dense,
+                                     sparse_rp_pattern)
 from ._rng import random_bits
 
-__all__ = ["fjlt", "fwht", "knn", "random_bits", "srht"]
+__all__ = ["csr_spmm", "fjlt", "fwht", "knn", "random_bits", "sparse_rp_csr",
+           "sparse_rp_dense", "sparse_rp_pattern", "srht"]

@@ -51,12 +51,19 @@ def srht(x, signs, idx, scale, n_threads):
 
 
 def fjlt(x, signs, indptr, cols, vals, n_threads):
-    """out[r] = P · H · diag(signs) · pad(x[r]), P given in CSR (indptr, cols, vals)."""
-    k, n = indptr.shape[0] - 1, signs.shape[0]
-    P = np.zeros((k, n), dtype=x.dtype)
-    rows_of_p = np.repeat(np.arange(k), np.diff(indptr))
-    P[rows_of_p, cols] = vals
-    out = np.empty((x.shape[0], k), dtype=x.dtype)
-    for rows in _row_blocks(x.shape[0], n * x.itemsize):
-        out[rows] = _signed_padded_fwht(x[rows], signs) @ P.T
+    """out[r] = P · H · diag(signs) · pad(x[r]), P given in CSR (indptr, cols, vals).
+
+    Each output sums its row of P in CSR order, one term at a time, exactly like the
+    C++ loop, so the two backends agree bit for bit whatever the batch size.
+    """
+    k = indptr.shape[0] - 1
+    counts = np.diff(indptr)
+    out = np.zeros((x.shape[0], k), dtype=x.dtype)
+    for rows in _row_blocks(x.shape[0], signs.shape[0] * x.itemsize):
+        z = _signed_padded_fwht(x[rows], signs)
+        acc = out[rows]
+        for t in range(int(counts.max(initial=0))):
+            live = np.flatnonzero(counts > t)
+            p = indptr[live] + t
+            acc[:, live] += vals[p] * z[:, cols[p]]
     return out

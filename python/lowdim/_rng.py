@@ -17,6 +17,8 @@ _M2 = np.uint64(0x94D049BB133111EB)
 STREAM_SIGNS = 0x5349474E          # random signs D of SRHT / FJLT
 STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
 STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
+STREAM_SPARSE_RP = 0x53505250 << 32   # very sparse projection R: stream of row j = this + j
+STREAM_GAUSS_RP = 0x47525050 << 32    # Gaussian projection: stream of row j = this + j
 
 
 def mix64(z: np.ndarray) -> np.ndarray:

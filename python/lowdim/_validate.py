@@ -39,8 +39,12 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
             arr.ndim >= 2 and arr.shape[-1] < min_cols):
         raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
     arr = np.ascontiguousarray(arr, dtype=dtype)
-    if not allow_nonfinite and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinity")
+    # np.sum first (no temporary): finite sum => all finite; only else the full check.
+    if not allow_nonfinite:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = arr.sum()
+        if not np.isfinite(total) and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity")
     return arr
 
 

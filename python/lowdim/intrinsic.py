@@ -92,8 +92,9 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
     estimator : {'mle', 'levina_bickel'}
         'mle' = Amsaleg et al. (k / Σ ln(r_k/r_j)); 'levina_bickel' uses k − 1.
     knn : (distances, indices) of shape (n, >= k), optional
-        Precomputed Euclidean neighbours (e.g. from lowdim.knn); skips the search. Zero
-        distances are refused here, since merging duplicates needs X.
+        Precomputed Euclidean neighbours (e.g. from lowdim.knn); skips the search unless
+        they contain zero distances (duplicates): then X is needed to merge them (new
+        search on the distinct points), and X=None raises ValueError.
     duplicates : {'merge', 'raise'}
         'merge': duplicate points are counted once and every copy gets the estimate of
         its distinct point; 'raise': ValueError naming how many points have duplicates.
@@ -109,24 +110,29 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
     if knn is not None:
         dist, _ = _check_knn_arrays(knn, k)
         zero = int((dist[:, 0] == 0).sum())
-        if zero:
+        if not zero:
+            return mle_from_distances(dist, k if estimator == "mle" else k - 1)
+        if X is None:
             raise ValueError(f"knn has zero distances for {zero} points (duplicates); pass X "
-                             "instead so they can be merged, or use lowdim.remove_duplicates")
-        return mle_from_distances(dist, k if estimator == "mle" else k - 1)
-    pw, _, inverse = local_mle(X, k, k if estimator == "mle" else k - 1, duplicates, n_threads)
+                             "too so they can be merged, or use lowdim.remove_duplicates")
+    pw, _, inverse = local_mle(X, k, k if estimator == "mle" else k - 1, duplicates, n_threads,
+                               first=None if knn is None else (dist, None))
     return pw if inverse is None else pw[inverse]
 
 
-def local_mle(X, k, kfac, duplicates="merge", n_threads=None):
+def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
     """MLE of every distinct point of X: (estimates, knn indices, inverse or None).
 
     Without duplicates, estimates and indices (n, k) refer to X itself and inverse is
     None; otherwise they refer to remove_duplicates(X) and estimates[inverse] maps back.
+    `first` = (distances, indices) of X already searched (skips that search).
     """
     x = as_float_array(X, name="X")
     if k > x.shape[0] - 1:
         raise ValueError(f"k must be <= {x.shape[0] - 1} (number of other points), got {k}")
-    dist, idx = _knn_mod.knn(x, k, n_threads=n_threads)
+    if first is not None and len(first[0]) != len(x):
+        raise ValueError(f"knn has {len(first[0])} rows but X has {len(x)}")
+    dist, idx = _knn_mod.knn(x, k, n_threads=n_threads) if first is None else first
     inverse = None
     zero = int((dist[:, 0] == 0).sum())
     if zero:

@@ -1,0 +1,93 @@
+"""numpy twin of cpp/src/sparse_projection: matrix-free very sparse projection + CSR product.
+
+Entry (j, i) of the k × d matrix R (Li, Hastie & Church 2006; sklearn's scaling):
+b = bits(stream_key(seed, STREAM_SPARSE_RP + j), i); nonzero iff (b >> 11) < threshold
+(threshold = ceil(density · 2^53)); negative iff b & 1; value ±scale. The pattern is
+bit-identical to the C++ one; products agree within float rounding (other summation order).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _rng
+
+_BLOCK_ENTRIES = 1 << 22     # hash / densify R in blocks of ~4M entries to bound memory
+
+
+def _row_blocks(k: int, d: int):
+    step = max(1, _BLOCK_ENTRIES // max(1, d))
+    for start in range(0, k, step):
+        yield start, min(k, start + step)
+
+
+def _codes(seed: int, j0: int, j1: int, d: int, threshold: int):
+    """(nonzero mask, negative mask) of rows j0..j1 of R, each of shape (j1 - j0, d)."""
+    keys = _rng.stream_key(seed, np.uint64(_rng.STREAM_SPARSE_RP)
+                           + np.arange(j0, j1, dtype=np.uint64))
+    b = _rng.bits(keys[:, None], np.arange(d, dtype=np.uint64)[None, :])
+    return (b >> np.uint64(11)) < np.uint64(threshold), (b & np.uint64(1)).astype(bool)
+
+
+def sparse_rp_pattern(seed, n_components, n_features, threshold, n_threads):
+    """R's pattern in CSR by output row: (indptr int64 (k+1,), indices int64, negative uint8)."""
+    indptr = np.zeros(n_components + 1, dtype=np.int64)
+    cols, negs = [], []
+    for j0, j1 in _row_blocks(n_components, n_features):
+        nz, neg = _codes(seed, j0, j1, n_features, threshold)
+        rows, c = np.nonzero(nz)
+        indptr[j0 + 1:j1 + 1] = np.bincount(rows, minlength=j1 - j0)
+        cols.append(c.astype(np.int64))
+        negs.append(neg[rows, c].astype(np.uint8))
+    np.cumsum(indptr, out=indptr)
+    return indptr, np.concatenate(cols), np.concatenate(negs)
+
+
+def _dense_signs(seed, j0, j1, d, threshold, dtype):
+    nz, neg = _codes(seed, j0, j1, d, threshold)
+    return np.where(nz, np.where(neg, -1.0, 1.0), 0.0).astype(dtype)
+
+
+def sparse_rp_dense(x, seed, n_components, threshold, scale, n_threads):
+    """out (n, k) = x · R^T, R regenerated block by block (a few MiB at a time)."""
+    out = np.empty((x.shape[0], n_components), dtype=x.dtype)
+    for j0, j1 in _row_blocks(n_components, x.shape[1]):
+        out[:, j0:j1] = x @ _dense_signs(seed, j0, j1, x.shape[1], threshold, x.dtype).T
+    out *= x.dtype.type(scale)
+    return out
+
+
+def _csr(indptr, indices, data, n_cols):
+    import scipy.sparse as sp    # only reached with sparse input, where scipy is present
+    return sp.csr_matrix((data, indices, indptr), shape=(indptr.shape[0] - 1, n_cols))
+
+
+def sparse_rp_csr(indptr, indices, data, n_features, seed, n_components, threshold, scale,
+                  n_threads):
+    """out (n, k) = X · R^T for X in CSR (n rows, n_features columns)."""
+    X = _csr(indptr, indices, data, n_features)
+    r_ptr, r_idx, r_neg = sparse_rp_pattern(seed, n_components, n_features, threshold, 1)
+    signs = np.where(r_neg.astype(bool), -1.0, 1.0).astype(data.dtype)
+    R = _csr(r_ptr, r_idx, signs, n_features)
+    out = np.asarray((X @ R.T).toarray(), dtype=data.dtype)
+    out *= data.dtype.type(scale)
+    return out
+
+
+def accumulate_rows(acc, y, weight, normalize):
+    """acc += w_r · y[r] per row, w_r = weight / ‖y[r]‖₂ (0 for zero rows) or just weight."""
+    if normalize:
+        norms = np.sqrt(np.einsum("ij,ij->i", y, y))
+        row_w = np.divide(weight, norms, out=np.zeros(len(y)), where=norms > 0)
+    else:
+        row_w = np.full(len(y), weight)
+    acc += y * row_w.astype(y.dtype)[:, None]
+
+
+def csr_spmm(indptr, indices, data, x, n_threads, acc=None, weight=0.0, normalize=False):
+    """out (n, k) = A · x for A in CSR with x.shape[0] columns; optionally
+    accumulate_rows(acc, out, weight, normalize) (FastRP's merge, fused in C++)."""
+    A = _csr(indptr, indices, data, x.shape[0])
+    out = np.asarray(A @ x, dtype=x.dtype)
+    if acc is not None:
+        accumulate_rows(acc, out, weight, normalize)
+    return out

@@ -1,0 +1,303 @@
+"""FWHT, SRHT and FJLT against textbook oracles, on every backend/ISA (conftest.py).
+
+Oracles: Sylvester's H (scipy.linalg.hadamard) for small n and the closed form
+H[i, j] = (-1)^popcount(i & j) for sampled outputs up to n = 2^16; ±1 inputs make every
+result an exact integer, so comparisons are exact. Random transforms are checked for
+the JL contract and for bit-identity with the numpy twin.
+"""
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lowdim
+from lowdim import _ref
+
+EXACT_SIZES = [2**m for m in range(1, 17)]
+
+
+def hadamard_entry_sign(i, j):
+    """(-1)^popcount(i & j), the closed form of Sylvester's Hadamard matrix."""
+    bits = np.bitwise_and(i, j)
+    parity = np.zeros_like(bits)
+    while np.any(bits):
+        parity ^= bits & 1
+        bits >>= 1
+    return 1 - 2 * parity
+
+
+def pm1(rng, shape, dtype=np.float32):
+    return rng.choice(np.array([-1.0, 1.0], dtype=dtype), size=shape)
+
+
+@pytest.mark.parametrize("n", EXACT_SIZES)
+def test_fwht_of_pm1_is_exact_against_closed_form(n, rng):
+    x = pm1(rng, (3, n))
+    y = lowdim.fwht(x)
+    rows = rng.integers(0, n, size=min(n, 48))
+    j = np.arange(n)
+    expected = np.stack([(hadamard_entry_sign(i, j) * x).sum(axis=1) for i in rows], axis=1)
+    np.testing.assert_array_equal(y[:, rows], expected)
+    np.testing.assert_array_equal(lowdim.fwht(y), n * x)     # H·H = n·I
+
+
+@pytest.mark.parametrize("n", [2, 4, 8, 16, 32, 64, 128, 256])
+def test_fwht_equals_sylvester_matrix_product(n, rng):
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    x = rng.standard_normal((5, n))
+    np.testing.assert_allclose(lowdim.fwht(x), x @ scipy_linalg.hadamard(n).T, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 4, 8, 16, 32, 64, 1024])
+def test_fwht_bitwise_equals_numpy_twin(n, dtype, rng):
+    x = rng.standard_normal((9, n)).astype(dtype)
+    expected = x.copy()
+    _ref.fwht(expected, 1.0, 1)
+    np.testing.assert_array_equal(lowdim.fwht(x), expected)
+
+
+def test_fwht_normalized_preserves_norms_and_inverts(rng):
+    x = rng.standard_normal((7, 512))
+    y = lowdim.fwht(x, normalize=True)
+    np.testing.assert_allclose(np.linalg.norm(y, axis=1), np.linalg.norm(x, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(lowdim.fwht(y, normalize=True), x, atol=1e-12)
+
+
+def test_fwht_along_any_axis_of_a_3d_array(rng):
+    x = pm1(rng, (4, 8, 16), dtype=np.float64)
+    for axis in range(3):
+        moved = np.moveaxis(x, axis, -1)
+        expected = np.moveaxis(lowdim.fwht(moved.reshape(-1, moved.shape[-1]))
+                               .reshape(moved.shape), -1, axis)
+        np.testing.assert_array_equal(lowdim.fwht(x, axis=axis), expected)
+        np.testing.assert_array_equal(lowdim.fwht(x, axis=axis - 3), expected)
+
+
+def test_fwht_in_place_when_out_is_x(rng):
+    x = pm1(rng, (5, 64))
+    expected = lowdim.fwht(x)
+    assert lowdim.fwht(x, out=x) is x
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_fwht_does_not_modify_input_and_accepts_views(rng):
+    base = pm1(rng, (6, 128), dtype=np.float64)
+    x = base[::2, ::2]                                   # non-contiguous, length 64
+    copy = x.copy()
+    np.testing.assert_array_equal(lowdim.fwht(x), lowdim.fwht(copy))
+    np.testing.assert_array_equal(x, copy)
+    readonly = base.copy()
+    readonly.flags.writeable = False
+    assert lowdim.fwht(readonly).shape == base.shape
+    fortran = np.asfortranarray(base)
+    np.testing.assert_array_equal(lowdim.fwht(fortran), lowdim.fwht(base))
+
+
+def test_fwht_dtypes(rng):
+    x = pm1(rng, (2, 32), dtype=np.float64)
+    assert lowdim.fwht(x.astype(np.float16)).dtype == np.float32
+    assert lowdim.fwht(x.astype(np.float32)).dtype == np.float32
+    assert lowdim.fwht(x.astype(np.int64)).dtype == np.float64
+    np.testing.assert_array_equal(lowdim.fwht(x.astype(np.int8)), lowdim.fwht(x))
+
+
+def test_fwht_1d_and_thread_count_invariance(rng):
+    x = rng.standard_normal(4096).astype(np.float32)
+    assert lowdim.fwht(x).shape == (4096,)
+    batch = rng.standard_normal((37, 256)).astype(np.float32)
+    one = lowdim.fwht(batch, n_threads=1)
+    for t in (2, 3, 8):
+        np.testing.assert_array_equal(lowdim.fwht(batch, n_threads=t), one)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.integers(1, 4), m=st.integers(0, 11), seed=st.integers(0, 2**32 - 1))
+def test_fwht_involution_property(rows, m, seed):
+    n = 2**m
+    x = np.random.default_rng(seed).integers(-3, 4, size=(rows, n)).astype(np.float32)
+    np.testing.assert_array_equal(lowdim.fwht(lowdim.fwht(x)), n * x)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones((2, 6)), "power-of-two length"),
+    (np.array([[1.0, np.nan]]), "NaN or infinity"),
+    (np.array([[1.0, np.inf]]), "NaN or infinity"),
+    (np.ones((0, 8)), "empty"),
+    (np.ones(()), "array"),
+])
+def test_fwht_rejects_bad_input(bad, match):
+    with pytest.raises(ValueError, match=match):
+        lowdim.fwht(bad)
+
+
+def test_fwht_rejects_bad_types_axis_and_out():
+    with pytest.raises(TypeError, match="real numeric"):
+        lowdim.fwht(np.ones(4, dtype=complex))
+    with pytest.raises(TypeError, match="real numeric"):
+        lowdim.fwht(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="axis"):
+        lowdim.fwht(np.ones((2, 4)), axis=2)
+    with pytest.raises(ValueError, match="out must be"):
+        lowdim.fwht(np.ones((2, 4)), out=np.empty((2, 8)))
+    ro = np.ones((2, 4))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        lowdim.fwht(ro, out=ro)
+    with pytest.raises(ValueError, match="n_threads"):
+        lowdim.fwht(np.ones(4), n_threads=0)
+
+
+# ---- SRHT and FJLT ----------------------------------------------------------------------
+
+def squared_distance_ratios(x, y):
+    from scipy.spatial.distance import pdist
+    return pdist(y, "sqeuclidean") / pdist(x, "sqeuclidean")
+
+
+@pytest.mark.parametrize("transform", [lowdim.srht, lowdim.fjlt])
+def test_jl_contract_at_documented_dimension(transform, rng):
+    pytest.importorskip("scipy")
+    n, d, eps = 60, 1000, 0.5
+    k = int(lowdim.johnson_lindenstrauss_min_dim(n, eps=eps))
+    x = rng.standard_normal((n, d))
+    x[:10] *= 0.01                                     # mixed scales, spiky rows too
+    x[10:20] = 0.0
+    x[10:20, rng.integers(0, d, 10)] = 1.0
+    x[10:20] += 1e-3 * rng.standard_normal((10, d))
+    ratios = squared_distance_ratios(x, transform(x, k, seed=7))
+    assert ratios.min() > 1 - eps and ratios.max() < 1 + eps
+
+
+@pytest.mark.parametrize("transform", [lowdim.srht, lowdim.fjlt])
+def test_norm_is_preserved_in_expectation(transform, rng):
+    x = rng.standard_normal((1, 300))
+    sq = [np.sum(transform(x, 64, seed=s) ** 2) for s in range(200)]
+    # Mean of 200 estimates of ||x||²: relative standard error ≈ sqrt(2/64)/sqrt(200).
+    assert abs(np.mean(sq) / np.sum(x**2) - 1) < 5 * math.sqrt(2 / 64) / math.sqrt(200)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 7, 8, 9, 33, 100])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_srht_bitwise_equals_numpy_twin_and_threads(d, dtype, rng):
+    x = rng.standard_normal((13, d)).astype(dtype)
+    k = min(d, 5)
+    y = lowdim.srht(x, k, seed=3)
+    lowdim.set_backend("numpy")
+    np.testing.assert_array_equal(y, lowdim.srht(x, k, seed=3))
+    lowdim.set_backend("native" if lowdim._config._core is not None else "numpy")
+    np.testing.assert_array_equal(lowdim.srht(x, k, seed=3, n_threads=3), lowdim.srht(x, k, seed=3))
+
+
+@pytest.mark.parametrize("d", [1, 9, 100, 512])
+def test_fjlt_bitwise_equals_numpy_twin_and_threads(d, rng):
+    x = rng.standard_normal((11, d)).astype(np.float32)
+    k = min(d, 7)
+    y = lowdim.fjlt(x, k, seed=5)
+    expected = _ref.fjlt(x, *_fjlt_operands(5, d, k, np.float32))
+    np.testing.assert_array_equal(y, expected)
+    np.testing.assert_array_equal(lowdim.fjlt(x, k, seed=5, n_threads=4),
+                                  lowdim.fjlt(x, k, seed=5, n_threads=1))
+
+
+def _fjlt_operands(seed, d, k, dtype):
+    from lowdim import _rng
+    from lowdim.hadamard import default_fjlt_density, fjlt_matrix
+    n = 1 << max(0, (d - 1).bit_length())
+    indptr, cols, vals = fjlt_matrix(seed, d, k, default_fjlt_density(n), dtype)
+    return _rng.signs(seed, n, dtype), indptr, cols, vals, 1
+
+
+def test_fjlt_matrix_density_and_scale():
+    from lowdim.hadamard import fjlt_matrix
+    k, d, q = 64, 1024, 0.05
+    indptr, cols, vals = fjlt_matrix(9, d, k, q, np.float64)
+    m = int(np.ceil(q * d))
+    np.testing.assert_array_equal(np.diff(indptr), m)
+    assert np.all((cols >= 0) & (cols < d))
+    # Columns uniform: each of 4 quarters of [0, d) gets ~1/4 of the draws.
+    quarters = np.bincount(cols * 4 // d, minlength=4) / len(cols)
+    assert np.all(np.abs(quarters - 0.25) < 5 * np.sqrt(0.25 * 0.75 / len(cols)))
+    # Entries ~ N(0, 1/(m k)): check the variance to ~5 standard errors.
+    var = np.mean(vals**2) * m * k
+    assert abs(var - 1) < 5 * math.sqrt(2 / len(vals))
+
+
+def test_projection_seed_semantics(rng):
+    x = rng.standard_normal((4, 50))
+    for transform in (lowdim.srht, lowdim.fjlt):
+        np.testing.assert_array_equal(transform(x, 16, seed=1), transform(x, 16, seed=1))
+        assert not np.allclose(transform(x, 16, seed=1), transform(x, 16, seed=2))
+        np.testing.assert_array_equal(transform(x[0], 16, seed=1), transform(x, 16, seed=1)[0])
+
+
+def test_projection_rejects_bad_arguments():
+    x = np.ones((3, 10))
+    with pytest.raises(ValueError, match="n_components"):
+        lowdim.srht(x, 17)                             # more than the padded 16
+    with pytest.raises(ValueError, match="n_components"):
+        lowdim.fjlt(x, 0)
+    with pytest.raises(TypeError, match="n_components"):
+        lowdim.srht(x, 2.5)
+    with pytest.raises(ValueError, match="density"):
+        lowdim.fjlt(x, 4, density=1.5)
+    with pytest.raises(ValueError, match="seed"):
+        lowdim.srht(x, 4, seed=-1)
+    with pytest.raises(ValueError, match="NaN"):
+        lowdim.srht(np.full((2, 4), np.nan), 2)
+    with pytest.raises(ValueError, match="3-D|1-D or 2-D"):
+        lowdim.fjlt(np.ones((2, 2, 2)), 2)
+
+
+# ---- estimators ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cls", [lowdim.SRHT, lowdim.FastJLT])
+def test_estimators_follow_transformer_protocol(cls, rng):
+    x = rng.standard_normal((50, 300))
+    est = cls(n_components=32, random_state=4)
+    y = est.fit_transform(x)
+    assert y.shape == (50, 32) and est.n_components_ == 32 and est.n_features_in_ == 300
+    np.testing.assert_array_equal(y, cls(n_components=32, random_state=4).fit(x).transform(x))
+    assert est.get_params()["n_components"] == 32
+    with pytest.raises(ValueError, match="features"):
+        est.transform(x[:, :10])
+    with pytest.raises(ValueError, match="not fitted"):
+        cls().transform(x)
+
+
+@pytest.mark.parametrize("cls", [lowdim.SRHT, lowdim.FastJLT])
+def test_estimators_auto_components_and_sklearn_clone(cls, rng):
+    sklearn_base = pytest.importorskip("sklearn.base")
+    x = rng.standard_normal((30, 2048))
+    est = cls(eps=0.5, random_state=0).fit(x)
+    assert est.n_components_ == lowdim.johnson_lindenstrauss_min_dim(30, eps=0.5)
+    clone = sklearn_base.clone(est)
+    np.testing.assert_array_equal(clone.fit(x).transform(x), est.transform(x))
+    with pytest.raises(ValueError, match="target dimension"):
+        cls(eps=0.1).fit(rng.standard_normal((1000, 16)))
+
+
+def test_jl_min_dim_equals_sklearn():
+    rp = pytest.importorskip("sklearn.random_projection")
+    n = np.array([1, 2, 10, 1000, 10**6, 10**9])
+    for eps in (0.01, 0.1, 0.5, 0.99):
+        np.testing.assert_array_equal(lowdim.johnson_lindenstrauss_min_dim(n, eps=eps),
+                                      rp.johnson_lindenstrauss_min_dim(n, eps=eps))
+    np.testing.assert_array_equal(lowdim.johnson_lindenstrauss_min_dim(100, eps=[0.1, 0.2]),
+                                  rp.johnson_lindenstrauss_min_dim(100, eps=[0.1, 0.2]))
+    with pytest.raises(ValueError, match="eps"):
+        lowdim.johnson_lindenstrauss_min_dim(10, eps=1.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        lowdim.johnson_lindenstrauss_min_dim(0)
+
+
+def test_concurrent_calls_from_python_threads_agree_with_serial(rng):
+    from concurrent.futures import ThreadPoolExecutor
+    xs = [rng.standard_normal((64, 1024)).astype(np.float32) for _ in range(6)]
+    serial = [lowdim.srht(x, 100, seed=i) for i, x in enumerate(xs)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(lambda a: lowdim.srht(a[1], 100, seed=a[0]), enumerate(xs)))
+    for s, p in zip(serial, parallel):
+        np.testing.assert_array_equal(s, p)
