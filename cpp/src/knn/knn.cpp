@@ -194,22 +194,30 @@ template <class T>
 void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std::size_t n,
                 std::size_t d, bool l2, int n_threads) {
   const std::size_t mr = kern.shape.mr, nr = kern.shape.nr, bs = kSymBlock;
-  const std::vector<T> pa = pack_all(x, n, d, mr, n_threads);
+  // Only the B side is stored packed; each pair packs its A block (bs × d copies per
+  // bs² · d multiply-adds), which keeps the extra memory at one copy of X.
   const std::vector<T> pb = pack_all(x, n, d, nr, n_threads);
   const std::vector<T> norm = l2 ? squared_norms(kern, x, n, d, n_threads) : std::vector<T>(n);
   const std::size_t blocks = (n + bs - 1) / bs;
   auto rows_of = [&](std::size_t b) { return std::min(bs, n - b * bs); };
-  auto run_pair = [&](std::size_t lo, std::size_t hi, T* tile) {
-    kern.dot_block(pa.data() + lo * bs * d, rows_of(lo), pb.data() + hi * bs * d, rows_of(hi),
-                   d, tile, bs);
-    select_tile(lists, tile, bs, lo * bs, rows_of(lo), hi * bs, rows_of(hi), norm.data(),
-                norm.data(), l2, true, lo != hi);
+  struct Scratch {
+    std::vector<T> pa, tile;
+  };
+  auto scratch = [&] {
+    return Scratch{std::vector<T>(packed_size(bs, d, mr)), std::vector<T>(bs * bs)};
+  };
+  auto run_pair = [&](std::size_t lo, std::size_t hi, Scratch& s) {
+    pack_panels(x + lo * bs * d, rows_of(lo), d, d, mr, s.pa.data());
+    kern.dot_block(s.pa.data(), rows_of(lo), pb.data() + hi * bs * d, rows_of(hi), d,
+                   s.tile.data(), bs);
+    select_tile(lists, s.tile.data(), bs, lo * bs, rows_of(lo), hi * bs, rows_of(hi),
+                norm.data(), norm.data(), l2, true, lo != hi);
   };
   // Round 0: the diagonal tiles. Then the circle method over an even number of slots
   // (a dummy slot when `blocks` is odd): slot s_last stays, the others rotate.
   parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int) {
-    std::vector<T> tile(bs * bs);
-    for (std::size_t b = begin; b < end; ++b) run_pair(b, b, tile.data());
+    Scratch s = scratch();
+    for (std::size_t b = begin; b < end; ++b) run_pair(b, b, s);
   });
   const std::size_t slots = blocks + (blocks & 1), ring = slots - 1;
   for (std::size_t r = 0; r + 1 < slots; ++r) {
@@ -218,11 +226,11 @@ void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std
     for (std::size_t t = 1; t < slots / 2; ++t)
       pairs.emplace_back((r + t) % ring, (r + ring - t) % ring);
     parallel_for(pairs.size(), n_threads, [&](std::size_t begin, std::size_t end, int) {
-      std::vector<T> tile(bs * bs);
+      Scratch s = scratch();
       for (std::size_t p = begin; p < end; ++p) {
         const std::size_t a = std::min(pairs[p].first, pairs[p].second);
         const std::size_t b = std::max(pairs[p].first, pairs[p].second);
-        if (b < blocks) run_pair(a, b, tile.data());  // b == blocks is the dummy slot
+        if (b < blocks) run_pair(a, b, s);  // b == blocks is the dummy slot
       }
     });
   }
