@@ -15,8 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "lowdim/distance.h"
 #include "lowdim/hadamard.h"
 #include "lowdim/isa.h"
+#include "lowdim/knn.h"
 #include "lowdim/pq.h"
 #include "lowdim/rng.h"
 #include "lowdim/sparse_projection.h"
@@ -348,6 +350,33 @@ py::tuple pq_search_py(CArray<float> table, CArray<Code> codes, std::size_t k, i
   return py::make_tuple(dist, idx);
 }
 
+// ---- knn ------------------------------------------------------------------------------------
+
+template <class T>
+py::tuple knn_py(CArray<T> x, CArray<T> y, std::size_t k, const std::string& metric,
+                 bool exclude_self, int n_threads) {
+  require(x.ndim() == 2 && y.ndim() == 2, "x and y must be 2-D");
+  const std::size_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
+  require(static_cast<std::size_t>(y.shape(1)) == d, "x and y must have the same number of columns");
+  require(d >= 1, "x must have at least one column");
+  require(!exclude_self || n == m, "exclude_self needs x and y of the same length");
+  require(k >= 1 && k + (exclude_self ? 1 : 0) <= m, "k out of range for the database size");
+  lowdim::KnnMetric kind;
+  if (metric == "sqeuclidean") kind = lowdim::KnnMetric::sqeuclidean;
+  else if (metric == "inner_product") kind = lowdim::KnnMetric::inner_product;
+  else throw py::value_error("metric must be 'sqeuclidean' or 'inner_product'");
+  CArray<T> dist({n, k});
+  CArray<std::int64_t> idx({n, k});
+  const T *px = x.data(), *py_ = y.data();
+  T* pd = dist.mutable_data();
+  std::int64_t* pi = idx.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::knn<T>(px, n, py_, m, d, k, kind, exclude_self, pd, pi, n_threads);
+  }
+  return py::make_tuple(dist, idx);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -404,4 +433,12 @@ PYBIND11_MODULE(_core, m) {
         "n_threads"_a);
   m.def("pq_search", &pq_search_py<std::uint16_t>, "table"_a, py::arg("codes").noconvert(),
         "k"_a, "n_threads"_a);
+
+  // knn (cpp/src/knn): float32 overload first so float32 input is never converted.
+  m.def("knn", &knn_py<float>, py::arg("x").noconvert(), py::arg("y").noconvert(), "k"_a, "metric"_a, "exclude_self"_a, "n_threads"_a);
+  m.def("knn", &knn_py<double>, "x"_a, "y"_a, "k"_a, "metric"_a, "exclude_self"_a, "n_threads"_a);
+  // benchmark helper: flops of a pure-FMA loop on n_threads threads (time it in Python).
+  m.def("fma_probe", [](std::size_t iters, int n_threads) {
+    return lowdim::fma_probe(iters, n_threads);
+  }, "iters"_a, "n_threads"_a);
 }

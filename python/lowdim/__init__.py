@@ -17,9 +17,12 @@ from ._config import (available_isas, backend, config, get_num_threads, isa, set
 from ._jl import johnson_lindenstrauss_min_dim
 from .fastrp import FastRP, fastrp
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
+from .intrinsic import intrinsic_dim, lid, twonn
+from .neighbors import knn, remove_duplicates
 from .pq import ProductQuantizer, pq_decode, pq_encode
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
                                 gaussian_random_projection, sparse_random_projection)
+from . import id  # noqa: E402  (lowdim.id.MLE / TwoNN; not in __all__: it would shadow id())
 
 __all__ = [
     # settings
@@ -31,4 +34,6 @@ __all__ = [
     "sparse_random_projection", "srht",
     # compress
     "ProductQuantizer", "pq_decode", "pq_encode",
+    # measure
+    "intrinsic_dim", "knn", "lid", "remove_duplicates", "twonn",
 ]

@@ -1,0 +1,82 @@
+// Blocked dot-product tiles (GEMM-style) and exact direct distances, shared by every
+// kernel that needs many pairwise distances (kNN, intrinsic dimension, later the MST).
+//   ‖x − y‖² = ‖x‖² + ‖y‖² − 2·x·y: the x·y for a block of rows of A against a block of
+//   rows of B come from dot_block (packed panels, register-blocked FMA micro-kernel);
+//   sqdist / dot recompute a single pair exactly where cancellation matters.
+// Packing: rows are grouped into panels of `w` rows stored column-interleaved,
+//   panel[p * w + r] = row r, coordinate p (rows past the end are zero), so the
+//   micro-kernel reads both operands with unit stride. All arrays row-major.
+#pragma once
+#include <cstddef>
+#include <cstring>
+
+namespace lowdim {
+
+// Rows per panel of the two operands of one ISA's micro-kernel.
+struct PanelShape {
+  std::size_t mr;  // rows of A per micro-tile
+  std::size_t nr;  // rows of B per micro-tile
+};
+
+// Per-ISA kernels. pa: ceil(ma/mr) A-panels of (d, mr); pb: ceil(nb/nr) B-panels of (d, nr).
+// dot_block writes c[i * ldc + j] = A_i · B_j for i < ma, j < nb.
+#define LOWDIM_DISTANCE_DECLARE                                                           \
+  PanelShape dot_shape_f32();                                                             \
+  PanelShape dot_shape_f64();                                                             \
+  void dot_block_f32(const float* pa, std::size_t ma, const float* pb, std::size_t nb,    \
+                     std::size_t d, float* c, std::size_t ldc);                           \
+  void dot_block_f64(const double* pa, std::size_t ma, const double* pb, std::size_t nb,  \
+                     std::size_t d, double* c, std::size_t ldc);                          \
+  float sqdist_f32(const float* a, const float* b, std::size_t d);                        \
+  double sqdist_f64(const double* a, const double* b, std::size_t d);                     \
+  float dot_f32(const float* a, const float* b, std::size_t d);                           \
+  double dot_f64(const double* a, const double* b, std::size_t d);                       \
+  /* Peak probe: `iters` steps of kFmaProbeLanes independent float FMAs; returns a sum */ \
+  /* so the work cannot be optimised away. Benchmarks divide flops by its wall time. */  \
+  float fma_probe_f32(std::size_t iters);
+namespace scalar {
+LOWDIM_DISTANCE_DECLARE
+}  // namespace scalar
+namespace avx2 {
+LOWDIM_DISTANCE_DECLARE
+}  // namespace avx2
+#undef LOWDIM_DISTANCE_DECLARE
+
+// Float multiply-adds done by one fma_probe_f32 step (12 accumulators × 8 lanes).
+constexpr std::size_t kFmaProbeLanes = 96;
+
+// Runs the active ISA's fma_probe_f32 on n_threads threads; returns the flops done (2 per FMA).
+double fma_probe(std::size_t iters, int n_threads);
+
+// The active ISA's kernels for element type T (float or double), chosen at call time.
+template <class T>
+struct DistanceKernels {
+  PanelShape shape;
+  void (*dot_block)(const T*, std::size_t, const T*, std::size_t, std::size_t, T*, std::size_t);
+  T (*sqdist)(const T*, const T*, std::size_t);
+  T (*dot)(const T*, const T*, std::size_t);
+};
+template <class T>
+DistanceKernels<T> distance_kernels();
+
+// Size of the packed buffer for `rows` rows of length d in panels of w.
+inline std::size_t packed_size(std::size_t rows, std::size_t d, std::size_t w) {
+  return (rows + w - 1) / w * w * d;
+}
+
+// x: (rows, d) with row stride ld  ->  out: packed_size(rows, d, w) values.
+template <class T>
+void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, std::size_t w,
+                 T* out) {
+  for (std::size_t r0 = 0; r0 < rows; r0 += w) {
+    T* panel = out + r0 * d;
+    const std::size_t h = rows - r0 < w ? rows - r0 : w;
+    if (h < w) std::memset(panel, 0, w * d * sizeof(T));
+    for (std::size_t r = 0; r < h; ++r) {
+      const T* row = x + (r0 + r) * ld;
+      for (std::size_t p = 0; p < d; ++p) panel[p * w + r] = row[p];
+    }
+  }
+}
+
+}  // namespace lowdim

@@ -1,0 +1,219 @@
+"""skdim-compatible MLE and TwoNN estimators on lowdim's exact kNN engine.
+
+Same class names, parameters, fit arguments and fitted attributes as scikit-dimension
+(dimension_, dimension_pw_, dimension_pw_smooth_, x_, y_) so switching is one import.
+Formulas and the duplicate policy are in lowdim/intrinsic.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neighbors as _knn_mod
+from .. import intrinsic as _lid
+from .._base import BaseEstimator, check_is_fitted
+from .._validate import as_float_array, check_int
+
+_COMBS = ("mle", "mean", "median")
+
+
+def _smooth(pw: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """Mean of a point's estimate and its neighbours' (skdim's `smooth=True`)."""
+    return (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
+
+
+class _IDEstimator(BaseEstimator):
+    def transform(self, X=None):
+        check_is_fitted(self, "dimension_")
+        return self.dimension_
+
+    def transform_pw(self, X=None):
+        check_is_fitted(self, "dimension_pw_")
+        if hasattr(self, "dimension_pw_smooth_"):
+            return self.dimension_pw_, self.dimension_pw_smooth_
+        return self.dimension_pw_
+
+    def fit_transform(self, X, y=None, **fit_params):
+        return self.fit(X, **fit_params).dimension_
+
+    def fit_transform_pw(self, X, **fit_params):
+        return self.fit_pw(X, **fit_params).transform_pw()
+
+
+class MLE(_IDEstimator):
+    """Levina–Bickel maximum-likelihood intrinsic dimension (as skdim.id.MLE).
+
+    Parameters
+    ----------
+    K : int, default 20
+        Neighbours per point. Differences from skdim: skdim takes the neighbourhood size
+        from fit(n_neighbors=20) and uses K only when neighborhood_based=False; here K is
+        the default neighbourhood size and fit(n_neighbors=...) still overrides it.
+        skdim's noise model (dnoise, sigma, n, integral_approximation) is not offered.
+    unbiased : bool, default False
+        Use k − 2 instead of k − 1 in the numerator (as skdim).
+    duplicates : {'merge', 'raise'}, default 'merge'
+        Duplicate points are counted once (skdim returns inf/NaN for them).
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    dimension_ : float
+    dimension_pw_ : ndarray of shape (n,)
+    dimension_pw_smooth_ : ndarray of shape (n,), when fit with smooth=True
+    n_neighbors_ : int
+    """
+
+    def __init__(self, K=20, *, unbiased=False, duplicates="merge", n_threads=None):
+        self.K = K
+        self.unbiased = unbiased
+        self.duplicates = duplicates
+        self.n_threads = n_threads
+
+    def fit(self, X, y=None, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
+            comb="mle", n_jobs=None):
+        """Pointwise estimates and their combination `comb` ('mle', 'mean', 'median').
+
+        n_jobs is accepted for skdim compatibility; threads come from n_threads.
+        X (n, d), precomputed_knn_arrays = (distances, indices) of shape (n, >= k).
+        """
+        if comb not in _COMBS:
+            raise ValueError(f"comb must be one of {_COMBS}, got {comb!r}")
+        k = check_int(self.K if n_neighbors is None else n_neighbors, name="n_neighbors", low=2)
+        kfac = k - (2 if self.unbiased else 1)
+        if precomputed_knn_arrays is not None:
+            dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
+            if (dist[:, 0] == 0).any():
+                raise ValueError("precomputed_knn_arrays has zero distances (duplicates); "
+                                 "pass X without them so they can be merged")
+            distinct, inverse = _lid.mle_from_distances(dist, kfac), None
+        else:
+            distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, self.n_threads)
+        # `distinct`: one estimate per distinct point (duplicates counted once);
+        # `inverse` maps them back to the rows of X.
+        self.n_neighbors_ = k
+        self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
+        if comb == "mle":
+            self.dimension_ = float(1.0 / np.mean(1.0 / distinct))
+        else:
+            self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
+        if smooth:
+            smoothed = _smooth(distinct, idx)
+            self.dimension_pw_smooth_ = smoothed if inverse is None else smoothed[inverse]
+        elif hasattr(self, "dimension_pw_smooth_"):
+            del self.dimension_pw_smooth_
+        return self
+
+    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=None, n_jobs=None):
+        """Pointwise estimates (dimension_pw_) with n_neighbors (default K) neighbours."""
+        if precomputed_knn is not None:
+            raise ValueError("MLE.fit_pw needs distances; use "
+                             "fit(X, precomputed_knn_arrays=(distances, indices))")
+        return self.fit(X, smooth=smooth, n_neighbors=n_neighbors)
+
+
+class TwoNN(_IDEstimator):
+    """TwoNN intrinsic dimension (Facco et al. 2017), as skdim.id.TwoNN.
+
+    Parameters
+    ----------
+    discard_fraction : float in [0, 1), default 0.1
+    dist : bool, default False
+        X holds each point's (r1, r2) instead of coordinates.
+    method : {'linear', 'mle'}, default 'linear'
+    duplicates : {'merge', 'raise'}, default 'merge'
+        Duplicate points are counted once; skdim drops every point whose r1 is 0.
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    dimension_ : float
+    x_, y_ : ndarrays of shape (n_keep, 1): ln μ and −ln(1 − F(μ)) of the fit
+    dimension_pw_ : ndarray of shape (n,), after fit_pw (TwoNN on each point's neighbourhood)
+    """
+
+    def __init__(self, discard_fraction=0.1, dist=False, method="linear", *,
+                 duplicates="merge", n_threads=None):
+        self.discard_fraction = discard_fraction
+        self.dist = dist
+        self.method = method
+        self.duplicates = duplicates
+        self.n_threads = n_threads
+
+    def fit(self, X, y=None):
+        """Global TwoNN estimate of X (n, d), or of (r1, r2) rows (n, 2) when dist=True."""
+        frac = _lid._check_discard(self.discard_fraction)
+        _lid._check_choice(self.method, "method", ("linear", "mle"))
+        if self.dist:
+            r = as_float_array(X, name="X", dtype=np.float64)
+            if r.shape[1] != 2 or (r[:, 0] <= 0).any() or (r[:, 1] < r[:, 0]).any():
+                raise ValueError("with dist=True, X must be (n, 2) rows 0 < r1 <= r2")
+            d, xs, ys = _lid.twonn_from_ratios(r[:, 1] / r[:, 0], discard_fraction=frac,
+                                               method=self.method)
+        else:
+            d, xs, ys = _lid.twonn(X, discard_fraction=frac, method=self.method,
+                                   duplicates=self.duplicates, n_threads=self.n_threads,
+                                   return_xy=True)
+        self.dimension_, self.x_, self.y_ = d, xs.reshape(-1, 1), ys.reshape(-1, 1)
+        return self
+
+    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+        """TwoNN fitted on each point's n_neighbors nearest neighbours (self excluded).
+
+        precomputed_knn : int array (n, >= n_neighbors) of neighbour indices, optional.
+        """
+        frac = _lid._check_discard(self.discard_fraction)
+        _lid._check_choice(self.method, "method", ("linear", "mle"))
+        x = as_float_array(X, name="X")
+        k = check_int(n_neighbors, name="n_neighbors", low=3)
+        inverse = None
+        if precomputed_knn is not None:
+            idx = np.asarray(precomputed_knn)
+            if idx.ndim != 2 or idx.shape[0] != len(x) or idx.shape[1] < k or \
+                    idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= len(x)).any():
+                raise ValueError(f"precomputed_knn must be integer indices of shape "
+                                 f"({len(x)}, >= {k}) into X")
+            idx = idx[:, :k]
+        else:
+            if k > len(x) - 1:
+                raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {k}")
+            dist, idx = _knn_mod.knn(x, k, n_threads=self.n_threads)
+            zero = int((dist[:, 0] == 0).sum())
+            if zero:
+                x, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
+                _, idx = _knn_mod.knn(x, k, n_threads=self.n_threads)
+        pw = _local_twonn(x, idx, frac, self.method)
+        if inverse is not None:
+            pw = pw[inverse]
+            idx = None
+        self.dimension_pw_ = pw
+        if smooth:
+            if idx is None:
+                raise ValueError("smooth=True is not available when duplicates were merged")
+            self.dimension_pw_smooth_ = _smooth(pw, idx)
+        return self
+
+
+def _local_twonn(x, idx, frac, method, block_bytes=64 << 20):
+    """TwoNN of every neighbourhood x[idx[i]] (K points), vectorised over blocks of points."""
+    n, k = idx.shape
+    n_keep = int(k * (1 - frac))
+    if n_keep < 2:
+        raise ValueError(f"only {n_keep} ratios per neighbourhood after discarding")
+    ys = -np.log1p(-np.arange(1, n_keep + 1) / k)
+    out = np.empty(n)
+    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
+    for s in range(0, n, step):
+        g = x[idx[s:s + step]].astype(np.float64)
+        g -= g.mean(axis=1, keepdims=True)           # centring reduces cancellation below
+        sq = np.einsum("bij,bij->bi", g, g)
+        d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(g, g.transpose(0, 2, 1))
+        d2[:, np.arange(k), np.arange(k)] = np.inf
+        r = np.sqrt(np.maximum(np.partition(d2, 1, axis=2)[:, :, :2], 0))
+        if (r[:, :, 0] == 0).any():
+            raise ValueError("a neighbourhood contains duplicate points (r1 = 0)")
+        lx = np.log(np.sort(r[:, :, 1] / r[:, :, 0], axis=1)[:, :n_keep])
+        if method == "mle":
+            out[s:s + step] = (n_keep - 1) / (lx.sum(axis=1) + (k - n_keep) * lx[:, -1])
+        else:
+            out[s:s + step] = (lx @ ys) / np.einsum("ij,ij->i", lx, lx)
+    return out
