@@ -16,9 +16,11 @@ from ._config import (available_isas, backend, config, get_num_threads, isa, set
                       set_isa, set_num_threads, show_config)
 from ._jl import johnson_lindenstrauss_min_dim
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
+from .mst import mst, mst_length, mst_length_batch, ph_dimension
 
 __all__ = [
     "FastJLT", "SRHT", "available_isas", "backend", "config", "fjlt", "fwht",
     "get_num_threads", "isa", "johnson_lindenstrauss_min_dim", "set_backend", "set_isa",
     "set_num_threads", "show_config", "srht",
+    "mst", "mst_length", "mst_length_batch", "ph_dimension",
 ]

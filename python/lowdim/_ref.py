@@ -6,6 +6,7 @@ missing or LOWDIM_BACKEND=numpy, and it is the executable specification the nati
 kernels are tested against.
 """
 from ._ref_hadamard import fjlt, fwht, srht
+from ._ref_mst import mst, mst_length_batch
 from ._rng import random_bits
 
-__all__ = ["fjlt", "fwht", "random_bits", "srht"]
+__all__ = ["fjlt", "fwht", "mst", "mst_length_batch", "random_bits", "srht"]

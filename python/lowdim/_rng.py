@@ -17,6 +17,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 STREAM_SIGNS = 0x5349474E          # random signs D of SRHT / FJLT
 STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
 STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
+STREAM_PH_SUBSAMPLE = 0x50484453 << 32   # ph_dimension subsamples, + (size << 12) + rerun
 
 
 def mix64(z: np.ndarray) -> np.ndarray:
