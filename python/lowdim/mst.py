@@ -56,7 +56,8 @@ def mst(X, *, n_threads=None):
     -------
     edges : int64 array of shape (n − 1, 2), each row (i, j) with i < j
     lengths : float64 array of shape (n − 1,), Euclidean edge lengths
-        Sorted by (length, i, j). Distances are computed from direct differences
+        Sorted by (length, i, j). Prim's algorithm is used for every d (O(n²·d) time,
+        O(n) extra memory). Distances are computed from direct differences
         (float32 input: float32 differences, float64 sums), so they carry no
         cancellation error; equal-length ties go to the lowest point index.
     """
@@ -147,6 +148,12 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
         k·2^12 + r), so a subsample does not depend on n_steps.
     return_points : bool, default False
     n_threads : int, optional
+
+    Notes
+    -----
+    Finite-sample bias: the boundary correction to E_α decays like k^(−1/m), so sets with
+    a boundary are underestimated in high dimension (cube [0,1]^10 with 4000 points:
+    about −15%); closed manifolds (spheres) are within 10% up to m = 10 (tests/test_mst.py).
 
     Returns
     -------
