@@ -35,7 +35,9 @@ def check_against_scipy(X, *, edges_too=True):
                                                        axis=1), rtol=1e-6, atol=1e-12)
 
 
-@pytest.mark.parametrize("n,d", [(2000, 2), (1500, 3), (800, 64), (400, 768)])
+# (2000, 768) float32 runs the AVX2 float16 lower-bound filter (m·d >= 2^20) for a third
+# of the steps; the other sizes run the plain update.
+@pytest.mark.parametrize("n,d", [(2000, 2), (1500, 3), (800, 64), (2000, 768)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_matches_scipy(n, d, dtype, rng):
     X = rng.standard_normal((n, d)).astype(dtype)
@@ -72,9 +74,13 @@ def test_grid_ties_are_deterministic(variant):
     assert np.array_equal(e_ref, edges)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_threads_bitwise_identical(dtype, rng):
-    X = rng.standard_normal((700, 256)).astype(dtype)   # m·d large enough for the team
+@pytest.mark.parametrize("n,d,dtype", [(700, 256, np.float32), (700, 256, np.float64),
+                                       (1500, 768, np.float32)])
+def test_threads_bitwise_identical(n, d, dtype, variant, rng):
+    if variant == "numpy":
+        pytest.skip("the numpy twin has no threads")
+    X = rng.standard_normal((n, d)).astype(dtype)   # m·d large enough for the team (and,
+    # at 1500 x 768 float32, for the float16 filter)
     e1, l1 = lowdim.mst(X, n_threads=1)
     for t in (2, 3, 4):
         e2, l2 = lowdim.mst(X, n_threads=t)
@@ -236,3 +242,12 @@ def test_ph_dimension_bad_args():
         lowdim.ph_dimension(X, n_steps=1)
     with pytest.raises(ValueError, match="alpha"):
         lowdim.ph_dimension(X, alpha=0)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e5])
+def test_clustered_near_duplicates_high_d(scale, rng):
+    # Tight clusters make the float16 filter fall back to the exact update often; 1e5
+    # exceeds float16's range (filter off). Totals must still match scipy.
+    centres = rng.standard_normal((60, 768))
+    X = (centres[rng.integers(0, 60, 1400)] + 1e-3 * rng.standard_normal((1400, 768)))
+    check_against_scipy((scale * X).astype(np.float32), edges_too=False)

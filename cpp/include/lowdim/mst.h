@@ -29,6 +29,19 @@ void prim_update_f32(const float* q, const float* y, std::size_t d, std::size_t 
                      std::size_t b1, double* best, std::int64_t* parent, std::int64_t u);
 void prim_update_f64(const double* q, const double* y, std::size_t d, std::size_t b0,
                      std::size_t b1, double* best, std::int64_t* parent, std::int64_t u);
+
+// Memory-bound regime (float32, large m·d): a float16 copy yh of the AoSoA blocks halves
+// the bytes streamed per step. err[p] >= ||y_p - half(y_p)||, so by the triangle inequality
+// ||q - y_p|| >= ||q - half(y_p)|| - err[p]; a block is recomputed exactly from y only when
+// that bound (with rounding margins) cannot rule out dist < best. Same tree as the plain
+// update. Needs F16C besides AVX2 (prim_half_supported()).
+bool prim_half_supported();
+// y: AoSoA f32 blocks [0, blocks); writes yh (same layout) and err (blocks·8,).
+void prim_prepare_half(const float* y, std::size_t d, std::size_t blocks, std::uint16_t* yh,
+                       double* err);
+void prim_update_half_f32(const float* q, const std::uint16_t* yh, const float* y,
+                          const double* err, std::size_t d, std::size_t b0, std::size_t b1,
+                          double* best, std::int64_t* parent, std::int64_t u);
 }  // namespace avx2
 
 // x: (n, d) row-major, n >= 2. edges: (n-1, 2) with edges[e][0] < edges[e][1],

@@ -8,6 +8,7 @@
 #include <limits>
 #include <numeric>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "lowdim/isa.h"
@@ -20,6 +21,10 @@ namespace {
 constexpr std::size_t L = kMstLanes;
 // Below this many live values (m·d) a step is a few µs: one thread beats two barriers.
 constexpr std::size_t kTeamMinWork = std::size_t{1} << 16;
+// From about this many live values (m·d floats = 4 MiB, past L2) a step is memory-bound and
+// the float16 filter (mst.h) pays for its extra instructions.
+constexpr std::size_t kHalfMinWork = std::size_t{1} << 20;
+constexpr std::size_t kHalfMinDim = 32;
 
 template <class T>
 using UpdateFn = void (*)(const T*, const T*, std::size_t, std::size_t, std::size_t, double*,
@@ -79,6 +84,9 @@ struct Prim {
   std::vector<double> best;
   std::vector<std::int64_t> parent, point;
   UpdateFn<T> update = nullptr;
+  bool half = false;                // float16 filter on (float32, AVX2+F16C, large d)
+  std::vector<std::uint16_t> yh;    // float16 copy of y, same layout
+  std::vector<double> err;          // err[p] >= ||y_p - half(y_p)||
 
   void load(const T* x, std::size_t n_, std::size_t d_) {
     n = n_, d = d_, m = n_;
@@ -93,6 +101,20 @@ struct Prim {
       for (std::size_t k = 0; k < d; ++k) dst[k * L] = x[p * d + k];
     }
     update = update_fn(static_cast<T*>(nullptr));
+    half = false;
+#ifdef LOWDIM_HAVE_AVX2
+    if constexpr (std::is_same_v<T, float>) {
+      float top = 0;
+      for (std::size_t i = 0; i < n * d; ++i) top = std::max(top, std::fabs(x[i]));
+      half = active_isa() == Isa::avx2 && avx2::prim_half_supported() && d >= kHalfMinDim &&
+             n * d >= kHalfMinWork && top < 6.0e4f && top > 1e-3f;  // float16 range
+      if (half) {
+        yh.resize(y.size());
+        err.resize(blocks * L);
+        avx2::prim_prepare_half(y.data(), d, blocks, yh.data(), err.data());
+      }
+    }
+#endif
   }
 
   // Position p leaves: the last live position moves into it (keeps [0, m) compact).
@@ -103,6 +125,12 @@ struct Prim {
       const T* src = y.data() + (last / L) * d * L + last % L;
       for (std::size_t k = 0; k < d; ++k) dst[k * L] = src[k * L];
       best[p] = best[last], parent[p] = parent[last], point[p] = point[last];
+      if (half) {
+        std::uint16_t* hd = yh.data() + (p / L) * d * L + p % L;
+        const std::uint16_t* hs = yh.data() + (last / L) * d * L + last % L;
+        for (std::size_t k = 0; k < d; ++k) hd[k * L] = hs[k * L];
+        err[p] = err[last];
+      }
     }
   }
 
@@ -117,8 +145,17 @@ struct Prim {
 
   // One step on blocks [b0, b1) after point u joined: update, then the local argmin.
   Pick scan(const T* x, std::int64_t u, std::size_t b0, std::size_t b1) {
-    update(x + static_cast<std::size_t>(u) * d, y.data(), d, b0, b1, best.data(),
-           parent.data(), u);
+    const T* q = x + static_cast<std::size_t>(u) * d;
+#ifdef LOWDIM_HAVE_AVX2
+    if constexpr (std::is_same_v<T, float>) {
+      if (half && m * d >= kHalfMinWork) {
+        avx2::prim_update_half_f32(q, yh.data(), y.data(), err.data(), d, b0, b1, best.data(),
+                                   parent.data(), u);
+        return argmin(b0 * L, std::min(b1 * L, m));
+      }
+    }
+#endif
+    update(q, y.data(), d, b0, b1, best.data(), parent.data(), u);
     return argmin(b0 * L, std::min(b1 * L, m));
   }
 
