@@ -2,6 +2,7 @@
 // per-step update + argmin split over a persistent thread team (one parallel_for call,
 // two barriers per step), the edge list sorted by (length, i, j), and the batch loop.
 // Ties go to the lowest point index, so the tree never depends on the thread count.
+// Large float32 problems on AVX2 stream a float16 copy through a lower-bound filter (mst.h).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
