@@ -19,6 +19,7 @@
 #include "lowdim/hadamard.h"
 #include "lowdim/isa.h"
 #include "lowdim/knn.h"
+#include "lowdim/mst.h"
 #include "lowdim/pq.h"
 #include "lowdim/rng.h"
 #include "lowdim/sparse_projection.h"
@@ -377,6 +378,43 @@ py::tuple knn_py(CArray<T> x, CArray<T> y, std::size_t k, const std::string& met
   return py::make_tuple(dist, idx);
 }
 
+// ---- mst ----------------------------------------------------------------------------------
+
+// Finite coordinates and 2 <= n are checked in Python; here only shapes, so a direct
+// caller cannot index out of bounds. NaN input would give a wrong tree, not a crash.
+template <class T>
+py::tuple mst_py(CArray<T> x, int n_threads) {
+  require(x.ndim() == 2, "x must be 2-D");
+  const std::size_t n = x.shape(0), d = x.shape(1);
+  require(n >= 2 && d >= 1, "x needs at least 2 points and 1 dimension");
+  CArray<std::int64_t> edges({n - 1, std::size_t{2}});
+  CArray<double> lengths(n - 1);
+  const T* px = x.data();
+  std::int64_t* pe = edges.mutable_data();
+  double* pl = lengths.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::mst<T>(px, n, d, pe, pl, n_threads);
+  }
+  return py::make_tuple(edges, lengths);
+}
+
+template <class T>
+CArray<double> mst_length_batch_py(CArray<T> x, double alpha, int n_threads) {
+  require(x.ndim() == 3, "x must be 3-D");
+  const std::size_t batch = x.shape(0), n = x.shape(1), d = x.shape(2);
+  require(n >= 2 && d >= 1, "each cloud needs at least 2 points and 1 dimension");
+  require(alpha > 0, "alpha must be > 0");
+  CArray<double> out(batch);
+  const T* px = x.data();
+  double* po = out.mutable_data();
+  {
+    py::gil_scoped_release nogil;
+    lowdim::mst_length_batch<T>(px, batch, n, d, alpha, po, n_threads);
+  }
+  return out;
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -441,4 +479,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("fma_probe", [](std::size_t iters, int n_threads) {
     return lowdim::fma_probe(iters, n_threads);
   }, "iters"_a, "n_threads"_a);
+
+  // mst
+  m.def("mst", &mst_py<float>, py::arg("x").noconvert(), "n_threads"_a);
+  m.def("mst", &mst_py<double>, py::arg("x").noconvert(), "n_threads"_a);
+  m.def("mst_length_batch", &mst_length_batch_py<float>, py::arg("x").noconvert(), "alpha"_a, "n_threads"_a);
+  m.def("mst_length_batch", &mst_length_batch_py<double>, py::arg("x").noconvert(), "alpha"_a, "n_threads"_a);
 }

@@ -18,6 +18,7 @@ from ._jl import johnson_lindenstrauss_min_dim
 from .fastrp import FastRP, fastrp
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
 from .intrinsic import intrinsic_dim, lid, twonn
+from .mst import mst, mst_length, mst_length_batch, ph_dimension
 from .neighbors import knn, remove_duplicates
 from .pq import ProductQuantizer, pq_decode, pq_encode
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
@@ -35,5 +36,6 @@ __all__ = [
     # compress
     "ProductQuantizer", "pq_decode", "pq_encode",
     # measure
-    "intrinsic_dim", "knn", "lid", "remove_duplicates", "twonn",
+    "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch", "ph_dimension",
+    "remove_duplicates", "twonn",
 ]

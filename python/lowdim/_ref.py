@@ -7,12 +7,13 @@ kernels are tested against.
 """
 from ._ref_hadamard import fjlt, fwht, srht
 from ._ref_knn import knn
+from ._ref_mst import mst, mst_length_batch
 from ._ref_pq import pq_decode, pq_distance_table, pq_encode, pq_kmeans, pq_search
 from ._ref_sparse_projection import csr_spmm, sparse_rp_csr, sparse_rp_dense, sparse_rp_pattern
 from ._rng import random_bits
 
 __all__ = [
-    "csr_spmm", "fjlt", "fwht", "knn", "pq_decode", "pq_distance_table", "pq_encode",
-    "pq_kmeans", "pq_search", "random_bits", "sparse_rp_csr", "sparse_rp_dense",
-    "sparse_rp_pattern", "srht",
+    "csr_spmm", "fjlt", "fwht", "knn", "mst", "mst_length_batch", "pq_decode",
+    "pq_distance_table", "pq_encode", "pq_kmeans", "pq_search", "random_bits",
+    "sparse_rp_csr", "sparse_rp_dense", "sparse_rp_pattern", "srht",
 ]

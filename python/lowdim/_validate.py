@@ -6,7 +6,9 @@ exactly the same ValueError / TypeError text.
 """
 from __future__ import annotations
 
+import math
 import numbers
+import os
 
 import numpy as np
 
@@ -67,6 +69,27 @@ def check_fraction(value, *, name: str) -> float:
     if not 0.0 < value <= 1.0:
         raise ValueError(f"{name} must be in (0, 1], got {value}")
     return value
+
+
+def check_positive(value, *, name: str) -> float:
+    """A finite float > 0; bool is refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (value > 0.0 and math.isfinite(value)):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def check_memory(nbytes: float, *, what: str) -> None:
+    """Refuse, before allocating, work that needs more memory than the machine has."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):   # not POSIX: only refuse the absurd
+        total = 2**48
+    if nbytes > total:
+        raise ValueError(f"{what} needs about {nbytes / 2**30:.1f} GiB of memory, more than "
+                         f"this machine's {total / 2**30:.1f} GiB")
 
 
 def next_pow2_exponent(n: int) -> int:

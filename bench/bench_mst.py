@@ -1,0 +1,190 @@
+"""Exact Euclidean MST: lowdim.mst against scipy (pdist + minimum_spanning_tree), hdbscan's
+Prim and dual-tree Borůvka, and mlpack's emst; distance GFLOP/s against peak FMA rate.
+
+Targets (issue 6): n = 20000, d = 768 float32 ≥ 20× scipy end to end at a small fraction of
+its peak memory; n = 5000, d = 3 within 2× of the best low-dimensional peer.
+Usage: python bench/bench_mst.py [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import best_time, measure_memory, table, write_section  # noqa: E402
+
+import lowdim  # noqa: E402
+
+_PEAK_SRC = r"""
+#include <immintrin.h>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <vector>
+// 10 independent f32x8 FMA chains per thread: enough to cover latency x ports.
+static double run(long iters) {
+  __m256 a[10]; const __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-3f);
+  for (int i = 0; i < 10; ++i) a[i] = _mm256_set1_ps(float(i));
+  for (long it = 0; it < iters; ++it)
+    for (int i = 0; i < 10; ++i) a[i] = _mm256_fmadd_ps(a[i], x, y);
+  float s = 0; for (int i = 0; i < 10; ++i) s += _mm256_cvtss_f32(a[i]);
+  return s;
+}
+int main(int argc, char** argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : 1; long iters = 200000000L / 10;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::thread> ts; volatile double sink = 0;
+  for (int t = 0; t < threads; ++t) ts.emplace_back([&] { sink = sink + run(iters); });
+  for (auto& t : ts) t.join();
+  double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  printf("%f\n", threads * iters * 10.0 * 8 * 2 / sec / 1e9);  // GFLOP/s (FMA = 2 flops)
+}
+"""
+
+
+def peak_fma_gflops(threads: int) -> float | None:
+    """Measured f32 AVX2 FMA peak (GFLOP/s) of this machine, or None without g++."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src, exe = Path(tmp) / "peak.cpp", Path(tmp) / "peak"
+        src.write_text(_PEAK_SRC)
+        try:
+            subprocess.run(["g++", "-O2", "-mavx2", "-mfma", "-pthread", str(src), "-o", str(exe)],
+                           check=True, capture_output=True)
+            return max(float(subprocess.run([str(exe), str(threads)], check=True,
+                                            capture_output=True, text=True).stdout)
+                       for _ in range(3))
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+
+def scipy_mst_total(X):
+    from scipy.sparse.csgraph import minimum_spanning_tree
+    from scipy.spatial.distance import pdist, squareform
+    return minimum_spanning_tree(squareform(pdist(X))).sum()
+
+
+def peer_hdbscan_prim(X):
+    from hdbscan._hdbscan_linkage import mst_linkage_core_vector
+    from hdbscan.dist_metrics import DistanceMetric
+    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    return mst_linkage_core_vector(X64, np.zeros(len(X64)), DistanceMetric.get_metric("euclidean"),
+                                   1.0)[:, 2].sum()
+
+
+def peer_hdbscan_boruvka(X):
+    from hdbscan._hdbscan_boruvka import KDTreeBoruvkaAlgorithm
+    from sklearn.neighbors import KDTree
+    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    alg = KDTreeBoruvkaAlgorithm(KDTree(X64, leaf_size=20), min_samples=1, leaf_size=20, n_jobs=1)
+    return alg.spanning_tree()[:, 2].sum()
+
+
+def peer_mlpack(X):
+    import mlpack
+    return mlpack.emst(input_=np.ascontiguousarray(X, dtype=np.float64))["output"][:, 2].sum()
+
+
+def available(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def time_once(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    args = ap.parse_args()
+    threads = lowdim.get_num_threads()
+    rng = np.random.default_rng(0)
+    body = []
+
+    # --- high d: n x 768 float32 ------------------------------------------------------
+    n_hi = 3000 if args.quick else 20000
+    X = rng.standard_normal((n_hi, 768), dtype=np.float32)   # no float64 temporary: it
+    # would raise the peak RSS that measure_memory compares against
+    t_low, (edges, lengths) = time_once(lambda: lowdim.mst(X))
+    mem_low = measure_memory(lambda: lowdim.mst(X))
+    flops = 2.0 * n_hi * (n_hi - 1) / 2 * 768          # one FMA (2 flops) per (pair, dim)
+    # Bytes streamed by the updates: the float16 copy (2 bytes a value) while the filter
+    # is on, which is nearly every step at this size (exact re-reads not counted).
+    traffic = 2.0 * n_hi * (n_hi - 1) / 2 * 768
+    rows = [["lowdim.mst", f"{t_low:.2f}", f"{mem_low:.0f}", "1.0", f"{lengths.sum():.6g}"]]
+    t_sp, total_sp = time_once(lambda: scipy_mst_total(X))
+    mem_sp = measure_memory(lambda: scipy_mst_total(X))
+    rows.append(["scipy pdist + minimum_spanning_tree", f"{t_sp:.2f}", f"{mem_sp:.0f}",
+                 f"{t_sp / t_low:.1f}", f"{total_sp:.6g}"])
+    if available("hdbscan"):
+        t_h, total_h = time_once(lambda: peer_hdbscan_prim(X))
+        rows.append(["hdbscan Prim (mst_linkage_core_vector, 1 thread)", f"{t_h:.2f}", "-",
+                     f"{t_h / t_low:.1f}", f"{total_h:.6g}"])
+    else:
+        rows.append(["hdbscan", "not installed", "", "", ""])
+    rows.append(["mlpack emst", "skipped: kd-tree Borůvka is hopeless at d = 768", "", "", ""])
+    gflops = flops / t_low / 1e9
+    peak = peak_fma_gflops(threads)
+    ratio = t_sp / t_low
+    body.append(f"### n = {n_hi}, d = 768, float32 (end to end, {threads} threads)\n")
+    body.append(table(["method", "seconds", "peak extra MiB", "lowdim speed-up", "total length"],
+                      rows))
+    body.append("")
+    body.append(f"Target ≥ 20× scipy: **{'met' if ratio >= 20 else 'missed'}** ({ratio:.1f}×); "
+                f"memory {mem_low:.0f} MiB vs {mem_sp:.0f} MiB "
+                f"({100 * mem_low / max(mem_sp, 1e-9):.1f}%).")
+    peak_txt = f"{peak:.0f} GFLOP/s measured f32 FMA peak ({threads} threads)" if peak else \
+        "peak not measured (no g++)"
+    body.append(f"Distance update: {gflops:.1f} GFLOP/s (one FMA per pair and dim, the subtraction not counted) vs {peak_txt}"
+                + (f" = {100 * gflops / peak:.0f}% of peak" if peak else "") + ". "
+                f"Prim streams the remaining points once per step (float16 filter copy): "
+                f"{traffic / 1e9:.0f} GB read in total, {traffic / t_low / 1e9:.1f} GB/s achieved. Once the points outgrow "
+                "the caches this is memory-bound, not FMA-bound"
+                + ("" if ratio >= 20 else
+                   ", which caps the speed-up over scipy (compute-bound scalar pdist) below "
+                   "20×; a cache-blocked exact method (kNN graph + Borůvka correction) is the "
+                   "way past it")
+                + ". The peak is measured in the same run: noisy on a shared machine.\n")
+
+    # --- low d: n x 3 --------------------------------------------------------------------
+    n_lo = 5000
+    Y = rng.standard_normal((n_lo, 3))
+    t_low3 = best_time(lambda: lowdim.mst(Y), repeat=3)
+    rows = [["lowdim.mst (Prim)", f"{1e3 * t_low3:.1f}", "1.0"]]
+    peers = []
+    for name, mod, fn in [("mlpack emst (dual-tree Borůvka)", "mlpack", peer_mlpack),
+                          ("hdbscan KD-tree Borůvka", "hdbscan", peer_hdbscan_boruvka),
+                          ("hdbscan Prim", "hdbscan", peer_hdbscan_prim)]:
+        if not available(mod):
+            rows.append([name, "not installed", ""])
+            continue
+        t = best_time(lambda: fn(Y), repeat=3)
+        peers.append(t)
+        rows.append([name, f"{1e3 * t:.1f}", f"{t / t_low3:.2f}"])
+    body.append(f"### n = {n_lo}, d = 3, float64\n")
+    body.append(table(["method", "ms", "lowdim speed-up"], rows))
+    if peers:
+        best = min(peers)
+        verdict = "met" if t_low3 <= 2 * best else "missed"
+        body.append(f"\nTarget within 2× of the best low-d peer: **{verdict}** "
+                    f"(lowdim / best = {t_low3 / best:.2f}). lowdim uses Prim's O(n²) "
+                    "algorithm in every dimension (no tree method for low d).")
+    write_section("mst", "Euclidean minimum spanning tree (bench/bench_mst.py)",
+                  "\n".join(body))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", str(lowdim.get_num_threads()))
+    main()
