@@ -110,12 +110,9 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
 
 
 def _ph(M, seed):
-    res = lowdim.ph_dimension(M, n_max=len(M), seed=seed, return_points=True)
-    est, points = res[0], res[1:]
-    if len(points) == 1:
-        points = points[0]
-    ns, es = (np.asarray(points[0]).tolist(), np.asarray(points[1]).tolist())
-    return float(est), ns, es
+    """PH0 dimension and its fit points (subsample size, mean E_α over the reruns)."""
+    est, sizes, energies = lowdim.ph_dimension(M, n_max=len(M), seed=seed, return_points=True)
+    return float(est), np.asarray(sizes).tolist(), np.asarray(energies).mean(axis=1).tolist()
 
 
 def _recall(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -167,7 +164,9 @@ def compression(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> di
         ms = ms[::2] + ([ms[-1]] if len(ms) % 2 == 0 else [])
     with progress.step(f"PQ (8 bits) at M = {ms}"):
         for m in ms:
-            nbits = 8 if len(T) >= 256 * 4 else max(1, int(np.log2(max(2, len(T) // 4))))
+            # faiss's rule of thumb: >= 39 training points per centroid, so small inputs
+            # get fewer bits rather than a warning.
+            nbits = int(np.clip(np.floor(np.log2(len(T) / 39)), 1, 8))
             pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10 if quick else 20,
                                          seed=seed).fit(T)
             codes = pq.encode(B)
