@@ -8,50 +8,15 @@ row-normalised weighted sum). Targets from issue 3. `--quick` shrinks every size
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_time, table, write_section  # noqa: E402
-from _common import measure_memory as _rss_growth  # noqa: E402
+from _common import best_time, measure_memory, table, write_section  # noqa: E402
 
 import lowdim  # noqa: E402
-
-
-def _status_kib(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def measure_memory(fn) -> float:
-    """Peak memory (MiB) fn() adds on top of what the process holds when it starts.
-
-    Runs fn in a forked child that first resets its high-water mark (writing 5 to
-    /proc/self/clear_refs, Linux >= 4.0), so earlier peaks (e.g. building the input) do not
-    hide fn's own; falls back to _common.measure_memory (growth of ru_maxrss) elsewhere.
-    """
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        return _rss_growth(fn)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        Path("/proc/self/clear_refs").write_text("5")
-        before = _status_kib("VmRSS")
-        fn()
-        os.write(w, f"{(_status_kib('VmHWM') - before) / 1024}".encode())
-        os._exit(0)
-    os.close(w)
-    data = os.read(r, 64)
-    os.waitpid(pid, 0)
-    return float(data or 0.0)
 
 
 def _peer(name):
