@@ -133,6 +133,24 @@ def test_fwht_rejects_bad_input(bad, match):
         lowdim.fwht(bad)
 
 
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("position", [0, 1, 7, 1000, 1023])
+def test_nonfinite_anywhere_in_a_row_is_refused(bad_value, position, rng):
+    # The check runs on the outputs (see hadamard.py); it must still see every input.
+    x = rng.standard_normal((3, 1023)).astype(np.float32)
+    x[2, min(position, 1022)] = bad_value
+    padded = np.zeros((3, 1024), dtype=np.float32)
+    padded[:, :1023] = x
+    padded[2, position] = bad_value
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        lowdim.fwht(padded)
+    for transform in (lowdim.srht, lowdim.fjlt):
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            transform(x, 8, seed=1)
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        lowdim.SRHT(8, random_state=0).fit(np.ones((2, 1023))).transform(x)
+
+
 def test_fwht_rejects_bad_types_axis_and_out():
     with pytest.raises(TypeError, match="real numeric"):
         lowdim.fwht(np.ones(4, dtype=complex))

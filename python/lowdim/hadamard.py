@@ -17,6 +17,18 @@ from ._jl import johnson_lindenstrauss_min_dim
 from ._validate import as_float_array, check_fraction, check_int, next_pow2_exponent
 
 
+# NaN/inf checks: every output of these transforms depends on every input of its row
+# (H is dense), so a NaN or infinity anywhere in a row reaches y[0] = Σ x_j (and every
+# SRHT/FJLT output). Checking the small output instead of the whole input saves a full
+# pass over X, which for these memory-bound kernels would cost as much as the transform.
+_NONFINITE = "X contains NaN or infinity"
+
+
+def _require_finite(values) -> None:
+    if not np.isfinite(values).all():
+        raise ValueError(_NONFINITE)
+
+
 def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
     """Fast Walsh–Hadamard transform along one axis, batched over all others.
 
@@ -35,10 +47,16 @@ def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
     Returns
     -------
     ndarray of the same shape as X.
+
+    Raises
+    ------
+    ValueError
+        If X holds NaN or infinity (detected on the output; with ``out=X`` the array has
+        been overwritten by then).
     """
     n_threads = _config.resolve_threads(n_threads)
     in_place = out is not None and out is X
-    arr = as_float_array(X, ndim=tuple(range(1, 33)))
+    arr = as_float_array(X, ndim=tuple(range(1, 33)), allow_nonfinite=True)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
             or not -arr.ndim <= axis < arr.ndim:
         raise ValueError(f"axis {axis!r} is out of range for an array of {arr.ndim} dims")
@@ -64,6 +82,7 @@ def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
     else:
         work = np.array(moved, order="C", copy=True).reshape(-1, n)
     _config.kernels().fwht(work, scale, n_threads)
+    _require_finite(work[:, 0])
     result = np.moveaxis(work.reshape(moved.shape), -1, axis)
     if out is None:
         return result
@@ -121,7 +140,7 @@ def fjlt_matrix(seed: int, d: int, k: int, density: float, dtype):
 
 
 def _check_projection_args(X, n_components, seed):
-    arr = as_float_array(X, ndim=(1, 2))
+    arr = as_float_array(X, ndim=(1, 2), allow_nonfinite=True)   # output checked instead
     rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
     n = _padded_length(rows.shape[1])
     k = check_int(n_components, name="n_components", low=1, high=n)
@@ -145,6 +164,7 @@ def srht(X, n_components, *, seed=0, n_threads=None):
     arr, rows, k, seed = _check_projection_args(X, n_components, seed)
     signs, idx, scale = _srht_operands(seed, rows.shape[1], k, rows.dtype)
     y = _config.kernels().srht(rows, signs, idx, scale, _config.resolve_threads(n_threads))
+    _require_finite(y)
     return y[0] if arr.ndim == 1 else y
 
 
@@ -170,6 +190,7 @@ def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
     signs = _rng.signs(seed, n, rows.dtype)
     y = _config.kernels().fjlt(rows, signs, indptr, cols, vals,
                                _config.resolve_threads(n_threads))
+    _require_finite(y)
     return y[0] if arr.ndim == 1 else y
 
 
@@ -200,7 +221,7 @@ class _HadamardProjection(TransformerMixin, BaseEstimator):
 
     def _checked(self, X):
         check_is_fitted(self, "seed_")
-        arr = as_float_array(X, ndim=2)
+        arr = as_float_array(X, ndim=2, allow_nonfinite=True)   # srht/fjlt check the output
         if arr.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} "
                              f"is expecting {self.n_features_in_} features as input")
