@@ -49,7 +49,9 @@ py::dict build_info() {
   py::dict info;
   info["version"] = LOWDIM_VERSION;
   info["compiler"] = LOWDIM_COMPILER;
-#ifdef LOWDIM_HAVE_AVX2
+#if defined(LOWDIM_HAVE_AVX512)
+  info["compiled_isas"] = py::make_tuple("scalar", "avx2", "avx512");
+#elif defined(LOWDIM_HAVE_AVX2)
   info["compiled_isas"] = py::make_tuple("scalar", "avx2");
 #else
   info["compiled_isas"] = py::make_tuple("scalar");

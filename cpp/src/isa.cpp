@@ -18,6 +18,14 @@ bool cpu_has(Isa isa) {
 #else
       return false;
 #endif
+    case Isa::avx512:
+#if defined(LOWDIM_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+      return cpu_has(Isa::avx2) && __builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+             __builtin_cpu_supports("avx512dq");
+#else
+      return false;
+#endif
     default: return false;
   }
 }
@@ -43,6 +51,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
     default: return "unknown";
   }
 }

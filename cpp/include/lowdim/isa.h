@@ -8,12 +8,19 @@
 
 namespace lowdim {
 
-enum class Isa : int { scalar = 0, avx2 = 1, count = 2 };
+enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, count = 3 };
 
 const char* isa_name(Isa isa);
 // Levels this build contains *and* this CPU can run, worst to best.
 std::vector<Isa> available_isas();
 Isa active_isa();
+inline bool isa_at_least(Isa level) { return static_cast<int>(active_isa()) >= static_cast<int>(level); }
+// Row of a per-family kernel table whose newest entry is `newest`: a family without a
+// kernel for the active level runs its best older one.
+inline int isa_index(Isa newest) {
+  const int active = static_cast<int>(active_isa());
+  return active < static_cast<int>(newest) ? active : static_cast<int>(newest);
+}
 // Returns false (and changes nothing) when `name` is unknown or not available.
 bool set_active_isa(const std::string& name);
 

@@ -12,7 +12,7 @@ namespace lowdim {
 template <>
 DistanceKernels<float> distance_kernels<float>() {
 #ifdef LOWDIM_HAVE_AVX2
-  if (active_isa() == Isa::avx2)
+  if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f32(), avx2::dot_block_f32, avx2::sqdist_f32, avx2::dot_f32};
 #endif
   return {scalar::dot_shape_f32(), scalar::dot_block_f32, scalar::sqdist_f32, scalar::dot_f32};
@@ -21,7 +21,7 @@ DistanceKernels<float> distance_kernels<float>() {
 template <>
 DistanceKernels<double> distance_kernels<double>() {
 #ifdef LOWDIM_HAVE_AVX2
-  if (active_isa() == Isa::avx2)
+  if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f64(), avx2::dot_block_f64, avx2::sqdist_f64, avx2::dot_f64};
 #endif
   return {scalar::dot_shape_f64(), scalar::dot_block_f64, scalar::sqdist_f64, scalar::dot_f64};
@@ -30,7 +30,7 @@ DistanceKernels<double> distance_kernels<double>() {
 double fma_probe(std::size_t iters, int n_threads) {
   float (*probe)(std::size_t) = scalar::fma_probe_f32;
 #ifdef LOWDIM_HAVE_AVX2
-  if (active_isa() == Isa::avx2) probe = avx2::fma_probe_f32;
+  if (isa_at_least(Isa::avx2)) probe = avx2::fma_probe_f32;
 #endif
   const std::size_t workers = static_cast<std::size_t>(n_threads < 1 ? 1 : n_threads);
   std::vector<float> sink(workers);

@@ -29,8 +29,8 @@ const RowKernels kRowKernels[] = {
 #endif
 };
 
-void row_kernel(float* x, int log2n) { kRowKernels[static_cast<int>(active_isa())].f32(x, log2n); }
-void row_kernel(double* x, int log2n) { kRowKernels[static_cast<int>(active_isa())].f64(x, log2n); }
+void row_kernel(float* x, int log2n) { kRowKernels[isa_index(Isa::avx2)].f32(x, log2n); }
+void row_kernel(double* x, int log2n) { kRowKernels[isa_index(Isa::avx2)].f64(x, log2n); }
 
 // buf := H · D · pad(x_row), length 2^log2n.
 template <class T>

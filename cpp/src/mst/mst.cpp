@@ -45,8 +45,8 @@ const UpdateKernels kUpdate[] = {
 #endif
 };
 
-UpdateFn<float> update_fn(float*) { return kUpdate[static_cast<int>(active_isa())].f32; }
-UpdateFn<double> update_fn(double*) { return kUpdate[static_cast<int>(active_isa())].f64; }
+UpdateFn<float> update_fn(float*) { return kUpdate[isa_index(Isa::avx2)].f32; }
+UpdateFn<double> update_fn(double*) { return kUpdate[isa_index(Isa::avx2)].f64; }
 
 // Spinning generation barrier; yields after a while because cores may be oversubscribed.
 class Barrier {
@@ -107,7 +107,7 @@ struct Prim {
     if constexpr (std::is_same_v<T, float>) {
       float top = 0;
       for (std::size_t i = 0; i < n * d; ++i) top = std::max(top, std::fabs(x[i]));
-      half = active_isa() == Isa::avx2 && avx2::prim_half_supported() && d >= kHalfMinDim &&
+      half = isa_at_least(Isa::avx2) && avx2::prim_half_supported() && d >= kHalfMinDim &&
              n * d >= kHalfMinWork && top < 6.0e4f && top > 1e-3f;  // float16 range
       if (half) {
         yh.resize(y.size());

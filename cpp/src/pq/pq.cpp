@@ -36,8 +36,8 @@ const Kernels kKernels[] = {
 #endif
 };
 
-NearestFn nearest() { return kKernels[static_cast<int>(active_isa())].nearest; }
-NearestIpFn nearest_ip() { return kKernels[static_cast<int>(active_isa())].nearest_ip; }
+NearestFn nearest() { return kKernels[isa_index(Isa::avx2)].nearest; }
+NearestIpFn nearest_ip() { return kKernels[isa_index(Isa::avx2)].nearest_ip; }
 
 std::size_t pad8(std::size_t k) { return (k + 7) / 8 * 8; }
 

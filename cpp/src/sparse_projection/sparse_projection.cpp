@@ -43,7 +43,7 @@ const Kernels kKernels[] = {
 #endif
 };
 #undef LOWDIM_KERNELS
-const Kernels& kernels() { return kKernels[static_cast<int>(active_isa())]; }
+const Kernels& kernels() { return kKernels[isa_index(Isa::avx2)]; }
 
 void run_tile(const float* x, std::size_t m, std::size_t d, const std::size_t* ptr,
               const std::uint32_t* ent, std::size_t k, float scale, float* xt, float* out) {
