@@ -17,6 +17,11 @@ def _row_blocks(n_rows: int, row_bytes: int):
 
 
 def _fwht_unnormalised(x: np.ndarray) -> None:
+    with np.errstate(invalid="ignore", over="ignore"):   # NaN/inf are reported by the caller
+        _butterflies(x)
+
+
+def _butterflies(x: np.ndarray) -> None:
     rows, n = x.shape
     h = 1
     while h < n:
@@ -32,12 +37,14 @@ def fwht(x: np.ndarray, scale: float, n_threads: int) -> None:
     for rows in _row_blocks(x.shape[0], x.shape[1] * x.itemsize):
         _fwht_unnormalised(x[rows])
     if scale != 1.0:
-        x *= x.dtype.type(scale)
+        with np.errstate(invalid="ignore", over="ignore"):
+            x *= x.dtype.type(scale)
 
 
 def _signed_padded_fwht(x_rows: np.ndarray, signs: np.ndarray) -> np.ndarray:
     buf = np.zeros((x_rows.shape[0], signs.shape[0]), dtype=x_rows.dtype)
-    np.multiply(x_rows, signs[: x_rows.shape[1]], out=buf[:, : x_rows.shape[1]])
+    with np.errstate(invalid="ignore", over="ignore"):
+        np.multiply(x_rows, signs[: x_rows.shape[1]], out=buf[:, : x_rows.shape[1]])
     _fwht_unnormalised(buf)
     return buf
 
@@ -46,7 +53,8 @@ def srht(x, signs, idx, scale, n_threads):
     """out[r] = scale * (H · diag(signs) · pad(x[r]))[idx]."""
     out = np.empty((x.shape[0], idx.shape[0]), dtype=x.dtype)
     for rows in _row_blocks(x.shape[0], signs.shape[0] * x.itemsize):
-        out[rows] = _signed_padded_fwht(x[rows], signs)[:, idx] * x.dtype.type(scale)
+        with np.errstate(invalid="ignore", over="ignore"):
+            out[rows] = _signed_padded_fwht(x[rows], signs)[:, idx] * x.dtype.type(scale)
     return out
 
 
@@ -62,8 +70,9 @@ def fjlt(x, signs, indptr, cols, vals, n_threads):
     for rows in _row_blocks(x.shape[0], signs.shape[0] * x.itemsize):
         z = _signed_padded_fwht(x[rows], signs)
         acc = out[rows]
-        for t in range(int(counts.max(initial=0))):
-            live = np.flatnonzero(counts > t)
-            p = indptr[live] + t
-            acc[:, live] += vals[p] * z[:, cols[p]]
+        with np.errstate(invalid="ignore", over="ignore"):
+            for t in range(int(counts.max(initial=0))):
+                live = np.flatnonzero(counts > t)
+                p = indptr[live] + t
+                acc[:, live] += vals[p] * z[:, cols[p]]
     return out

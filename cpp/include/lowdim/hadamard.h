@@ -20,6 +20,10 @@ namespace avx2 {
 void fwht_row_f32(float* x, int log2n);
 void fwht_row_f64(double* x, int log2n);
 }  // namespace avx2
+namespace avx512 {
+void fwht_row_f32(float* x, int log2n);
+void fwht_row_f64(double* x, int log2n);
+}  // namespace avx512
 
 // x: (n_rows, 2^log2n) with row stride `stride` elements; transformed in place, then
 // multiplied by `scale` unless scale == 1.

@@ -27,10 +27,15 @@ const RowKernels kRowKernels[] = {
 #else
     {scalar::fwht_row_f32, scalar::fwht_row_f64},
 #endif
+#ifdef LOWDIM_HAVE_AVX512
+    {avx512::fwht_row_f32, avx512::fwht_row_f64},
+#else
+    {scalar::fwht_row_f32, scalar::fwht_row_f64},
+#endif
 };
 
-void row_kernel(float* x, int log2n) { kRowKernels[isa_index(Isa::avx2)].f32(x, log2n); }
-void row_kernel(double* x, int log2n) { kRowKernels[isa_index(Isa::avx2)].f64(x, log2n); }
+void row_kernel(float* x, int log2n) { kRowKernels[isa_index(Isa::avx512)].f32(x, log2n); }
+void row_kernel(double* x, int log2n) { kRowKernels[isa_index(Isa::avx512)].f64(x, log2n); }
 
 // buf := H · D · pad(x_row), length 2^log2n.
 template <class T>
