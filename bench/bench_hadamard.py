@@ -49,7 +49,17 @@ def main(quick: bool) -> None:
     t_one = best_time(lambda: run_fwht(1)) - copy_time
     t_all = best_time(lambda: run_fwht(threads)) - copy_time
     bw = memory_bandwidth_gbs()
-    rows.append(["lowdim.fwht, 1 thread", f"{t_one * 1e3:.1f}", f"{t_one / n * 1e6:.2f}", "1.00"])
+    rows.append([f"lowdim.fwht, 1 thread ({lowdim.isa()})", f"{t_one * 1e3:.1f}",
+                 f"{t_one / n * 1e6:.2f}", "1.00"])
+    active = lowdim.isa()
+    for level in lowdim.available_isas():
+        if level == active:
+            continue
+        lowdim.set_isa(level)
+        t = best_time(lambda: run_fwht(1)) - copy_time
+        rows.append([f"lowdim.fwht, 1 thread ({level})", f"{t * 1e3:.1f}", f"{t / n * 1e6:.2f}",
+                     f"{t_one / t:.2f}"])
+    lowdim.set_isa(active)
     rows.append([f"lowdim.fwht, {threads} threads", f"{t_all * 1e3:.1f}",
                  f"{t_all / n * 1e6:.2f}", f"{t_one / t_all:.2f}"])
     notes = []
