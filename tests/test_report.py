@@ -161,3 +161,15 @@ def test_missing_file_and_bad_arguments(tmp_path, variant):
     assert run_cli("report", str(tmp_path / "nope.npy"), backend="numpy").returncode == 2
     assert run_cli("report", "--sample", "1", backend="numpy").returncode == 2
     assert run_cli("frobnicate", backend="numpy").returncode == 2
+
+
+def test_duplicate_row_count_against_np_unique(rng, variant):
+    if variant != "numpy":
+        pytest.skip("pure numpy helper")
+    from lowdim.report.analysis import duplicate_rows
+    X = rng.integers(0, 3, size=(400, 200)).astype(np.float32)    # many repeats
+    X[:, ::7] = 0.0                                              # rows agree on many words
+    assert duplicate_rows(X) == len(X) - len(np.unique(X, axis=0))
+    Y = rng.standard_normal((300, 5))
+    Y[100:110] = Y[:10]
+    assert duplicate_rows(Y) == 10 and duplicate_rows(Y[:1]) == 0

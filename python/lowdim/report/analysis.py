@@ -50,17 +50,42 @@ def _sub(X, n, seed, stream_offset=0):
     return X if rows is None else X[rows]
 
 
+def duplicate_rows(X: np.ndarray) -> int:
+    """Rows equal (bit for bit) to an earlier row.
+
+    A wrapping polynomial hash of (some of) each row's 32-bit words finds candidate groups
+    in one vectorised pass; only rows whose hash repeats are compared exactly (np.unique
+    on the rows of a 100k × 768 matrix alone takes seconds).
+    """
+    if len(X) < 2:
+        return 0
+    words = np.ascontiguousarray(X).view(np.uint32)
+    # Hash 64 evenly spread words only: equal rows still collide, and the exact check
+    # below removes rows that merely agree on those words.
+    words = words[:, np.unique(np.linspace(0, words.shape[1] - 1, 64).astype(np.int64))]
+    words = words.astype(np.uint64)
+    mult = np.uint64(0x9E3779B97F4A7C15) | np.uint64(1)
+    coeff = np.cumprod(np.full(words.shape[1], mult, dtype=np.uint64))   # wraps mod 2^64
+    with np.errstate(over="ignore"):
+        h = (words * coeff).sum(axis=1)
+    _, inverse, counts = np.unique(h, return_inverse=True, return_counts=True)
+    candidates = np.flatnonzero(counts[inverse] > 1)
+    if len(candidates) == 0:
+        return 0
+    distinct = np.unique(X[candidates], axis=0).shape[0]
+    return int(len(candidates) - distinct)
+
+
 def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
     """Counts and norms; rows with NaN/inf are reported and dropped."""
     finite = np.isfinite(X_raw).all(axis=1)
     X = np.ascontiguousarray(X_raw[finite], dtype=np.float32 if X_raw.dtype.itemsize <= 4
                              else np.float64)
     norms = np.linalg.norm(X, axis=1) if len(X) else np.zeros(0)
-    _, first = np.unique(X, axis=0, return_index=True) if len(X) else (None, np.zeros(0))
     out = {
         "n": int(X_raw.shape[0]), "d": int(X_raw.shape[1]), "dtype": str(X_raw.dtype),
         "nonfinite_rows": int((~finite).sum()),
-        "duplicate_rows": int(len(X) - len(first)),
+        "duplicate_rows": duplicate_rows(X),
         "zero_rows": int((norms == 0).sum()),
         "norm": {q: float(np.quantile(norms, p)) for q, p in
                  (("min", 0), ("p5", .05), ("median", .5), ("p95", .95), ("max", 1))}
