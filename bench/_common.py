@@ -96,6 +96,21 @@ def measure_memory(fn) -> float:
     return float(data or 0.0)
 
 
+def peak_fma_gflops(threads: int) -> float | None:
+    """This machine's float32 FMA peak (GFLOP/s) on `threads` threads: the best of several
+    runs of lowdim._core.fma_probe, a pure-FMA loop in the active ISA's widest registers.
+    None on the numpy backend."""
+    from lowdim import _config
+    if _config._core is None or not hasattr(_config._core, "fma_probe"):
+        return None
+    rates = []
+    for _ in range(7):
+        t0 = time.perf_counter()
+        flops = _config._core.fma_probe(10_000_000, threads)
+        rates.append(flops / (time.perf_counter() - t0) / 1e9)
+    return max(rates)
+
+
 def table(headers: list[str], rows: list[list]) -> str:
     """A Markdown table."""
     out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]

@@ -9,60 +9,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_time, measure_memory, table, write_section  # noqa: E402
+from _common import best_time, measure_memory, peak_fma_gflops, table, write_section  # noqa: E402
 
 import lowdim  # noqa: E402
-
-_PEAK_SRC = r"""
-#include <immintrin.h>
-#include <chrono>
-#include <cstdio>
-#include <thread>
-#include <vector>
-// 10 independent f32x8 FMA chains per thread: enough to cover latency x ports.
-static double run(long iters) {
-  __m256 a[10]; const __m256 x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-3f);
-  for (int i = 0; i < 10; ++i) a[i] = _mm256_set1_ps(float(i));
-  for (long it = 0; it < iters; ++it)
-    for (int i = 0; i < 10; ++i) a[i] = _mm256_fmadd_ps(a[i], x, y);
-  float s = 0; for (int i = 0; i < 10; ++i) s += _mm256_cvtss_f32(a[i]);
-  return s;
-}
-int main(int argc, char** argv) {
-  int threads = argc > 1 ? atoi(argv[1]) : 1; long iters = 200000000L / 10;
-  auto t0 = std::chrono::steady_clock::now();
-  std::vector<std::thread> ts; volatile double sink = 0;
-  for (int t = 0; t < threads; ++t) ts.emplace_back([&] { sink = sink + run(iters); });
-  for (auto& t : ts) t.join();
-  double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  printf("%f\n", threads * iters * 10.0 * 8 * 2 / sec / 1e9);  // GFLOP/s (FMA = 2 flops)
-}
-"""
-
-
-def peak_fma_gflops(threads: int) -> float | None:
-    """Measured f32 AVX2 FMA peak (GFLOP/s) of this machine, or None without g++."""
-    with tempfile.TemporaryDirectory() as tmp:
-        src, exe = Path(tmp) / "peak.cpp", Path(tmp) / "peak"
-        src.write_text(_PEAK_SRC)
-        try:
-            subprocess.run(["g++", "-O2", "-mavx2", "-mfma", "-pthread", str(src), "-o", str(exe)],
-                           check=True, capture_output=True)
-            return max(float(subprocess.run([str(exe), str(threads)], check=True,
-                                            capture_output=True, text=True).stdout)
-                       for _ in range(3))
-        except (OSError, subprocess.CalledProcessError):
-            return None
-
 
 def scipy_mst_total(X):
     from scipy.sparse.csgraph import minimum_spanning_tree
