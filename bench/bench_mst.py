@@ -102,7 +102,7 @@ def main() -> None:
                 f"memory {mem_low:.0f} MiB vs {mem_sp:.0f} MiB "
                 f"({100 * mem_low / max(mem_sp, 1e-9):.1f}%).")
     peak_txt = f"{peak:.0f} GFLOP/s measured f32 FMA peak ({threads} threads)" if peak else \
-        "peak not measured (no g++)"
+        "peak not measured (numpy backend)"
     body.append(f"Distance update: {gflops:.1f} GFLOP/s (one FMA per pair and dim, the subtraction not counted) vs {peak_txt}"
                 + (f" = {100 * gflops / peak:.0f}% of peak" if peak else "") + ". "
                 f"Prim streams the remaining points once per step (float16 filter copy): "
