@@ -73,11 +73,11 @@ def _histogram(h, width=40):
 
 # ---- HTML -------------------------------------------------------------------------------
 
-def _svg_axes(title, xlabel, ylabel, xs, ys, draw, w=460, h=300, logx=False):
+def _svg_axes(title, xlabel, ylabel, xs, ys, draw, w=460, h=300, logx=False, y_from_zero=True):
     pad = 48
     fx = (lambda v: math.log(v)) if logx else (lambda v: v)
     x0, x1 = min(map(fx, xs)), max(map(fx, xs))
-    y0, y1 = min(0.0, min(ys)), max(ys) if ys else 1.0
+    y0, y1 = (min(0.0, min(ys)) if y_from_zero else min(ys)), max(ys)
     x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
     X = lambda v: pad + (fx(v) - x0) / (x1 - x0) * (w - 2 * pad)          # noqa: E731
     Y = lambda v: h - pad + (y0 - v) / (y1 - y0) * (h - 2 * pad)           # noqa: E731
@@ -141,10 +141,16 @@ def _ph_plot(s):
     slope = (sum((a - sum(ln) / len(ln)) * (b - sum(le) / len(le)) for a, b in zip(ln, le))
              / max(1e-12, sum((a - sum(ln) / len(ln)) ** 2 for a in ln)))
 
+    mx, my = sum(ln) / len(ln), sum(le) / len(le)
+
     def draw(X, Y):
         pts = "".join(f'<circle cx="{X(a)}" cy="{Y(b)}" r="3" fill="#d62728"/>' for a, b in zip(ln, le))
-        return pts + f'<text x="60" y="40">slope {slope:.3f} → PH0 dimension {_fmt(s["ph0_dimension"])}</text>'
-    return _svg_axes("PH0 fit: log E_α vs log n", "log n", "log E_α", ln, le, draw)
+        line = (f'<line x1="{X(ln[0])}" y1="{Y(my + slope * (ln[0] - mx))}" x2="{X(ln[-1])}" '
+                f'y2="{Y(my + slope * (ln[-1] - mx))}" stroke="#555" stroke-dasharray="4"/>')
+        return pts + line + (f'<text x="60" y="40">slope {slope:.3f} → PH0 dimension '
+                             f'{_fmt(s["ph0_dimension"])}</text>')
+    return _svg_axes("PH0 fit: log E_α vs log n", "log n", "log E_α", ln, le, draw,
+                     y_from_zero=False)
 
 
 def html_page(rep: dict, source: str) -> str:
