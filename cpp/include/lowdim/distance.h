@@ -40,9 +40,12 @@ LOWDIM_DISTANCE_DECLARE
 namespace avx2 {
 LOWDIM_DISTANCE_DECLARE
 }  // namespace avx2
+namespace avx512 {
+LOWDIM_DISTANCE_DECLARE
+}  // namespace avx512
 #undef LOWDIM_DISTANCE_DECLARE
 
-// Float multiply-adds done by one fma_probe_f32 step (12 accumulators × 8 lanes).
+// Float multiply-adds done by one fma_probe_f32 step (AVX2: 12 accumulators × 8 lanes).
 constexpr std::size_t kFmaProbeLanes = 96;
 
 // Runs the active ISA's fma_probe_f32 on n_threads threads; returns the flops done (2 per FMA).

@@ -11,6 +11,10 @@ namespace lowdim {
 
 template <>
 DistanceKernels<float> distance_kernels<float>() {
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512))
+    return {avx512::dot_shape_f32(), avx512::dot_block_f32, avx512::sqdist_f32, avx512::dot_f32};
+#endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f32(), avx2::dot_block_f32, avx2::sqdist_f32, avx2::dot_f32};
@@ -20,6 +24,10 @@ DistanceKernels<float> distance_kernels<float>() {
 
 template <>
 DistanceKernels<double> distance_kernels<double>() {
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512))
+    return {avx512::dot_shape_f64(), avx512::dot_block_f64, avx512::sqdist_f64, avx512::dot_f64};
+#endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f64(), avx2::dot_block_f64, avx2::sqdist_f64, avx2::dot_f64};
@@ -31,6 +39,9 @@ double fma_probe(std::size_t iters, int n_threads) {
   float (*probe)(std::size_t) = scalar::fma_probe_f32;
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2)) probe = avx2::fma_probe_f32;
+#endif
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512)) probe = avx512::fma_probe_f32;
 #endif
   const std::size_t workers = static_cast<std::size_t>(n_threads < 1 ? 1 : n_threads);
   std::vector<float> sink(workers);
