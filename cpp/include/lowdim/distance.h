@@ -67,7 +67,7 @@ inline std::size_t packed_size(std::size_t rows, std::size_t d, std::size_t w) {
 }
 
 // x: (rows, d) with row stride ld  ->  out: packed_size(rows, d, w) values.
-// Defined in distance.cpp for float and double (4 × 4 / 2 × 2 SSE transposes when w allows).
+// Defined in distance.cpp for float and double (4 × 4 / 2 × 2 SSE2 transposes).
 template <class T>
 void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, std::size_t w,
                  T* out);

@@ -59,12 +59,11 @@ void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, st
     std::size_t r = 0;
 #if defined(__SSE2__)
     constexpr std::size_t g = std::is_same_v<T, float> ? 4 : 2;  // rows per SIMD transpose
-    if (w % g == 0)
-      for (; r + g <= h; r += g) {
-        const T* row = x + (r0 + r) * ld;
-        for (std::size_t p = pack_rows_simd(row, d, ld, w, panel + r); p < d; ++p)
-          for (std::size_t i = 0; i < g; ++i) panel[p * w + r + i] = row[i * ld + p];
-      }
+    for (; r + g <= h; r += g) {  // g rows at r <= w - g: the stores stay inside the panel
+      const T* row = x + (r0 + r) * ld;
+      for (std::size_t p = pack_rows_simd(row, d, ld, w, panel + r); p < d; ++p)
+        for (std::size_t i = 0; i < g; ++i) panel[p * w + r + i] = row[i * ld + p];
+    }
 #endif
     for (; r < h; ++r) {
       const T* row = x + (r0 + r) * ld;
