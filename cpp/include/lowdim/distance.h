@@ -8,7 +8,6 @@
 //   micro-kernel reads both operands with unit stride. All arrays row-major.
 #pragma once
 #include <cstddef>
-#include <cstring>
 
 namespace lowdim {
 
@@ -40,9 +39,12 @@ LOWDIM_DISTANCE_DECLARE
 namespace avx2 {
 LOWDIM_DISTANCE_DECLARE
 }  // namespace avx2
+namespace avx512 {
+LOWDIM_DISTANCE_DECLARE
+}  // namespace avx512
 #undef LOWDIM_DISTANCE_DECLARE
 
-// Float multiply-adds done by one fma_probe_f32 step (12 accumulators × 8 lanes).
+// Float multiply-adds done by one fma_probe_f32 step (AVX2: 12 accumulators × 8 lanes).
 constexpr std::size_t kFmaProbeLanes = 96;
 
 // Runs the active ISA's fma_probe_f32 on n_threads threads; returns the flops done (2 per FMA).
@@ -65,18 +67,9 @@ inline std::size_t packed_size(std::size_t rows, std::size_t d, std::size_t w) {
 }
 
 // x: (rows, d) with row stride ld  ->  out: packed_size(rows, d, w) values.
+// Defined in distance.cpp for float and double (4 × 4 / 2 × 2 SSE2 transposes).
 template <class T>
 void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, std::size_t w,
-                 T* out) {
-  for (std::size_t r0 = 0; r0 < rows; r0 += w) {
-    T* panel = out + r0 * d;
-    const std::size_t h = rows - r0 < w ? rows - r0 : w;
-    if (h < w) std::memset(panel, 0, w * d * sizeof(T));
-    for (std::size_t r = 0; r < h; ++r) {
-      const T* row = x + (r0 + r) * ld;
-      for (std::size_t p = 0; p < d; ++p) panel[p * w + r] = row[p];
-    }
-  }
-}
+                 T* out);
 
 }  // namespace lowdim

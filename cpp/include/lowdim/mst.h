@@ -43,6 +43,12 @@ void prim_update_half_f32(const float* q, const std::uint16_t* yh, const float* 
                           const double* err, std::size_t d, std::size_t b0, std::size_t b1,
                           double* best, std::int64_t* parent, std::int64_t u);
 }  // namespace avx2
+namespace avx512 {
+void prim_update_f32(const float* q, const float* y, std::size_t d, std::size_t b0,
+                     std::size_t b1, double* best, std::int64_t* parent, std::int64_t u);
+void prim_update_f64(const double* q, const double* y, std::size_t d, std::size_t b0,
+                     std::size_t b1, double* best, std::int64_t* parent, std::int64_t u);
+}  // namespace avx512
 
 // x: (n, d) row-major, n >= 2. edges: (n-1, 2) with edges[e][0] < edges[e][1],
 // lengths: (n-1,) Euclidean lengths; sorted by (length, i, j). Prim starts at point 0 and

@@ -2,15 +2,87 @@
 // for the pattern). Callers fetch the table once per call and keep it for the call.
 #include "lowdim/distance.h"
 
+#include <cstring>
+#include <type_traits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "lowdim/isa.h"
 #include "lowdim/parallel.h"
 
 namespace lowdim {
+namespace {
+
+#if defined(__SSE2__)
+// Rows r..r+3 (stride ld) of one panel of width w: 4 × 4 transposes, so each step reads
+// 4 contiguous coordinates of 4 rows and writes 4 contiguous panel entries 4 times over
+// (the element-by-element copy costs ~1/6 of the AVX-512 kNN self-search otherwise).
+std::size_t pack_rows_simd(const float* x, std::size_t d, std::size_t ld, std::size_t w,
+                           float* panel) {
+  std::size_t p = 0;
+  for (; p + 4 <= d; p += 4) {
+    __m128 r0 = _mm_loadu_ps(x + p), r1 = _mm_loadu_ps(x + ld + p);
+    __m128 r2 = _mm_loadu_ps(x + 2 * ld + p), r3 = _mm_loadu_ps(x + 3 * ld + p);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(panel + p * w, r0);
+    _mm_storeu_ps(panel + (p + 1) * w, r1);
+    _mm_storeu_ps(panel + (p + 2) * w, r2);
+    _mm_storeu_ps(panel + (p + 3) * w, r3);
+  }
+  return p;  // coordinates done; the caller copies the rest
+}
+
+std::size_t pack_rows_simd(const double* x, std::size_t d, std::size_t ld, std::size_t w,
+                           double* panel) {
+  std::size_t p = 0;
+  for (; p + 2 <= d; p += 2) {
+    const __m128d r0 = _mm_loadu_pd(x + p), r1 = _mm_loadu_pd(x + ld + p);
+    _mm_storeu_pd(panel + p * w, _mm_unpacklo_pd(r0, r1));
+    _mm_storeu_pd(panel + (p + 1) * w, _mm_unpackhi_pd(r0, r1));
+  }
+  return p;
+}
+#endif
+
+}  // namespace
+
+template <class T>
+void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, std::size_t w,
+                 T* out) {
+  for (std::size_t r0 = 0; r0 < rows; r0 += w) {
+    T* panel = out + r0 * d;
+    const std::size_t h = rows - r0 < w ? rows - r0 : w;
+    if (h < w) std::memset(panel, 0, w * d * sizeof(T));
+    std::size_t r = 0;
+#if defined(__SSE2__)
+    constexpr std::size_t g = std::is_same_v<T, float> ? 4 : 2;  // rows per SIMD transpose
+    for (; r + g <= h; r += g) {  // g rows at r <= w - g: the stores stay inside the panel
+      const T* row = x + (r0 + r) * ld;
+      for (std::size_t p = pack_rows_simd(row, d, ld, w, panel + r); p < d; ++p)
+        for (std::size_t i = 0; i < g; ++i) panel[p * w + r + i] = row[i * ld + p];
+    }
+#endif
+    for (; r < h; ++r) {
+      const T* row = x + (r0 + r) * ld;
+      for (std::size_t p = 0; p < d; ++p) panel[p * w + r] = row[p];
+    }
+  }
+}
+
+template void pack_panels<float>(const float*, std::size_t, std::size_t, std::size_t,
+                                 std::size_t, float*);
+template void pack_panels<double>(const double*, std::size_t, std::size_t, std::size_t,
+                                  std::size_t, double*);
 
 template <>
 DistanceKernels<float> distance_kernels<float>() {
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512))
+    return {avx512::dot_shape_f32(), avx512::dot_block_f32, avx512::sqdist_f32, avx512::dot_f32};
+#endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f32(), avx2::dot_block_f32, avx2::sqdist_f32, avx2::dot_f32};
@@ -20,6 +92,10 @@ DistanceKernels<float> distance_kernels<float>() {
 
 template <>
 DistanceKernels<double> distance_kernels<double>() {
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512))
+    return {avx512::dot_shape_f64(), avx512::dot_block_f64, avx512::sqdist_f64, avx512::dot_f64};
+#endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
     return {avx2::dot_shape_f64(), avx2::dot_block_f64, avx2::sqdist_f64, avx2::dot_f64};
@@ -31,6 +107,9 @@ double fma_probe(std::size_t iters, int n_threads) {
   float (*probe)(std::size_t) = scalar::fma_probe_f32;
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2)) probe = avx2::fma_probe_f32;
+#endif
+#ifdef LOWDIM_HAVE_AVX512
+  if (isa_at_least(Isa::avx512)) probe = avx512::fma_probe_f32;
 #endif
   const std::size_t workers = static_cast<std::size_t>(n_threads < 1 ? 1 : n_threads);
   std::vector<float> sink(workers);

@@ -43,10 +43,17 @@ const UpdateKernels kUpdate[] = {
 #else
     {scalar::prim_update_f32, scalar::prim_update_f64},
 #endif
+#if defined(LOWDIM_HAVE_AVX512)
+    {avx512::prim_update_f32, avx512::prim_update_f64},
+#elif defined(LOWDIM_HAVE_AVX2)
+    {avx2::prim_update_f32, avx2::prim_update_f64},
+#else
+    {scalar::prim_update_f32, scalar::prim_update_f64},
+#endif
 };
 
-UpdateFn<float> update_fn(float*) { return kUpdate[isa_index(Isa::avx2)].f32; }
-UpdateFn<double> update_fn(double*) { return kUpdate[isa_index(Isa::avx2)].f64; }
+UpdateFn<float> update_fn(float*) { return kUpdate[isa_index(Isa::avx512)].f32; }
+UpdateFn<double> update_fn(double*) { return kUpdate[isa_index(Isa::avx512)].f64; }
 
 // Spinning generation barrier; yields after a while because cores may be oversubscribed.
 class Barrier {
