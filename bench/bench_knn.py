@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_time, table, write_section  # noqa: E402
+from _common import best_time, peak_fma_gflops, table, write_section  # noqa: E402
 
 import lowdim  # noqa: E402
 from lowdim import _config  # noqa: E402
@@ -25,17 +25,9 @@ from lowdim import _config  # noqa: E402
 
 def peak_gflops(threads: int) -> tuple[float | None, float]:
     """(FMA-loop peak of the active ISA, numpy float32 matmul rate), GFLOP/s."""
-    probe = None
-    if _config._core is not None:
-        rates = []
-        for _ in range(7):          # best of several short runs: the peak, not the average
-            t0 = time.perf_counter()
-            flops = _config._core.fma_probe(10_000_000, threads)
-            rates.append(flops / (time.perf_counter() - t0) / 1e9)
-        probe = max(rates)
     a = np.random.default_rng(0).standard_normal((2048, 2048)).astype(np.float32)
     t = best_time(lambda: a @ a, repeat=3)
-    return probe, 2 * 2048**3 / t / 1e9
+    return peak_fma_gflops(threads), 2 * 2048**3 / t / 1e9
 
 
 def amsaleg(dist: np.ndarray) -> np.ndarray:
