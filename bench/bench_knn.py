@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, peak_fma_gflops, table, write_section  # noqa: E402
 
 import lowdim  # noqa: E402
-from lowdim import _config  # noqa: E402
 
 
 def peak_gflops(threads: int) -> tuple[float | None, float]:
