@@ -319,3 +319,16 @@ def test_concurrent_calls_from_python_threads_agree_with_serial(rng):
         parallel = list(pool.map(lambda a: lowdim.srht(a[1], 100, seed=a[0]), enumerate(xs)))
     for s, p in zip(serial, parallel):
         np.testing.assert_array_equal(s, p)
+
+
+def test_fjlt_kernel_with_rows_of_unequal_length_matches_numpy_twin(rng, variant):
+    # lowdim's own P has equal row lengths; the kernel takes any CSR matrix.
+    from lowdim import _config
+    lengths = np.array([3, 3, 3, 3, 0, 5, 1, 1, 1, 1, 2, 7, 7])
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    cols = rng.integers(0, 64, size=indptr[-1]).astype(np.int64)
+    vals = rng.standard_normal(indptr[-1])
+    x = rng.standard_normal((5, 50))
+    signs = np.where(rng.random(64) < 0.5, -1.0, 1.0)
+    got = _config.kernels().fjlt(x, signs, indptr, cols, vals, 2)
+    np.testing.assert_array_equal(got, _ref.fjlt(x, signs, indptr, cols, vals, 1))

@@ -46,6 +46,36 @@ void signed_padded_fwht(const T* x_row, std::size_t d, const T* signs, int log2n
   row_kernel(buf, log2n);
 }
 
+// y_b[i] = Σ_p vals[p]·z_b[cols[p]] over row i of a CSR matrix, for the R (1 or 2) vectors
+// z_b, each sum in CSR order (so results match the numpy twin bit for bit). Four rows of
+// equal length run together: their independent accumulator chains hide the add latency,
+// and each (val, col) pair loaded serves both vectors.
+template <int R, class T>
+void sparse_rows_times(const std::int64_t* indptr, const std::int64_t* cols, const T* vals,
+                       std::size_t k, const T* const* z, T* const* y) {
+  std::size_t i = 0;
+  for (; i + 4 <= k; i += 4) {
+    const std::int64_t len = indptr[i + 1] - indptr[i];
+    if (indptr[i + 2] - indptr[i + 1] != len || indptr[i + 3] - indptr[i + 2] != len ||
+        indptr[i + 4] - indptr[i + 3] != len)
+      break;
+    T acc[R][4] = {};
+    for (std::int64_t t = 0; t < len; ++t)
+      for (int q = 0; q < 4; ++q) {
+        const std::int64_t p = indptr[i + q] + t;
+        for (int b = 0; b < R; ++b) acc[b][q] += vals[p] * z[b][cols[p]];
+      }
+    for (int b = 0; b < R; ++b)
+      for (int q = 0; q < 4; ++q) y[b][i + q] = acc[b][q];
+  }
+  for (; i < k; ++i)  // rows of unequal length, and the last k % 4
+    for (int b = 0; b < R; ++b) {
+      T acc = 0;
+      for (std::int64_t p = indptr[i]; p < indptr[i + 1]; ++p) acc += vals[p] * z[b][cols[p]];
+      y[b][i] = acc;
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -78,16 +108,21 @@ template <class T>
 void fjlt(const T* x, std::size_t n_rows, std::size_t d, int log2n, const T* signs,
           const std::int64_t* indptr, const std::int64_t* cols, const T* vals, std::size_t k,
           T* out, int n_threads) {
+  const std::size_t n = std::size_t{1} << log2n;
   parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
-    std::vector<T> buf(std::size_t{1} << log2n);
-    for (std::size_t r = begin; r < end; ++r) {
+    std::vector<T> buf(2 * n);
+    const T* z[2] = {buf.data(), buf.data() + n};
+    std::size_t r = begin;
+    for (; r + 2 <= end; r += 2) {  // two rows share every (val, col) load of P
       signed_padded_fwht(x + r * d, d, signs, log2n, buf.data());
-      T* y = out + r * k;
-      for (std::size_t i = 0; i < k; ++i) {
-        T acc = 0;  // sequential sum in CSR order: identical for every thread count
-        for (std::int64_t p = indptr[i]; p < indptr[i + 1]; ++p) acc += vals[p] * buf[cols[p]];
-        y[i] = acc;
-      }
+      signed_padded_fwht(x + (r + 1) * d, d, signs, log2n, buf.data() + n);
+      T* y[2] = {out + r * k, out + (r + 1) * k};
+      sparse_rows_times<2>(indptr, cols, vals, k, z, y);
+    }
+    if (r < end) {
+      signed_padded_fwht(x + r * d, d, signs, log2n, buf.data());
+      T* y[1] = {out + r * k};
+      sparse_rows_times<1>(indptr, cols, vals, k, z, y);
     }
   });
 }
