@@ -401,3 +401,9 @@ def test_fit_nine_bits_gives_uint16_codes(rng):
     np.testing.assert_array_equal(codes, oracle_codes(X.astype(np.float32), pq.codebooks_))
     with pytest.raises(TypeError, match="dtype uint16"):
         pq.decode(codes.astype(np.uint8))
+
+
+def test_n_iter_huge_refused():
+    x = np.random.default_rng(0).standard_normal((50, 8))
+    with pytest.raises(ValueError, match=r"n_iter must be \[0, 100000\]"):
+        lowdim.ProductQuantizer(2, nbits=2, n_iter=10**12).fit(x)

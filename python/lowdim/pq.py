@@ -156,7 +156,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         """
         M = check_int(self.n_subquantizers, name="n_subquantizers", low=1)
         nbits = check_int(self.nbits, name="nbits", low=1, high=16)
-        n_iter = check_int(self.n_iter, name="n_iter", low=0)
+        n_iter = check_int(self.n_iter, name="n_iter", low=0, high=100_000)
         mppc = check_int(self.max_points_per_centroid, name="max_points_per_centroid", low=1)
         n_threads = _config.resolve_threads(self.n_threads)
         x = as_float_array(X, ndim=2, dtype=np.float32)
