@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_int, check_memory
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
@@ -90,6 +90,9 @@ def pq_decode(codes, codebooks, *, n_threads=None):
     ndarray of shape (n, d), float32.
     """
     cb = _check_codebooks(codebooks)
+    if isinstance(codes, np.ndarray) and codes.ndim == 2:   # before copying/scanning codes
+        check_memory(float(codes.shape[0]) * cb.shape[0] * cb.shape[2] * 4,
+                     what="the decoded output")
     c = _check_codes(codes, cb)
     return _config.kernels().pq_decode(c, cb, _config.resolve_threads(n_threads))
 
