@@ -401,3 +401,16 @@ def test_fit_nine_bits_gives_uint16_codes(rng):
     np.testing.assert_array_equal(codes, oracle_codes(X.astype(np.float32), pq.codebooks_))
     with pytest.raises(TypeError, match="dtype uint16"):
         pq.decode(codes.astype(np.uint8))
+
+
+def test_n_iter_huge_refused():
+    x = np.random.default_rng(0).standard_normal((50, 8))
+    with pytest.raises(ValueError, match=r"n_iter must be \[0, 100000\]"):
+        lowdim.ProductQuantizer(2, nbits=2, n_iter=10**12).fit(x)
+
+
+def test_decode_huge_output_refused_before_allocating():
+    cb = np.ones((2, 4, 2), np.float32)
+    codes = np.broadcast_to(np.uint8(0), (10**11, 2))   # 800 GB of output
+    with pytest.raises(ValueError, match="decoded output needs about"):
+        lowdim.pq_decode(codes, cb)

@@ -82,3 +82,18 @@ def test_environment_variables_select_backend_isa_threads():
     if _config._core is not None:
         assert _run("import lowdim; print(lowdim.isa())", LOWDIM_ISA="scalar",
                     LOWDIM_BACKEND="native") == "scalar"
+
+
+# ---- adversarial inputs (fuzz regressions) ----
+
+def test_huge_broadcast_view_refused_before_allocating():
+    import lowdim
+    big = np.broadcast_to(np.float64(1.0), (10**6, 10**6))
+    for call in (lambda: lowdim.SRHT(4).fit_transform(big),
+                 lambda: lowdim.FastJLT(4).fit_transform(big),
+                 lambda: lowdim.id.TwoNN().fit(big),
+                 lambda: lowdim.ProductQuantizer(2, nbits=2).fit(big),
+                 lambda: lowdim.GaussianRandomProjection(4).fit_transform(big),
+                 lambda: lowdim.SparseRandomProjection(4).fit_transform(big)):
+        with pytest.raises(ValueError, match="contiguous copy of X needs about"):
+            call()

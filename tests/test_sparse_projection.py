@@ -326,3 +326,9 @@ def test_native_entry_points_reject_bad_csr(variant):
             _core.csr_spmm(indptr, indices, data, np.ones((4, 3), np.float32), 1)
     with pytest.raises(ValueError, match="n_components"):
         _core.sparse_rp_dense(np.ones((2, 2), np.float32), 0, 0, 2**52, 1.0, 1)
+
+
+def test_huge_sparse_output_refused_before_allocating():
+    X = sp.csr_matrix((10**9, 10**9))
+    with pytest.raises(ValueError, match="projected output needs about"):
+        lowdim.sparse_random_projection(X, 4)

@@ -40,6 +40,7 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
     if arr.size == 0 or (arr.ndim >= 1 and arr.shape[0] < min_rows) or (
             arr.ndim >= 2 and arr.shape[-1] < min_cols):
         raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
+    check_copy_memory(arr, dtype, name=name)
     arr = np.ascontiguousarray(arr, dtype=dtype)
     # np.sum first (no temporary): finite sum => all finite; only else the full check.
     if not allow_nonfinite:
@@ -90,6 +91,19 @@ def check_memory(nbytes: float, *, what: str) -> None:
     if nbytes > total:
         raise ValueError(f"{what} needs about {nbytes / 2**30:.1f} GiB of memory, more than "
                          f"this machine's {total / 2**30:.1f} GiB")
+
+
+def check_copy_memory(arr, dtype, *, name: str = "X") -> None:
+    """Refuse a contiguous copy of `arr` (e.g. a np.broadcast_to view) too big to allocate.
+
+    No-op when `arr` is already C-contiguous in `dtype` (its memory exists already).
+    """
+    if not isinstance(arr, np.ndarray):
+        return
+    dtype = np.dtype(dtype) if dtype is not None else arr.dtype
+    if arr.flags.c_contiguous and arr.dtype == dtype:
+        return
+    check_memory(float(arr.size) * dtype.itemsize, what=f"a contiguous copy of {name}")
 
 
 def next_pow2_exponent(n: int) -> int:

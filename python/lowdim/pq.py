@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_int, check_memory
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
@@ -90,6 +90,9 @@ def pq_decode(codes, codebooks, *, n_threads=None):
     ndarray of shape (n, d), float32.
     """
     cb = _check_codebooks(codebooks)
+    if isinstance(codes, np.ndarray) and codes.ndim == 2:   # before copying/scanning codes
+        check_memory(float(codes.shape[0]) * cb.shape[0] * cb.shape[2] * 4,
+                     what="the decoded output")
     c = _check_codes(codes, cb)
     return _config.kernels().pq_decode(c, cb, _config.resolve_threads(n_threads))
 
@@ -156,7 +159,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         """
         M = check_int(self.n_subquantizers, name="n_subquantizers", low=1)
         nbits = check_int(self.nbits, name="nbits", low=1, high=16)
-        n_iter = check_int(self.n_iter, name="n_iter", low=0)
+        n_iter = check_int(self.n_iter, name="n_iter", low=0, high=100_000)
         mppc = check_int(self.max_points_per_centroid, name="max_points_per_centroid", low=1)
         n_threads = _config.resolve_threads(self.n_threads)
         x = as_float_array(X, ndim=2, dtype=np.float32)

@@ -16,7 +16,7 @@ import numpy as np
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import as_float_array, check_fraction, check_int
+from ._validate import as_float_array, check_copy_memory, check_memory, check_fraction, check_int
 
 try:
     from sklearn.exceptions import DataDimensionalityWarning
@@ -89,6 +89,8 @@ def _densify(y, kind, dense_output):
 def _project_sparse(kind, arr, k, density, seed, n_threads):
     ker, thr = _config.kernels(), _config.resolve_threads(n_threads)
     t, scale = _threshold(density), _sparse_scale(density, k)
+    n_rows = arr[3][0] if kind == "sparse" else arr.shape[0]
+    check_memory(float(n_rows) * k * 8, what="the projected output")   # same error on both backends
     if kind == "sparse":
         indptr, indices, data, (_, d) = arr
         return ker.sparse_rp_csr(indptr, indices, data, d, seed, k, t, scale, thr)
@@ -197,6 +199,8 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
 
     def _validate(self, X, reset):
         if _sk_validate is not None:      # sklearn's own checks and messages (feature names…)
+            if isinstance(X, np.ndarray):  # before sklearn scans a huge broadcast view
+                check_copy_memory(X, np.float32 if X.dtype == np.float32 else np.float64)
             X = _sk_validate(self, X, reset=reset, accept_sparse=["csr", "csc"],
                              dtype=[np.float64, np.float32])
             # Already checked (finite, non-empty, float): only adapt the layout.
