@@ -332,3 +332,8 @@ def test_fjlt_kernel_with_rows_of_unequal_length_matches_numpy_twin(rng, variant
     signs = np.where(rng.random(64) < 0.5, -1.0, 1.0)
     got = _config.kernels().fjlt(x, signs, indptr, cols, vals, 2)
     np.testing.assert_array_equal(got, _ref.fjlt(x, signs, indptr, cols, vals, 1))
+
+
+def test_jl_min_dim_refuses_nan_eps():
+    with pytest.raises(ValueError, match="eps"):
+        lowdim.johnson_lindenstrauss_min_dim(100, eps=np.nan)

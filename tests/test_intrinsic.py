@@ -178,3 +178,9 @@ def test_bad_input(call, exc, match, rng):
 def test_integer_data_accepted(rng):
     X = rng.integers(0, 1000, size=(200, 3))
     assert 2 < lowdim.twonn(X) < 4
+
+
+def test_twonn_with_nothing_discarded_stays_finite():
+    X = np.random.default_rng(3).standard_normal((400, 3))
+    d = lowdim.twonn(X, discard_fraction=0.0)
+    assert np.isfinite(d) and 2.3 < d < 3.7

@@ -251,3 +251,11 @@ def test_clustered_near_duplicates_high_d(scale, rng):
     centres = rng.standard_normal((60, 768))
     X = (centres[rng.integers(0, 60, 1400)] + 1e-3 * rng.standard_normal((1400, 768)))
     check_against_scipy((scale * X).astype(np.float32), edges_too=False)
+
+
+def test_overflow_and_coincident_points_raise_instead_of_inf():
+    X = np.random.default_rng(0).standard_normal((30, 3))
+    with pytest.raises(ValueError, match="overflows"):
+        lowdim.mst_length(X, alpha=1e308)
+    with pytest.raises(ValueError, match="distinct points"):
+        lowdim.ph_dimension(np.ones((200, 3)), n_min=20, n_max=100, n_steps=3, n_reruns=1)

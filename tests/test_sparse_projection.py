@@ -332,3 +332,9 @@ def test_huge_sparse_output_refused_before_allocating():
     X = sp.csr_matrix((10**9, 10**9))
     with pytest.raises(ValueError, match="projected output needs about"):
         lowdim.sparse_random_projection(X, 4)
+
+
+def test_projection_overflow_is_refused_not_returned_as_inf():
+    X = np.full((4, 64), 1e308)
+    with pytest.raises(ValueError, match="overflows"):
+        lowdim.sparse_random_projection(X, 8, density=1.0, seed=0)

@@ -21,7 +21,7 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
     """
     eps = np.asarray(eps)
     n_samples = np.asarray(n_samples)
-    if np.any(eps <= 0.0) or np.any(eps >= 1):
+    if np.any(eps <= 0.0) or np.any(eps >= 1) or np.any(np.isnan(eps)):   # sklearn lets NaN through
         raise ValueError(f"The JL bound is defined for eps in ]0, 1[, got {eps!r}")
     if np.any(n_samples <= 0):
         raise ValueError(f"The JL bound is defined for n_samples greater than zero, "

@@ -51,7 +51,8 @@ def sparse_rp_dense(x, seed, n_components, threshold, scale, n_threads):
     """out (n, k) = x · R^T, R regenerated block by block (a few MiB at a time)."""
     out = np.empty((x.shape[0], n_components), dtype=x.dtype)
     for j0, j1 in _row_blocks(n_components, x.shape[1]):
-        out[:, j0:j1] = x @ _dense_signs(seed, j0, j1, x.shape[1], threshold, x.dtype).T
+        with np.errstate(over="ignore", invalid="ignore"):   # overflow is reported by the caller
+            out[:, j0:j1] = x @ _dense_signs(seed, j0, j1, x.shape[1], threshold, x.dtype).T
     out *= x.dtype.type(scale)
     return out
 
@@ -68,7 +69,8 @@ def sparse_rp_csr(indptr, indices, data, n_features, seed, n_components, thresho
     r_ptr, r_idx, r_neg = sparse_rp_pattern(seed, n_components, n_features, threshold, 1)
     signs = np.where(r_neg.astype(bool), -1.0, 1.0).astype(data.dtype)
     R = _csr(r_ptr, r_idx, signs, n_features)
-    out = np.asarray((X @ R.T).toarray(), dtype=data.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.asarray((X @ R.T).toarray(), dtype=data.dtype)
     out *= data.dtype.type(scale)
     return out
 

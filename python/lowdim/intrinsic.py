@@ -150,7 +150,8 @@ def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"
     """
     mu = np.sort(np.asarray(mu, dtype=np.float64))
     n = len(mu) if n_total is None else n_total
-    n_keep = int(n * (1 - discard_fraction))
+    # F = 1 at the largest ratio would give y = ∞: that point is always left out.
+    n_keep = min(int(n * (1 - discard_fraction)), n - 1)
     if n_keep < 2:
         raise ValueError(f"only {n_keep} ratios left after discarding; need at least 2 points")
     x = np.log(mu[:n_keep])

@@ -89,7 +89,10 @@ def mst_length(X, *, alpha=1.0, return_grad=False, n_threads=None):
     alpha = check_positive(alpha, name="alpha")
     arr = _points(X)
     edges, lengths = _config.kernels().mst(arr, _config.resolve_threads(n_threads))
-    total = float(np.sum(lengths if alpha == 1.0 else lengths ** alpha))
+    with np.errstate(over="ignore"):
+        total = float(np.sum(lengths if alpha == 1.0 else lengths ** alpha))
+    if not np.isfinite(total):
+        raise ValueError(f"the MST length to the power alpha={alpha} overflows float64")
     if not return_grad:
         return total
     diff = arr[edges[:, 0]].astype(np.float64) - arr[edges[:, 1]]
@@ -178,6 +181,10 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
             seed, _rng.STREAM_PH_SUBSAMPLE + (int(k) << 12) + r, n, int(k))
             for r in range(n_reruns)])
         energies[row] = _config.kernels().mst_length_batch(arr[idx], alpha, threads)
-    slope = np.polyfit(np.log(sizes), np.log(energies.mean(axis=1)), 1)[0]
+    mean_energy = energies.mean(axis=1)
+    if not np.all(mean_energy > 0):
+        raise ValueError("ph_dimension needs distinct points: some subsamples have an MST of "
+                         "length 0 (all their points coincide)")
+    slope = np.polyfit(np.log(sizes), np.log(mean_energy), 1)[0]
     dim = float(alpha / (1.0 - slope)) if slope < 1.0 else float("inf")
     return (dim, sizes, energies) if return_points else dim

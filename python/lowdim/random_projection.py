@@ -122,6 +122,8 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_o
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     rho = check_density(density, _shape(kind, arr)[1])
     y = _project_sparse(kind, arr, k, rho, _rng.check_seed(seed), n_threads)
+    if not np.isfinite(y).all():        # finite input whose projection overflows the dtype
+        raise ValueError("the projection overflows: X holds values too large for its dtype")
     return _densify(y, kind, dense_output)
 
 
