@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import platform
 import resource
-import subprocess
 import time
 from pathlib import Path
 
@@ -125,11 +124,3 @@ def write_section(name: str, title: str, body: str) -> Path:
     path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\n{body.strip()}\n")
     print(path.read_text())
     return path
-
-
-def git_revision() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent).stdout.strip()
-    except OSError:
-        return "unknown"

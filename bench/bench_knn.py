@@ -65,7 +65,7 @@ def main() -> None:
             index.add(X)
             return index.search(X, k + 1)
         t = best_time(faiss_knn, repeat=repeat)
-        fd, fi = faiss_knn()
+        _, fi = faiss_knn()
         times["faiss"] = t
         agree = (fi[:, 1:] == idx).mean()
         rows.append(["kNN", "faiss IndexFlatL2", f"{t:.3f}", f"{t / t_ours:.2f}",

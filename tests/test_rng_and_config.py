@@ -97,3 +97,10 @@ def test_huge_broadcast_view_refused_before_allocating():
                  lambda: lowdim.SparseRandomProjection(4).fit_transform(big)):
         with pytest.raises(ValueError, match="contiguous copy of X needs about"):
             call()
+
+
+def test_sample_without_replacement_is_the_k_smallest_keys():
+    keys = _rng.random_bits(7, 3, 0, 5000)
+    expected = np.sort(np.argsort(keys)[:123])
+    np.testing.assert_array_equal(_rng.sample_without_replacement(7, 3, 5000, 123), expected)
+    np.testing.assert_array_equal(_rng.sample_without_replacement(7, 3, 10, 10), np.arange(10))

@@ -17,6 +17,7 @@ _M2 = np.uint64(0x94D049BB133111EB)
 STREAM_SIGNS = 0x5349474E          # random signs D of SRHT / FJLT
 STREAM_SAMPLE = 0x53414D50         # SRHT coordinate sample
 STREAM_FJLT_P = 0x464A4C54         # FJLT sparse matrix P, rows offset from here
+STREAM_REPORT_SAMPLE = 0x52455054  # `lowdim report` row subsamples
 STREAM_SPARSE_RP = 0x53505250 << 32   # very sparse projection R: stream of row j = this + j
 STREAM_GAUSS_RP = 0x47525050 << 32    # Gaussian projection: stream of row j = this + j
 STREAM_PQ_SUBSAMPLE = 0x50515353   # PQ k-means: training points kept when subsampling
@@ -64,9 +65,15 @@ def signs(seed: int, n: int, dtype) -> np.ndarray:
 
 
 def sample_without_replacement(seed: int, stream: int, n: int, k: int) -> np.ndarray:
-    """k distinct indices of range(n), sorted: the k smallest random keys win."""
+    """k distinct indices of range(n), sorted: the k smallest random keys win.
+
+    A partial partition, O(n), picks them (the keys are distinct 64-bit hashes, so the
+    chosen set does not depend on how ties would be broken).
+    """
+    if k >= n:
+        return np.arange(n, dtype=np.int64)
     keys = random_bits(seed, stream, 0, n)
-    return np.sort(np.argsort(keys, kind="stable")[:k]).astype(np.int64)
+    return np.sort(np.argpartition(keys, k)[:k]).astype(np.int64)
 
 
 def normal(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:

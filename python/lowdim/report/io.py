@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._rng import random_bits
+from .._rng import STREAM_REPORT_SAMPLE, sample_without_replacement
 
 
 class ReportInputError(ValueError):
@@ -23,8 +23,7 @@ def sample_rows(n_rows: int, n_sample: int | None, seed: int) -> np.ndarray | No
     """Sorted row indices of a seeded sample without replacement (None = all rows)."""
     if n_sample is None or n_sample >= n_rows:
         return None
-    keys = random_bits(seed, 0x52455054, 0, n_rows)         # stream "REPT"
-    return np.sort(np.argpartition(keys, n_sample)[:n_sample])
+    return sample_without_replacement(seed, STREAM_REPORT_SAMPLE, n_rows, n_sample)
 
 
 def _take(arr, rows):
