@@ -6,6 +6,7 @@ result an exact integer, so comparisons are exact. Random transforms are checked
 the JL contract and for bit-identity with the numpy twin.
 """
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -94,6 +95,53 @@ def test_fwht_does_not_modify_input_and_accepts_views(rng):
     assert lowdim.fwht(readonly).shape == base.shape
     fortran = np.asfortranarray(base)
     np.testing.assert_array_equal(lowdim.fwht(fortran), lowdim.fwht(base))
+
+
+def _caller_views(tmp_path, base):
+    """Objects whose np.asarray is a new view over the caller's memory (issue 10)."""
+    views = {"pickled": pickle.loads(pickle.dumps(base)),
+             "matrix": base.copy().view(np.matrix),     # a view: np.matrix() would copy
+             "masked": np.ma.masked_array(base.copy(), mask=np.zeros(base.shape, bool))}
+    mm = np.lib.format.open_memmap(tmp_path / "w.npy", mode="w+", dtype=base.dtype,
+                                   shape=base.shape)
+    mm[...] = base
+    mm.flush()
+    views["memmap"] = mm
+    views["memmap_readonly"] = np.load(tmp_path / "w.npy", mmap_mode="r")
+    return views
+
+
+def test_fwht_never_writes_into_the_callers_memory(rng, tmp_path):
+    base = pm1(rng, (3, 16), dtype=np.float64)
+    expected = lowdim.fwht(base.copy())
+    for name, x in _caller_views(tmp_path, base).items():
+        result = np.asarray(lowdim.fwht(x))
+        np.testing.assert_array_equal(result, expected, err_msg=name)
+        np.testing.assert_array_equal(np.asarray(x), base, err_msg=name)
+        assert not np.shares_memory(result, np.asarray(x)), name
+    on_disk = np.load(tmp_path / "w.npy")          # the file behind the memmap is unchanged
+    np.testing.assert_array_equal(on_disk, base)
+
+
+def test_fwht_out_overlapping_input_by_memory_not_identity(rng):
+    x = pm1(rng, (4, 32), dtype=np.float64)
+    expected = lowdim.fwht(x)
+    alias = x.view()                               # another object over the same memory
+    assert lowdim.fwht(alias, out=x) is x
+    np.testing.assert_array_equal(x, expected)
+    y = pm1(rng, (4, 32), dtype=np.float64)
+    expected = lowdim.fwht(y, axis=0)
+    assert lowdim.fwht(y, axis=0, out=y) is y      # in place along a strided axis
+    np.testing.assert_array_equal(y, expected)
+
+
+def test_fwht_torch_tensor_input_untouched(rng):
+    torch = pytest.importorskip("torch")
+    base = pm1(rng, (2, 8), dtype=np.float32)
+    t = torch.from_numpy(base.copy())
+    result = lowdim.fwht(t)
+    np.testing.assert_array_equal(t.numpy(), base)
+    assert not np.shares_memory(result, t.numpy())
 
 
 def test_fwht_dtypes(rng):

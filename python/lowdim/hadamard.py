@@ -29,6 +29,23 @@ def _require_finite(values) -> None:
         raise ValueError(_NONFINITE)
 
 
+def _is_private_copy(arr: np.ndarray, X) -> bool:
+    """True when `arr` (validated from X) shares no memory with anything the caller holds."""
+    if isinstance(X, (list, tuple)):   # np.asarray copies nested sequences, arrays too
+        return True
+    try:
+        view = np.asarray(X)     # no copy for arrays and buffer-protocol objects
+    except Exception:            # as_float_array accepted X, so this cannot fail in practice
+        return False
+    return not np.may_share_memory(arr, view)
+
+
+def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
+    """True when a and b are the same elements of the same buffer (out=X, any wrapper)."""
+    return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+            and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
+
+
 def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
     """Fast Walsh–Hadamard transform along one axis, batched over all others.
 
@@ -55,7 +72,6 @@ def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
         been overwritten by then).
     """
     n_threads = _config.resolve_threads(n_threads)
-    in_place = out is not None and out is X
     arr = as_float_array(X, ndim=tuple(range(1, 33)), allow_nonfinite=True)
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) \
             or not -arr.ndim <= axis < arr.ndim:
@@ -73,11 +89,16 @@ def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
             raise ValueError("out is read-only")
     scale = 1.0 / math.sqrt(n) if normalize else 1.0
 
-    # Transform a C-contiguous (rows, n) block: X itself when writing in place is
-    # allowed, the private copy as_float_array already made, or else a fresh copy.
+    # The kernel works in place on a C-contiguous (rows, n) block. That block may be
+    # `arr` itself only when nobody else sees its memory (as_float_array made a private
+    # copy) or when the caller handed exactly that memory over as out=. Ownership is
+    # decided by memory overlap, not object identity: np.asarray returns new view
+    # objects over the caller's buffer for memmaps, np.matrix, masked arrays, torch
+    # tensors and unpickled arrays, and writing through them would change the caller's
+    # data (or the file on disk).
     moved = np.moveaxis(arr, axis, -1)
-    may_overwrite = arr is not X or in_place
-    if moved.flags.c_contiguous and may_overwrite:
+    may_overwrite = _is_private_copy(arr, X) or (out is not None and _same_memory(arr, out))
+    if moved.flags.c_contiguous and may_overwrite and arr.flags.writeable:
         work = moved.reshape(-1, n)
     else:
         work = np.array(moved, order="C", copy=True).reshape(-1, n)
