@@ -184,3 +184,12 @@ def test_twonn_with_nothing_discarded_stays_finite():
     X = np.random.default_rng(3).standard_normal((400, 3))
     d = lowdim.twonn(X, discard_fraction=0.0)
     assert np.isfinite(d) and 2.3 < d < 3.7
+
+
+def test_global_mle_of_equidistant_points_is_refused_not_inf():
+    # Every point of the simplex np.eye(n) has all its neighbours at √2: each local MLE
+    # is inf, and 1 / mean(1 / inf) was inf with a RuntimeWarning.
+    with pytest.raises(ValueError, match="MLE is undefined"):
+        lowdim.intrinsic_dim(np.eye(30), "mle", k=5)
+    X = np.vstack([np.eye(30), np.random.default_rng(0).standard_normal((30, 30))])
+    assert np.isfinite(lowdim.intrinsic_dim(X, "mle", k=5))     # some inf locals are fine

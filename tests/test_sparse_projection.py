@@ -338,3 +338,22 @@ def test_projection_overflow_is_refused_not_returned_as_inf():
     X = np.full((4, 64), 1e308)
     with pytest.raises(ValueError, match="overflows"):
         lowdim.sparse_random_projection(X, 8, density=1.0, seed=0)
+
+
+def test_gaussian_projection_overflow_is_refused_not_returned_as_inf():
+    with pytest.raises(ValueError, match="projection overflows"):     # was ±inf
+        lowdim.gaussian_random_projection(np.full((2, 4), 1.5e308), 2)
+    with pytest.raises(ValueError, match="projection overflows"):
+        lowdim.gaussian_random_projection(np.full((2, 4), 3e38, np.float32), 2)
+
+
+@pytest.mark.parametrize("kw", [{"iteration_weights": (1e300, 1e300)},
+                                {"iteration_weights": (3e38, 3e38)},
+                                {"self_influence": 1e300},
+                                {"normalization_strength": 1e300, "normalize_rows": False}])
+def test_fastrp_overflow_is_refused_not_returned_as_inf(kw):
+    import scipy.sparse as sp
+    A = sp.random(30, 30, density=0.2, random_state=0, format="csr") * 5
+    with pytest.raises(ValueError, match="embedding overflows float32"):
+        lowdim.fastrp(A, 8, **kw)
+    assert np.isfinite(lowdim.fastrp(A, 8, iteration_weights=(1e30, 1e30))).all()

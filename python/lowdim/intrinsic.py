@@ -233,4 +233,8 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
     k = check_int(k, name="k", low=2)
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
     local, _, _ = local_mle(X, k, k - 1, duplicates, n_threads)   # distinct points only
-    return float(1.0 / np.mean(1.0 / local))
+    harmonic = np.mean(1.0 / local)
+    if harmonic == 0:          # every local estimate inf: 1/0 would be inf and a warning
+        raise ValueError(f"the MLE is undefined: every point's {k} nearest distances are "
+                         "all equal (e.g. equidistant points), so no point sees growth")
+    return float(1.0 / harmonic)

@@ -122,9 +122,13 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_o
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     rho = check_density(density, _shape(kind, arr)[1])
     y = _project_sparse(kind, arr, k, rho, _rng.check_seed(seed), n_threads)
+    _require_finite_projection(y)
+    return _densify(y, kind, dense_output)
+
+
+def _require_finite_projection(y) -> None:
     if not np.isfinite(y).all():        # finite input whose projection overflows the dtype
         raise ValueError("the projection overflows: X holds values too large for its dtype")
-    return _densify(y, kind, dense_output)
 
 
 def sparse_random_matrix(n_components, n_features, *, density="auto", seed=0,
@@ -184,7 +188,9 @@ def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_
     kind, arr = _as_input(X)
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     _config.resolve_threads(n_threads)
-    y = _project_gaussian(kind, arr, k, _rng.check_seed(seed))
+    with np.errstate(over="ignore", invalid="ignore"):   # reported below, as for sparse
+        y = _project_gaussian(kind, arr, k, _rng.check_seed(seed))
+    _require_finite_projection(y)
     return _densify(y, kind, dense_output)
 
 
