@@ -193,3 +193,23 @@ def test_global_mle_of_equidistant_points_is_refused_not_inf():
         lowdim.intrinsic_dim(np.eye(30), "mle", k=5)
     X = np.vstack([np.eye(30), np.random.default_rng(0).standard_normal((30, 30))])
     assert np.isfinite(lowdim.intrinsic_dim(X, "mle", k=5))     # some inf locals are fine
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda i: i - 1, r"must be in \[0, 40\)"),             # -1 used to wrap to the last row
+    (lambda i: i + 1, r"must be in \[0, 40\)"),             # 40 used to raise IndexError
+    (lambda i: i.astype(np.float64), r"must be integers"),
+])
+def test_mle_smooth_validates_precomputed_indices(bad, match):
+    X = np.random.default_rng(5).standard_normal((40, 3))
+    dist, idx = lowdim.knn(X, 6)
+    est = lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist, idx), smooth=True)
+    np.testing.assert_allclose(est.dimension_pw_smooth_,
+                               lid_id.MLE(K=5).fit(X, smooth=True).dimension_pw_smooth_)
+    with pytest.raises(ValueError, match=match):
+        lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist, bad(idx)), smooth=True)
+
+
+def test_mle_estimator_of_equidistant_points_is_refused_not_inf():
+    with pytest.raises(ValueError, match="MLE is undefined"):
+        lid_id.MLE(K=5).fit(np.eye(30))
