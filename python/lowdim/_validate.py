@@ -41,7 +41,7 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
             arr.ndim >= 2 and arr.shape[-1] < min_cols):
         raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
     check_copy_memory(arr, dtype, name=name)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = c_aligned(arr, dtype)
     # np.sum first (no temporary): finite sum => all finite; only else the full check.
     if not allow_nonfinite:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -49,6 +49,16 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
         if not np.isfinite(total) and not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def c_aligned(arr, dtype=None) -> np.ndarray:
+    """arr as a C-contiguous, aligned ndarray (copied only when needed).
+
+    np.ascontiguousarray keeps a misaligned buffer (np.frombuffer(..., offset=1)); it would
+    reach C++ as a typed pointer, and a misaligned load is undefined behaviour.
+    """
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int:

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
-from ._validate import as_float_array, check_int, check_memory
+from ._validate import as_float_array, c_aligned, check_int, check_memory
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
@@ -81,7 +81,7 @@ def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
                         f"sub-space, got {got}")
     if codes.ndim != 2 or codes.shape[1] != M or codes.shape[0] < 1:
         raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
-    codes = np.ascontiguousarray(codes)
+    codes = c_aligned(codes)
     if K < np.iinfo(want).max + 1 and int(codes.max()) >= K:
         raise ValueError(f"codes out of range: max code {int(codes.max())} >= {K} centroids")
     return codes

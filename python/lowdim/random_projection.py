@@ -16,7 +16,8 @@ import numpy as np
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import as_float_array, check_copy_memory, check_memory, check_fraction, check_int
+from ._validate import (as_float_array, c_aligned, check_copy_memory, check_fraction, check_int,
+                        check_memory)
 
 try:
     from sklearn.exceptions import DataDimensionalityWarning
@@ -41,13 +42,13 @@ def _as_csr(X, *, name="X", check_finite=True):
     if kind not in "fiu":
         raise TypeError(f"{name} must be a real numeric array, got dtype {X.dtype}")
     dtype = np.float32 if X.dtype in (np.float16, np.float32) else np.float64
-    data = np.ascontiguousarray(X.data, dtype=dtype)
+    data = c_aligned(X.data, dtype)
     if check_finite and not np.isfinite(data).all():
         raise ValueError(f"{name} contains NaN or infinity")
     # int32 indices stay int32 (no copy); anything else becomes int64, as both kernels take.
     itype = np.int32 if X.indptr.dtype == X.indices.dtype == np.int32 else np.int64
-    indptr = np.ascontiguousarray(X.indptr, dtype=itype)
-    indices = np.ascontiguousarray(X.indices, dtype=itype)
+    indptr = c_aligned(X.indptr, itype)
+    indices = c_aligned(X.indices, itype)
     return indptr, indices, data, X.shape
 
 
@@ -215,7 +216,7 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
             self._check_n_features(X.shape[1], reset)
             if _is_sparse(X):
                 return "sparse", _as_csr(X, check_finite=False)
-            return "dense", np.ascontiguousarray(X)
+            return "dense", c_aligned(X)
         kind, arr = _as_input(X)
         self._check_n_features(_shape(kind, arr)[1], reset)
         return kind, arr
