@@ -126,3 +126,112 @@ def test_misaligned_codes_sparse_and_adjacency_are_copied(checker):
     np.testing.assert_array_equal(est.transform(_csr_misaligned(S)), est.transform(S))
     dense = lowdim.SparseRandomProjection(n_components=4, random_state=0).fit(X64)
     np.testing.assert_array_equal(dense.transform(misaligned(X64)), dense.transform(X64))
+
+
+# ---- estimators say the same with and without scikit-learn ---------------------------------
+
+_MESSAGES_SCRIPT = r'''
+import json, os, sys, warnings
+if os.environ.get("BLOCK_SKLEARN"):
+    class _NoSklearn:
+        def find_spec(self, name, path=None, target=None):
+            if name == "sklearn" or name.startswith("sklearn."):
+                raise ImportError("scikit-learn blocked for this test")
+    sys.meta_path.insert(0, _NoSklearn())
+import numpy as np
+import scipy.sparse as sp
+import lowdim
+from lowdim import id as lid
+try:
+    import sklearn  # noqa: F401
+    have = True
+except ImportError:
+    have = False
+X = np.random.default_rng(0).standard_normal((12, 6))
+obj = X.astype(object)
+obj[0, 0] = {"foo": "bar"}
+bad = {
+    "nan": np.where(X > 1, np.nan, X), "inf": np.where(X > 1, np.inf, X),
+    "1d": X[0], "3d": X[None], "no rows": X[:0], "no features": X[:, :0],
+    "complex": X.astype(complex), "object-dict": obj, "strings": X.astype(str),
+    "bool": X > 0, "sparse-nan": sp.csr_matrix(np.where(X > 1, np.nan, X)),
+    "ragged": [[1.0, 2.0], [3.0]], "objects-numeric": X.astype(object),
+}
+try:
+    import pandas as pd
+    bad["frame"] = pd.DataFrame(X, columns=[f"c{i}" for i in range(6)])
+    bad["frame-int-names"] = pd.DataFrame(X)
+except ImportError:
+    pd = None
+estimators = {
+    "SparseRP": lambda **kw: lowdim.SparseRandomProjection(**{"n_components": 3, **kw}),
+    "GaussianRP": lambda **kw: lowdim.GaussianRandomProjection(**{"n_components": 3, **kw}),
+    "SRHT": lambda **kw: lowdim.SRHT(**{"n_components": 3, **kw}),
+    "FastJLT": lambda **kw: lowdim.FastJLT(**{"n_components": 3, **kw}),
+    "PQ": lambda **kw: lowdim.ProductQuantizer(**{"n_subquantizers": 2, "nbits": 1, **kw}),
+    "MLE": lambda **kw: lid.MLE(**{"K": 3, **kw}),
+    "TwoNN": lambda **kw: lid.TwoNN(**kw),
+}
+def outcome(fn):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        try:
+            r = fn()
+            res = ["ok", type(r).__name__]
+        except Exception as e:
+            res = [type(e).__name__, str(e)]
+    return res + sorted({f"{x.category.__name__}: {x.message}" for x in w})
+out = {"have_sklearn": have}
+for ename, make in estimators.items():
+    for bname, b in bad.items():
+        out[f"{ename}.fit({bname})"] = outcome(lambda: make().fit(b))
+    fitted = make().fit(X)
+    out[f"{ename}.repr"] = [repr(make(random_state=3) if "RP" in ename else make())]
+    out[f"{ename}.set_params"] = outcome(lambda: make().set_params(bogus=1))
+    if hasattr(fitted, "transform") and ename not in ("MLE", "TwoNN"):
+        for bname, b in {**bad, "wrong-width": X[:, :5], "wider": np.ones((2, 7))}.items():
+            out[f"{ename}.transform({bname})"] = outcome(lambda: fitted.transform(b))
+        out[f"{ename}.unfitted"] = outcome(lambda: make().transform(X))
+        if pd is not None:
+            named = make().fit(bad["frame"])
+            renamed = pd.DataFrame(X, columns=[f"d{i}" for i in range(6)])
+            out[f"{ename}.names-differ"] = outcome(lambda: named.transform(renamed))
+            out[f"{ename}.names-missing"] = outcome(lambda: named.transform(X))
+            out[f"{ename}.names-unexpected"] = outcome(lambda: fitted.transform(bad["frame"]))
+out["SparseRP.more-components"] = outcome(
+    lambda: lowdim.SparseRandomProjection(n_components=9).fit(X))
+out["SparseRP.bad-density"] = outcome(
+    lambda: lowdim.SparseRandomProjection(n_components=2, density=2.0).fit(X))
+out["SparseRP.auto-eps"] = outcome(lambda: lowdim.SparseRandomProjection(eps=0.1).fit(X))
+print(json.dumps(out))
+'''
+
+
+def _messages(variant, block):
+    import json
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(os.path.dirname(lowdim.__file__), os.pardir)]
+        + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    env.pop("BLOCK_SKLEARN", None)
+    if block:
+        env["BLOCK_SKLEARN"] = "1"
+    env["LOWDIM_BACKEND"] = "numpy" if variant == "numpy" else "native"
+    if variant != "numpy":
+        env["LOWDIM_ISA"] = variant.split("-", 1)[1]
+    run = subprocess.run([sys.executable, "-c", _MESSAGES_SCRIPT], env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
+
+
+def test_estimator_checks_and_messages_do_not_depend_on_sklearn(variant):
+    pytest.importorskip("sklearn")
+    with_sk, without = _messages(variant, False), _messages(variant, True)
+    assert with_sk.pop("have_sklearn") and not without.pop("have_sklearn")
+    differ = {key: (with_sk[key], without.get(key)) for key in with_sk
+              if with_sk[key] != without.get(key)}
+    assert not differ
+    assert len(with_sk) > 150

@@ -298,9 +298,9 @@ def test_fastrp_bad_input_and_isolated_nodes():
         lowdim.fastrp(sp.csr_matrix(np.array([[0, np.nan], [1, 0]])), 4)
 
 
-def test_estimator_without_sklearn_validation(monkeypatch):
-    from lowdim import random_projection as rp
-    monkeypatch.setattr(rp, "_sk_validate", None)
+def test_estimator_validation_is_lowdim_own():
+    # One validation path with or without scikit-learn (compared in a child process in
+    # tests/test_numerics_hardening.py).
     X = np.random.default_rng(1).standard_normal((12, 40))
     est = lowdim.SparseRandomProjection(5, random_state=1).fit(X)
     assert est.n_features_in_ == 40

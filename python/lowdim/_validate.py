@@ -61,6 +61,34 @@ def c_aligned(arr, dtype=None) -> np.ndarray:
     return arr if arr.flags.aligned else arr.copy()
 
 
+def sklearn_style_array(X):
+    """Estimators only: the input conventions scikit-learn's check_estimator demands, with
+    its texts, whether or not scikit-learn is installed (as_float_array does the rest).
+
+    Numbers in an object array are converted (anything else: float()'s TypeError); complex,
+    1-D and zero-feature input raise scikit-learn's ValueError texts.
+    """
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):
+        return X
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"X must be a numeric array: {exc}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)
+    if arr.ndim == 1:
+        raise ValueError(f"Expected a 2-D array, got a 1-D array of shape {arr.shape} "
+                         "instead. Reshape your data either using array.reshape(-1, 1) if "
+                         "your data has a single feature or array.reshape(1, -1) if it "
+                         "contains a single sample.")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
+                         "of 1 is required.")
+    return arr
+
+
 def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int:
     """An integer in [low, high]; bool is refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -14,10 +14,10 @@ import warnings
 import numpy as np
 
 from . import _config, _rng
-from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._base import BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import (as_float_array, c_aligned, check_copy_memory, check_fraction, check_int,
-                        check_memory)
+from ._validate import (as_float_array, c_aligned, check_fraction, check_int, check_memory,
+                        sklearn_style_array)
 
 try:
     from sklearn.exceptions import DataDimensionalityWarning
@@ -197,27 +197,14 @@ def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_
 
 # ---- scikit-learn drop-in estimators -----------------------------------------------------
 
-try:
-    from sklearn.utils.validation import validate_data as _sk_validate
-except ImportError:  # scikit-learn absent or older than 1.6
-    _sk_validate = None
-
-
 class _BaseRandomProjection(TransformerMixin, BaseEstimator):
     """fit fixes n_components_, the seed and (sparse) density_; the matrix is never kept."""
 
     def _validate(self, X, reset):
-        if _sk_validate is not None:      # sklearn's own checks and messages (feature names…)
-            if isinstance(X, np.ndarray):  # before sklearn scans a huge broadcast view
-                check_copy_memory(X, np.float32 if X.dtype == np.float32 else np.float64)
-            X = _sk_validate(self, X, reset=reset, accept_sparse=["csr", "csc"],
-                             dtype=[np.float64, np.float32])
-            # Already checked (finite, non-empty, float): only adapt the layout.
-            self._check_n_features(X.shape[1], reset)
-            if _is_sparse(X):
-                return "sparse", _as_csr(X, check_finite=False)
-            return "dense", c_aligned(X)
-        kind, arr = _as_input(X)
+        # lowdim's own checks whether or not scikit-learn is installed, so messages never
+        # depend on it; feature names follow scikit-learn's rules (check_feature_names).
+        check_feature_names(self, X, reset=reset)
+        kind, arr = _as_input(sklearn_style_array(X))
         self._check_n_features(_shape(kind, arr)[1], reset)
         return kind, arr
 
