@@ -385,3 +385,25 @@ def test_fjlt_kernel_with_rows_of_unequal_length_matches_numpy_twin(rng, variant
 def test_jl_min_dim_refuses_nan_eps():
     with pytest.raises(ValueError, match="eps"):
         lowdim.johnson_lindenstrauss_min_dim(100, eps=np.nan)
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, 3e38), (np.float64, 1.7e308)])
+def test_overflow_inside_the_butterflies_is_refused(dtype, big):
+    # y[0] = x0 + x1 = 0 is finite but y[1] = x0 − x1 overflows: was [0, inf].
+    with pytest.raises(ValueError, match="overflows"):
+        lowdim.fwht(np.array([big, -big], dtype))
+    x = np.zeros((3, 16), dtype)
+    x[1, 4], x[1, 12] = big, -big           # only some outputs of row 1 overflow
+    with pytest.raises(ValueError, match="overflows"):
+        lowdim.fwht(x)
+    np.testing.assert_array_equal(lowdim.fwht(np.array([3e38, -3e38])), [0.0, 6e38])
+
+
+def test_jl_min_dim_refuses_non_finite_n_and_a_bound_beyond_int64():
+    for n in (np.inf, np.nan, [10, np.inf]):
+        with pytest.raises(ValueError, match="n_samples"):
+            lowdim.johnson_lindenstrauss_min_dim(n)
+    for eps in (1e-300, 1e-9, [0.1, 1e-200]):      # was −2⁶³
+        with pytest.raises(ValueError, match="does not fit in int64"):
+            lowdim.johnson_lindenstrauss_min_dim(10**6, eps=eps)
+    assert lowdim.johnson_lindenstrauss_min_dim(10**6, eps=1e-8) > 0

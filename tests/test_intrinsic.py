@@ -184,3 +184,32 @@ def test_twonn_with_nothing_discarded_stays_finite():
     X = np.random.default_rng(3).standard_normal((400, 3))
     d = lowdim.twonn(X, discard_fraction=0.0)
     assert np.isfinite(d) and 2.3 < d < 3.7
+
+
+def test_global_mle_of_equidistant_points_is_refused_not_inf():
+    # Every point of the simplex np.eye(n) has all its neighbours at √2: each local MLE
+    # is inf, and 1 / mean(1 / inf) was inf with a RuntimeWarning.
+    with pytest.raises(ValueError, match="MLE is undefined"):
+        lowdim.intrinsic_dim(np.eye(30), "mle", k=5)
+    X = np.vstack([np.eye(30), np.random.default_rng(0).standard_normal((30, 30))])
+    assert np.isfinite(lowdim.intrinsic_dim(X, "mle", k=5))     # some inf locals are fine
+
+
+@pytest.mark.parametrize("bad, match", [
+    (lambda i: i - 1, r"must be in \[0, 40\)"),             # -1 used to wrap to the last row
+    (lambda i: i + 1, r"must be in \[0, 40\)"),             # 40 used to raise IndexError
+    (lambda i: i.astype(np.float64), r"must be integers"),
+])
+def test_mle_smooth_validates_precomputed_indices(bad, match):
+    X = np.random.default_rng(5).standard_normal((40, 3))
+    dist, idx = lowdim.knn(X, 6)
+    est = lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist, idx), smooth=True)
+    np.testing.assert_allclose(est.dimension_pw_smooth_,
+                               lid_id.MLE(K=5).fit(X, smooth=True).dimension_pw_smooth_)
+    with pytest.raises(ValueError, match=match):
+        lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist, bad(idx)), smooth=True)
+
+
+def test_mle_estimator_of_equidistant_points_is_refused_not_inf():
+    with pytest.raises(ValueError, match="MLE is undefined"):
+        lid_id.MLE(K=5).fit(np.eye(30))

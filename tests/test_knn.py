@@ -119,7 +119,8 @@ def test_integer_input_promoted(rng):
     (np.zeros((0, 3)), 1, {}, ValueError, r"empty"),
     (np.array([[0.0, np.nan], [1, 2], [3, 4]]), 1, {}, ValueError, r"NaN or infinity"),
     (np.array([[0.0, np.inf], [1, 2], [3, 4]]), 1, {}, ValueError, r"NaN or infinity"),
-    (np.array([[1e30], [1.0], [2.0]], dtype=np.float32), 1, {}, ValueError, r"too large"),
+    (np.array([[1e30], [1.0], [2.0]], dtype=np.float32), 1, {"metric": "inner_product"},
+     ValueError, r"too large"),
     (np.zeros((5, 2), dtype=bool), 1, {}, TypeError, r"real numeric"),
     (np.zeros((5, 2)), 1, {"Y": np.zeros((5, 3))}, ValueError, r"columns"),
     (np.zeros((5, 2)), 1, {"metric": "manhattan"}, ValueError, r"metric must be"),
@@ -169,3 +170,37 @@ def test_metrics_self_search(metric, rng):
     ref_d, ref_i = oracle(X, 6, metric=metric)
     np.testing.assert_array_equal(idx, ref_i)
     np.testing.assert_allclose(dist, ref_d, rtol=1e-5, atol=1e-6)
+
+
+def test_expansion_overflow_gives_the_true_neighbours():
+    # Norms² fit float32 but ‖x‖² + ‖y‖² − 2x·y does not: was a neighbour at inf (native)
+    # or self-neighbours at 0 (numpy). Distances that float32 can hold come back finite.
+    X = np.array([[1.4e19], [-1.4e19], [1e19]], np.float32)
+    dist, idx = lowdim.knn(X, 1)
+    np.testing.assert_array_equal(idx, [[2], [2], [0]])
+    np.testing.assert_allclose(dist, [[4e18], [2.4e19], [4e18]], rtol=1e-6)
+    dist, idx = lowdim.knn(np.array([[1e30], [1.0], [2.0]], np.float32), 1)
+    np.testing.assert_array_equal(idx, [[1], [2], [1]])
+    np.testing.assert_allclose(dist, [[1e30], [1.0], [1.0]], rtol=1e-6)
+    dist, _ = lowdim.knn(np.array([[3e38], [-3e38]], np.float32), 1)
+    assert np.isposinf(dist).all()          # 6e38 is beyond float32: inf is the rounding
+
+
+@pytest.mark.parametrize("dtype, exps", [(np.float32, (62, 100, -70, -100)),
+                                         (np.float64, (500, 900, -600, -900))])
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
+def test_power_of_two_scaled_data_gives_scaled_answers_bitwise(dtype, exps, metric, rng):
+    # Scaling by 2^e is exact, so huge or tiny data must give the answer for ordinary
+    # data times 2^e (2^2e for squared distances, 1 for cosine), bit for bit.
+    X = rng.standard_normal((70, 5)).astype(dtype)
+    Y = rng.standard_normal((40, 5)).astype(dtype)
+    for kw in ({}, {"Y": Y}):
+        base_d, base_i = lowdim.knn(X, 6, metric=metric, **kw)
+        for e in exps:
+            scaled = {key: np.ldexp(v, e) for key, v in kw.items()}
+            d, i = lowdim.knn(np.ldexp(X, e), 6, metric=metric, **scaled)
+            f = {"euclidean": e, "sqeuclidean": 2 * e, "cosine": 0}[metric]
+            with np.errstate(over="ignore", under="ignore"):   # beyond the dtype: inf
+                want = np.ldexp(base_d, f).astype(dtype)
+            np.testing.assert_array_equal(i, base_i)
+            np.testing.assert_array_equal(d, want)

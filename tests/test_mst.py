@@ -259,3 +259,14 @@ def test_overflow_and_coincident_points_raise_instead_of_inf():
         lowdim.mst_length(X, alpha=1e308)
     with pytest.raises(ValueError, match="distinct points"):
         lowdim.ph_dimension(np.ones((200, 3)), n_min=20, n_max=100, n_steps=3, n_reruns=1)
+
+
+def test_batch_and_ph_dimension_refuse_overflow_like_mst_length():
+    batch = np.random.default_rng(1).standard_normal((3, 6, 2)) * 1e10
+    with pytest.raises(ValueError, match="alpha=400.0 overflows"):
+        lowdim.mst_length(batch[0], alpha=400.0)
+    with pytest.raises(ValueError, match="alpha=400.0 overflows"):   # was inf
+        lowdim.mst_length_batch(batch, alpha=400.0)
+    X = np.random.default_rng(2).standard_normal((60, 2)) * 1e10
+    with pytest.raises(ValueError, match="alpha=400.0 overflows"):
+        lowdim.ph_dimension(X, alpha=400.0, n_min=10, n_max=40, n_steps=3, n_reruns=1)

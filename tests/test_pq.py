@@ -414,3 +414,28 @@ def test_decode_huge_output_refused_before_allocating():
     codes = np.broadcast_to(np.uint8(0), (10**11, 2))   # 800 GB of output
     with pytest.raises(ValueError, match="decoded output needs about"):
         lowdim.pq_decode(codes, cb)
+
+
+def test_encode_when_squared_differences_overflow_float32():
+    # (1e20 − 3e19)² and (1e20 − 5e19)² are both inf in float32: the first minimum was 0.
+    np.testing.assert_array_equal(lowdim.pq_encode([[1e20]], [[[3e19], [5e19]]]), [[1]])
+    np.testing.assert_array_equal(lowdim.pq_encode([[1e-30]], [[[3e-30], [2e-30]]]), [[1]])
+
+
+@pytest.mark.parametrize("e", [66, 100, -90, -120])
+def test_power_of_two_scaled_data_gives_the_same_codes_bitwise(e):
+    # 2^e scaling is exact: codebooks must be the unscaled ones times 2^e, codes and search
+    # indices equal (data scaled by 1e20 used 2 of 16 codes per sub-space).
+    X = np.random.default_rng(3).standard_normal((1000, 6)).astype(np.float32)
+    base = lowdim.ProductQuantizer(3, 4, seed=5).fit(X)
+    codes = base.encode(X)
+    Xs = np.ldexp(X, e)
+    pq = lowdim.ProductQuantizer(3, 4, seed=5).fit(Xs)
+    np.testing.assert_array_equal(pq.codebooks_, np.ldexp(base.codebooks_, e))
+    np.testing.assert_array_equal(pq.encode(Xs), codes)
+    np.testing.assert_array_equal(pq.search(Xs[:5], codes, 4)[1], base.search(X[:5], codes, 4)[1])
+    with np.errstate(over="ignore", under="ignore"):
+        want = np.ldexp(base.distance_table(X[:5]), 2 * e).astype(np.float32)
+    np.testing.assert_array_equal(pq.distance_table(Xs[:5]), want)
+    big = lowdim.ProductQuantizer(3, 4, seed=5).fit(X * np.float32(1e20))
+    assert all(len(np.unique(c)) == 16 for c in big.encode(X * np.float32(1e20)).T)

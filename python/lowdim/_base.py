@@ -3,11 +3,16 @@
 With scikit-learn installed, estimators derive from its BaseEstimator and
 TransformerMixin, so clone(), pipelines, grid search and check_estimator treat them
 as native. Without it, a minimal stand-in gives the same get_params / set_params /
-fit_transform protocol (parameters are read from __init__'s signature).
+fit_transform protocol (parameters are read from __init__'s signature) and the same
+messages. Input checks never use scikit-learn's validation: check_feature_names ports its
+DataFrame column-name rules, so errors and warnings do not depend on it being installed.
 """
 from __future__ import annotations
 
 import inspect
+import warnings
+
+import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, TransformerMixin
@@ -25,13 +30,17 @@ except ImportError:  # scikit-learn is optional
         def set_params(self, **params):
             valid = self._get_param_names()
             for key, value in params.items():
-                if key not in valid:
-                    raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+                if key not in valid:      # scikit-learn's text
+                    raise ValueError(f"Invalid parameter {key!r} for estimator {self}. "
+                                     f"Valid parameters are: {valid!r}.")
                 setattr(self, key, value)
             return self
 
         def __repr__(self):
-            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+            # Only parameters that differ from their defaults, as scikit-learn prints them.
+            sig = inspect.signature(type(self).__init__).parameters
+            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                             if repr(v) != repr(sig[k].default))
             return f"{type(self).__name__}({args})"
 
     class TransformerMixin:  # type: ignore[no-redef]
@@ -47,3 +56,61 @@ def check_is_fitted(estimator, attribute: str) -> None:
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. "
                              "Call 'fit' with appropriate arguments before using this estimator.")
+
+
+def _feature_names(X):
+    """Column names of a DataFrame-like X when they are all strings, else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or isinstance(X, np.ndarray) or getattr(X, "ndim", 2) != 2:
+        return None
+    names = np.asarray(list(columns), dtype=object)
+    if len(names) == 0:
+        return None
+    types = sorted(t.__qualname__ for t in set(type(v) for v in names))
+    if len(types) > 1 and "str" in types:
+        raise TypeError(
+            "Feature names are only supported if all input features have string names, "
+            f"but your input has {types} as feature name / column name types. "
+            "If you want feature names to be stored and validated, you must convert "
+            "them all to strings, by using X.columns = X.columns.astype(str) for "
+            "example. Otherwise you can remove feature / column names from your input "
+            "data, or convert them all to a non-string data type.")
+    return names if types == ["str"] else None
+
+
+def check_feature_names(estimator, X, *, reset: bool) -> None:
+    """Set (fit) or check (transform) feature_names_in_, with scikit-learn's messages."""
+    names = _feature_names(X)
+    if reset:
+        if names is not None:
+            estimator.feature_names_in_ = names
+        elif hasattr(estimator, "feature_names_in_"):
+            delattr(estimator, "feature_names_in_")
+        return
+    fitted = getattr(estimator, "feature_names_in_", None)
+    cls = type(estimator).__name__
+    if fitted is None and names is None:
+        return
+    if fitted is None:
+        warnings.warn(f"X has feature names, but {cls} was fitted without feature names",
+                      UserWarning, stacklevel=3)
+        return
+    if names is None:
+        warnings.warn(f"X does not have valid feature names, but {cls} was fitted with "
+                      "feature names", UserWarning, stacklevel=3)
+        return
+    if len(fitted) == len(names) and np.all(fitted == names):
+        return
+    message = "The feature names should match those that were passed during fit.\n"
+    unexpected, missing = sorted(set(names) - set(fitted)), sorted(set(fitted) - set(names))
+
+    def listing(items):
+        lines = [f"- {item}\n" for item in items[:5]]
+        return "".join(lines) + ("- ...\n" if len(items) > 5 else "")
+    if unexpected:
+        message += "Feature names unseen at fit time:\n" + listing(unexpected)
+    if missing:
+        message += "Feature names seen at fit time, yet now missing:\n" + listing(missing)
+    if not unexpected and not missing:
+        message += "Feature names must be in the same order as they were in fit.\n"
+    raise ValueError(message)

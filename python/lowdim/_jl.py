@@ -1,6 +1,7 @@
 """Johnson–Lindenstrauss target dimension, identical to scikit-learn's.
 
-k >= 4 ln(n) / (eps²/2 − eps³/3)  (Dasgupta & Gupta 2003), truncated to int64.
+k >= 4 ln(n) / (eps²/2 − eps³/3)  (Dasgupta & Gupta 2003), truncated to int64; a bound
+beyond int64 (tiny eps) or a non-finite n_samples raises ValueError instead of wrapping.
 """
 from __future__ import annotations
 
@@ -23,8 +24,14 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
     n_samples = np.asarray(n_samples)
     if np.any(eps <= 0.0) or np.any(eps >= 1) or np.any(np.isnan(eps)):   # sklearn lets NaN through
         raise ValueError(f"The JL bound is defined for eps in ]0, 1[, got {eps!r}")
-    if np.any(n_samples <= 0):
+    if np.any(n_samples <= 0) or not np.all(np.isfinite(n_samples)):   # inf/NaN -> -2⁶³
         raise ValueError(f"The JL bound is defined for n_samples greater than zero, "
                          f"got {n_samples!r}")
-    denominator = (eps**2 / 2) - (eps**3 / 3)
-    return (4 * np.log(n_samples) / denominator).astype(np.int64)
+    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+        denominator = (eps**2 / 2) - (eps**3 / 3)
+        k = 4 * np.log(n_samples) / denominator
+    # A tiny eps (1e-300: the denominator underflows) would cast to int64 as −2⁶³.
+    if not np.all(k < 2.0**63):
+        raise ValueError(f"The JL bound for eps={eps!r} does not fit in int64 "
+                         "(eps is too small)")
+    return k.astype(np.int64)

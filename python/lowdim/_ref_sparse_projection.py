@@ -2,8 +2,9 @@
 
 Entry (j, i) of the k × d matrix R (Li, Hastie & Church 2006; sklearn's scaling):
 b = bits(stream_key(seed, STREAM_SPARSE_RP + j), i); nonzero iff (b >> 11) < threshold
-(threshold = ceil(density · 2^53)); negative iff b & 1; value ±scale. The pattern is
-bit-identical to the C++ one; products agree within float rounding (other summation order).
+(threshold = ceil(density · 2^53)); negative iff b & 1; value ±scale. Pattern and
+products are bit-identical to the C++ ones: dense output j sums ±x_i over R's row j in
+ascending i, CSR output j sums ±x_p in the row's storage order, then one product by scale.
 """
 from __future__ import annotations
 
@@ -48,12 +49,34 @@ def _dense_signs(seed, j0, j1, d, threshold, dtype):
 
 
 def sparse_rp_dense(x, seed, n_components, threshold, scale, n_threads):
-    """out (n, k) = x · R^T, R regenerated block by block (a few MiB at a time)."""
-    out = np.empty((x.shape[0], n_components), dtype=x.dtype)
-    for j0, j1 in _row_blocks(n_components, x.shape[1]):
+    """out (n, k) = x · R^T, each out[:, j] = (0 ± x_i ± …) over R's row j in ascending i
+    (the C++ order, one rounding per term), then · scale.
+
+    Vectorised over j: step s adds the s-th nonzero of every row of R at once; shorter
+    rows are padded with a zero column (adding +0.0 changes no sum that starts at +0.0).
+    """
+    n, d = x.shape
+    k = n_components
+    ptr, cols, neg = sparse_rp_pattern(seed, k, d, threshold, 1)
+    lengths = np.diff(ptr)
+    width = int(lengths.max()) if k else 0
+    slot_col = np.full((k, width), d, dtype=np.int64)
+    slot_sign = np.ones((k, width), dtype=x.dtype)
+    rows = np.repeat(np.arange(k), lengths)
+    pos = np.arange(cols.size) - np.repeat(ptr[:-1], lengths)
+    slot_col[rows, pos] = cols
+    slot_sign[rows, pos] = np.where(neg.astype(bool), -1, 1)
+    out = np.empty((n, k), dtype=x.dtype)
+    step = max(1, _BLOCK_ENTRIES // max(1, k, d + 1))
+    for r0 in range(0, n, step):
+        xb = np.concatenate([x[r0:r0 + step], np.zeros((min(step, n - r0), 1), x.dtype)], axis=1)
+        acc = np.zeros((xb.shape[0], k), dtype=x.dtype)
         with np.errstate(over="ignore", invalid="ignore"):   # overflow is reported by the caller
-            out[:, j0:j1] = x @ _dense_signs(seed, j0, j1, x.shape[1], threshold, x.dtype).T
-    out *= x.dtype.type(scale)
+            for s in range(width):
+                acc += xb[:, slot_col[:, s]] * slot_sign[:, s]
+        out[r0:r0 + step] = acc
+    with np.errstate(over="ignore", invalid="ignore"):
+        out *= x.dtype.type(scale)
     return out
 
 
@@ -64,14 +87,35 @@ def _csr(indptr, indices, data, n_cols):
 
 def sparse_rp_csr(indptr, indices, data, n_features, seed, n_components, threshold, scale,
                   n_threads):
-    """out (n, k) = X · R^T for X in CSR (n rows, n_features columns)."""
-    X = _csr(indptr, indices, data, n_features)
-    r_ptr, r_idx, r_neg = sparse_rp_pattern(seed, n_components, n_features, threshold, 1)
-    signs = np.where(r_neg.astype(bool), -1.0, 1.0).astype(data.dtype)
-    R = _csr(r_ptr, r_idx, signs, n_features)
+    """out (n, k) = X · R^T for X in CSR (n rows, n_features columns).
+
+    R is generated only on the distinct columns that occur (a pure function of
+    (seed, row, column)), so the cost follows the nonzeros, not n_features. scipy's
+    product sums each output row in storage order, as the C++ kernel does.
+    """
+    cols, rank = np.unique(np.asarray(indices, dtype=np.int64), return_inverse=True)
+    u, k = cols.size, n_components
+    X = _csr(indptr, rank.ravel(), data, u)
+    parts, lengths = [], np.zeros(k, dtype=np.int64)
+    keys = _rng.stream_key(seed, np.uint64(_rng.STREAM_SPARSE_RP)
+                           + np.arange(k, dtype=np.uint64))
+    step = max(1, _BLOCK_ENTRIES // max(1, k))
+    for c0 in range(0, u, step):            # (k, block of columns) hashes at a time
+        b = _rng.bits(keys[:, None], cols[None, c0:c0 + step].astype(np.uint64))
+        nz = (b >> np.uint64(11)) < np.uint64(threshold)
+        j, c = np.nonzero(nz)
+        parts.append((j, c + c0, (b[j, c] & np.uint64(1)).astype(bool)))
+        lengths += np.bincount(j, minlength=k)
+    j = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+    c = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    ng = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, bool)
+    order = np.lexsort((c, j))              # CSR by output row, columns ascending
+    r_ptr = np.concatenate([[0], np.cumsum(lengths)])
+    signs = np.where(ng[order], -1.0, 1.0).astype(data.dtype)
+    R = _csr(r_ptr, c[order], signs, u)
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.asarray((X @ R.T).toarray(), dtype=data.dtype)
-    out *= data.dtype.type(scale)
+        out *= data.dtype.type(scale)
     return out
 
 

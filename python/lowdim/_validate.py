@@ -41,13 +41,51 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
             arr.ndim >= 2 and arr.shape[-1] < min_cols):
         raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
     check_copy_memory(arr, dtype, name=name)
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = c_aligned(arr, dtype)
     # np.sum first (no temporary): finite sum => all finite; only else the full check.
     if not allow_nonfinite:
         with np.errstate(over="ignore", invalid="ignore"):
             total = arr.sum()
         if not np.isfinite(total) and not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def c_aligned(arr, dtype=None) -> np.ndarray:
+    """arr as a C-contiguous, aligned ndarray (copied only when needed).
+
+    np.ascontiguousarray keeps a misaligned buffer (np.frombuffer(..., offset=1)); it would
+    reach C++ as a typed pointer, and a misaligned load is undefined behaviour.
+    """
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr if arr.flags.aligned else arr.copy()
+
+
+def sklearn_style_array(X):
+    """Estimators only: the input conventions scikit-learn's check_estimator demands, with
+    its texts, whether or not scikit-learn is installed (as_float_array does the rest).
+
+    Numbers in an object array are converted (anything else: float()'s TypeError); complex,
+    1-D and zero-feature input raise scikit-learn's ValueError texts.
+    """
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):
+        return X
+    try:
+        arr = np.asarray(X)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"X must be a numeric array: {exc}") from None
+    if arr.dtype.kind == "c":
+        raise ValueError("Complex data not supported")
+    if arr.dtype.kind == "O":
+        arr = arr.astype(np.float64)
+    if arr.ndim == 1:
+        raise ValueError(f"Expected a 2-D array, got a 1-D array of shape {arr.shape} "
+                         "instead. Reshape your data either using array.reshape(-1, 1) if "
+                         "your data has a single feature or array.reshape(1, -1) if it "
+                         "contains a single sample.")
+    if arr.ndim == 2 and arr.shape[1] == 0:
+        raise ValueError(f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum "
+                         "of 1 is required.")
     return arr
 
 

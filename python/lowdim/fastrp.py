@@ -84,7 +84,16 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
     self_w = _check_real(self_influence, "self_influence")
     seed, thr = _rng.check_seed(seed), _config.resolve_threads(n_threads)
     ker = _config.kernels()
+    with np.errstate(over="ignore", invalid="ignore"):   # overflow is reported once, below
+        out = _embed(ker, indptr, indices, data, n, k, w, beta, self_w, normalize_rows,
+                     seed, thr)
+    if not np.isfinite(out).all():
+        raise ValueError("the embedding overflows float32: iteration_weights, self_influence "
+                         "or normalization_strength are too large")
+    return out
 
+
+def _embed(ker, indptr, indices, data, n, k, w, beta, self_w, normalize_rows, seed, thr):
     rows = np.repeat(np.arange(n), np.diff(indptr))
     deg = np.bincount(rows, weights=data, minlength=n)
     inv_deg = np.divide(1.0, deg, out=np.zeros(n), where=deg > 0)

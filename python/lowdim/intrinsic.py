@@ -64,6 +64,18 @@ def mle_from_distances(dist, kfac=None) -> np.ndarray:
         return np.where(s > 0, (k if kfac is None else kfac) / np.where(s > 0, s, 1.0), np.inf)
 
 
+def check_knn_indices(idx: np.ndarray) -> np.ndarray:
+    """Neighbour indices (n, k) that name rows 0..n-1: integers, none negative (numpy would
+    wrap them) or out of range; returned C-contiguous int64."""
+    n = idx.shape[0]
+    if idx.dtype.kind not in "iu":
+        raise ValueError(f"knn indices must be integers, got dtype {idx.dtype}")
+    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"knn indices must be in [0, {n}) (rows of X), got values in "
+                         f"[{int(idx.min())}, {int(idx.max())}]")
+    return np.ascontiguousarray(idx, dtype=np.int64)
+
+
 def _check_knn_arrays(knn, k):
     try:
         dist, idx = knn
@@ -233,4 +245,13 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
     k = check_int(k, name="k", low=2)
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
     local, _, _ = local_mle(X, k, k - 1, duplicates, n_threads)   # distinct points only
-    return float(1.0 / np.mean(1.0 / local))
+    return global_mle(local, k)
+
+
+def global_mle(local: np.ndarray, k: int) -> float:
+    """1 / mean(1 / local) (MacKay & Ghahramani); refused when every local estimate is inf."""
+    harmonic = np.mean(1.0 / local)
+    if harmonic == 0:          # 1/0 would be inf and a RuntimeWarning
+        raise ValueError(f"the MLE is undefined: every point's {k} nearest distances are "
+                         "all equal (e.g. equidistant points), so no point sees growth")
+    return float(1.0 / harmonic)

@@ -91,8 +91,7 @@ def mst_length(X, *, alpha=1.0, return_grad=False, n_threads=None):
     edges, lengths = _config.kernels().mst(arr, _config.resolve_threads(n_threads))
     with np.errstate(over="ignore"):
         total = float(np.sum(lengths if alpha == 1.0 else lengths ** alpha))
-    if not np.isfinite(total):
-        raise ValueError(f"the MST length to the power alpha={alpha} overflows float64")
+    _check_power_sum(total, alpha)
     if not return_grad:
         return total
     diff = arr[edges[:, 0]].astype(np.float64) - arr[edges[:, 1]]
@@ -121,7 +120,16 @@ def mst_length_batch(batch, *, alpha=1.0, n_threads=None):
     """
     alpha = check_positive(alpha, name="alpha")
     arr = _points(batch, name="batch", ndim=3)
-    return _config.kernels().mst_length_batch(arr, alpha, _config.resolve_threads(n_threads))
+    with np.errstate(over="ignore"):       # an overflow is refused just below
+        out = _config.kernels().mst_length_batch(arr, alpha, _config.resolve_threads(n_threads))
+    _check_power_sum(out, alpha)
+    return out
+
+
+def _check_power_sum(values, alpha: float) -> None:
+    """Σ |e|^α of finite edges is finite unless it overflows: refuse it (as mst_length)."""
+    if not np.isfinite(values).all():
+        raise ValueError(f"the MST length to the power alpha={alpha} overflows float64")
 
 
 def _subsample_sizes(n_min: int, n_max: int, n_steps: int) -> np.ndarray:
@@ -180,7 +188,9 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
         idx = np.stack([_rng.sample_without_replacement(
             seed, _rng.STREAM_PH_SUBSAMPLE + (int(k) << 12) + r, n, int(k))
             for r in range(n_reruns)])
-        energies[row] = _config.kernels().mst_length_batch(arr[idx], alpha, threads)
+        with np.errstate(over="ignore"):   # an overflow is refused after the loop
+            energies[row] = _config.kernels().mst_length_batch(arr[idx], alpha, threads)
+    _check_power_sum(energies, alpha)
     mean_energy = energies.mean(axis=1)
     if not np.all(mean_energy > 0):
         raise ValueError("ph_dimension needs distinct points: some subsamples have an MST of "

@@ -3,6 +3,8 @@
 knn: blocked distance tiles ‖x‖² + ‖y‖² − 2·x·y (SIMD micro-kernel, threads over query
 blocks), per-query best k + 8 candidates, then exact recomputation by direct differences,
 so distances are accurate and O(n·k) memory suffices. Ties go to the lower index.
+Data whose norms would overflow the expansion (or underflow to nothing) is scaled by a
+power of two first, which is exact, and the distances scaled back.
 """
 from __future__ import annotations
 
@@ -21,6 +23,26 @@ def _checked_norms(arr: np.ndarray, name: str) -> np.ndarray:
     if not np.isfinite(sq).all():
         raise ValueError(f"{name} has values too large: squared norms overflow {arr.dtype}")
     return sq
+
+
+def _pow2_exponent(x: np.ndarray, y: np.ndarray) -> int:
+    """t with x·2⁻ᵗ, y·2⁻ᵗ safe for the tile expansion, 0 (no copy) for ordinary data.
+
+    Safe: every norm² ≤ max/16, so ‖x‖² + ‖y‖² + 2|x·y| ≤ 4·max‖·‖² stays finite; and the
+    largest norm² above 2^(minexp/2), so squares do not underflow to zero.
+    """
+    info = np.finfo(x.dtype)
+    both = (x,) if y is x else (x, y)
+    with np.errstate(over="ignore"):
+        top = max(float(np.einsum("ij,ij->i", a, a).max()) for a in both)
+    if 2.0 ** (info.minexp // 2) <= top <= float(info.max) / 16:
+        return 0
+    big = max(float(np.abs(a).max()) for a in both)
+    if big == 0:
+        return 0
+    # ‖row‖ ≤ big·√d; aim for ‖row‖ ≤ 2^target with target = (maxexp − 4) / 2.
+    target = (info.maxexp - 4) // 2
+    return int(np.frexp(big)[1]) + int(np.ceil(np.log2(x.shape[1]) / 2)) - target
 
 
 def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
@@ -67,20 +89,33 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
     if metric == "cosine":
         x = _unit_rows(x, "X")
         y = x if exclude_self else _unit_rows(y, "Y")
-    else:
+    t = 0
+    if metric == "inner_product":     # x·y itself may overflow: refuse what could
         _checked_norms(x, "X")
         if not exclude_self:
             _checked_norms(y, "Y")
+    elif metric != "cosine":
+        t = _pow2_exponent(x, y)
+        if t:
+            x = np.ldexp(x, -t).astype(x.dtype, copy=False)
+            y = x if exclude_self else np.ldexp(y, -t).astype(x.dtype, copy=False)
     kind = "sqeuclidean" if metric in ("euclidean", "sqeuclidean") else "inner_product"
     dist, idx = _config.kernels().knn(x, y, k, kind, exclude_self, n_threads)
     if metric == "euclidean":
         np.sqrt(dist, out=dist)
+    if t and metric in ("euclidean", "sqeuclidean"):
+        with np.errstate(over="ignore"):   # a squared distance beyond the dtype is inf
+            dist = np.ldexp(dist, t if metric == "euclidean" else 2 * t).astype(x.dtype)
     elif metric == "cosine":
         dist = np.maximum(1 - dist, 0, dtype=dist.dtype)
     return dist, idx
 
 
 def _unit_rows(arr: np.ndarray, name: str) -> np.ndarray:
+    # Each row scaled by a power of two near its largest entry first: exact, and the
+    # norm² can then neither overflow nor underflow.
+    big = np.abs(arr).max(axis=1)
+    arr = np.ldexp(arr, -np.frexp(big)[1][:, None]).astype(arr.dtype, copy=False)
     norms = np.sqrt(_checked_norms(arr, name))
     if (norms == 0).any():
         raise ValueError(f"{name} has {int((norms == 0).sum())} all-zero rows; "

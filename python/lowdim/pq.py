@@ -4,6 +4,9 @@ x ∈ R^d is cut into M sub-vectors of d/M; each is replaced by the index of its
 of K = 2^nbits centroids (k-means per sub-space). Codebooks use faiss's layout
 (M, K, d/M); squared distances to a query are estimated by ADC:
 ‖q − x̂‖² = Σ_m ‖q_m − c_{m, code_m}‖², read from a (M, K) table per query.
+Sub-spaces whose values would overflow the float32 distances (or underflow them to zero)
+are scaled by a power of two first: exact, so codes and codebooks are those of ordinary
+data, on every backend alike.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
-from ._validate import as_float_array, check_int, check_memory
+from ._validate import as_float_array, c_aligned, check_int, check_memory
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
@@ -44,6 +47,31 @@ def _check_x(X, codebooks: np.ndarray, name: str = "X") -> np.ndarray:
     return arr
 
 
+# Safe sub-space values: |v| ≤ 2^60/√dsub keeps dsub·(2·max|v|)² below float32's max;
+# max|v| ≥ 2^-30 keeps squares clear of the subnormals.
+_SAFE_LOW, _SAFE_HIGH = 2.0 ** -30, 2.0 ** 60
+
+
+def _subspace_exponents(cb: np.ndarray, *arrays) -> np.ndarray | None:
+    """t (M,) with sub-space m of cb (M, K, dsub) and of `arrays` (n, M·dsub) safe after
+    scaling by 2^-t_m; None when no sub-space needs it (the fast path: nothing copied)."""
+    M, _, dsub = cb.shape
+    top = np.maximum(cb.max(axis=(1, 2)), -cb.min(axis=(1, 2))).astype(np.float64)
+    for a in arrays:
+        parts = a.reshape(-1, M, dsub)
+        top = np.maximum(top, np.maximum(parts.max(axis=(0, 2)), -parts.min(axis=(0, 2))))
+    bad = (top > _SAFE_HIGH / np.sqrt(dsub)) | ((top < _SAFE_LOW) & (top > 0))
+    if not bad.any():
+        return None
+    return np.where(bad, np.frexp(top)[1], 0).astype(np.int64)   # scaled max in [1/2, 1)
+
+
+def _scale_subspaces(a: np.ndarray, t: np.ndarray, dsub: int, sign: int = -1) -> np.ndarray:
+    """a (..., M·dsub) times 2^(sign·t_m) per sub-space, float32 C-contiguous."""
+    with np.errstate(over="ignore"):        # scaling back may overflow: inf is the rounding
+        return np.ascontiguousarray(np.ldexp(a, sign * np.repeat(t, dsub)), dtype=np.float32)
+
+
 def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
     M, K, _ = codebooks.shape
     want = np.dtype(_code_dtype(K))
@@ -53,7 +81,7 @@ def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
                         f"sub-space, got {got}")
     if codes.ndim != 2 or codes.shape[1] != M or codes.shape[0] < 1:
         raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
-    codes = np.ascontiguousarray(codes)
+    codes = c_aligned(codes)
     if K < np.iinfo(want).max + 1 and int(codes.max()) >= K:
         raise ValueError(f"codes out of range: max code {int(codes.max())} >= {K} centroids")
     return codes
@@ -74,7 +102,27 @@ def pq_encode(X, codebooks, *, n_threads=None):
     """
     cb = _check_codebooks(codebooks)
     x = _check_x(X, cb)
+    t = _subspace_exponents(cb, x)
+    if t is not None:
+        x = _scale_subspaces(x, t, cb.shape[2])
+        cb = _scaled_codebooks(cb, t)
     return _config.kernels().pq_encode(x, cb, _config.resolve_threads(n_threads))
+
+
+def _distance_table(q: np.ndarray, cb: np.ndarray, n_threads: int) -> np.ndarray:
+    """(nq, M, K) squared sub-distances; on scaled sub-spaces computed scaled, then ·4^t."""
+    t = _subspace_exponents(cb, q)
+    if t is None:
+        return _config.kernels().pq_distance_table(q, cb, n_threads)
+    table = _config.kernels().pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
+                                                _scaled_codebooks(cb, t), n_threads)
+    with np.errstate(over="ignore"):        # a sub-distance beyond float32 is inf
+        return np.ldexp(table, 2 * t[None, :, None]).astype(np.float32)
+
+
+def _scaled_codebooks(cb: np.ndarray, t: np.ndarray, sign: int = -1) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(np.ldexp(cb, sign * t[:, None, None]), dtype=np.float32)
 
 
 def pq_decode(codes, codebooks, *, n_threads=None):
@@ -179,7 +227,11 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         dsub = d // M
         first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
         init = np.ascontiguousarray(x[first].reshape(K, M, dsub).transpose(1, 0, 2))
-        self.codebooks_ = _config.kernels().pq_kmeans(x, init, n_iter, n_threads)
+        t = _subspace_exponents(init, x)
+        if t is not None:            # k-means on 2^-t-scaled data: the same centroids, scaled
+            x, init = _scale_subspaces(x, t, dsub), _scaled_codebooks(init, t)
+        cb = _config.kernels().pq_kmeans(x, init, n_iter, n_threads)
+        self.codebooks_ = cb if t is None else _scaled_codebooks(cb, t, sign=1)
         self.n_features_in_ = d
         self.seed_ = seed
         return self
@@ -213,7 +265,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""
         cb = self._fitted_codebooks()
         q = _check_x(Q, cb, name="Q")
-        return _config.kernels().pq_distance_table(q, cb, self._threads())
+        return _distance_table(q, cb, self._threads())
 
     def search(self, Q, codes, k):
         """k nearest codes of each query by asymmetric distance (squared L2).
@@ -233,9 +285,18 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         q = _check_x(Q, cb, name="Q")
         c = _check_codes(codes, cb)
         k = check_int(k, name="k", low=1, high=c.shape[0])
-        kern = _config.kernels()
-        table = kern.pq_distance_table(q, cb, self._threads())
-        return kern.pq_search(table, c, k, self._threads())
+        kern, t = _config.kernels(), _subspace_exponents(cb, q)
+        if t is None:
+            return kern.pq_search(kern.pq_distance_table(q, cb, self._threads()), c, k,
+                                  self._threads())
+        # ADC adds sub-distances: one common scale keeps them comparable, so the ranking
+        # is that of the true distances even where those exceed float32.
+        t = np.full_like(t, t.max() if t.max() > 0 else t.min())
+        table = kern.pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
+                                       _scaled_codebooks(cb, t), self._threads())
+        dist, idx = kern.pq_search(table, c, k, self._threads())
+        with np.errstate(over="ignore"):
+            return np.ldexp(dist, 2 * int(t[0])).astype(np.float32), idx
 
     # ---- interop and persistence ----------------------------------------------------------
 

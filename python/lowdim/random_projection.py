@@ -14,9 +14,10 @@ import warnings
 import numpy as np
 
 from . import _config, _rng
-from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._base import BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import as_float_array, check_copy_memory, check_memory, check_fraction, check_int
+from ._validate import (as_float_array, c_aligned, check_fraction, check_int, check_memory,
+                        sklearn_style_array)
 
 try:
     from sklearn.exceptions import DataDimensionalityWarning
@@ -41,13 +42,13 @@ def _as_csr(X, *, name="X", check_finite=True):
     if kind not in "fiu":
         raise TypeError(f"{name} must be a real numeric array, got dtype {X.dtype}")
     dtype = np.float32 if X.dtype in (np.float16, np.float32) else np.float64
-    data = np.ascontiguousarray(X.data, dtype=dtype)
+    data = c_aligned(X.data, dtype)
     if check_finite and not np.isfinite(data).all():
         raise ValueError(f"{name} contains NaN or infinity")
     # int32 indices stay int32 (no copy); anything else becomes int64, as both kernels take.
     itype = np.int32 if X.indptr.dtype == X.indices.dtype == np.int32 else np.int64
-    indptr = np.ascontiguousarray(X.indptr, dtype=itype)
-    indices = np.ascontiguousarray(X.indices, dtype=itype)
+    indptr = c_aligned(X.indptr, itype)
+    indices = c_aligned(X.indices, itype)
     return indptr, indices, data, X.shape
 
 
@@ -122,9 +123,13 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_o
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     rho = check_density(density, _shape(kind, arr)[1])
     y = _project_sparse(kind, arr, k, rho, _rng.check_seed(seed), n_threads)
+    _require_finite_projection(y)
+    return _densify(y, kind, dense_output)
+
+
+def _require_finite_projection(y) -> None:
     if not np.isfinite(y).all():        # finite input whose projection overflows the dtype
         raise ValueError("the projection overflows: X holds values too large for its dtype")
-    return _densify(y, kind, dense_output)
 
 
 def sparse_random_matrix(n_components, n_features, *, density="auto", seed=0,
@@ -184,33 +189,22 @@ def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_
     kind, arr = _as_input(X)
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     _config.resolve_threads(n_threads)
-    y = _project_gaussian(kind, arr, k, _rng.check_seed(seed))
+    with np.errstate(over="ignore", invalid="ignore"):   # reported below, as for sparse
+        y = _project_gaussian(kind, arr, k, _rng.check_seed(seed))
+    _require_finite_projection(y)
     return _densify(y, kind, dense_output)
 
 
 # ---- scikit-learn drop-in estimators -----------------------------------------------------
 
-try:
-    from sklearn.utils.validation import validate_data as _sk_validate
-except ImportError:  # scikit-learn absent or older than 1.6
-    _sk_validate = None
-
-
 class _BaseRandomProjection(TransformerMixin, BaseEstimator):
     """fit fixes n_components_, the seed and (sparse) density_; the matrix is never kept."""
 
     def _validate(self, X, reset):
-        if _sk_validate is not None:      # sklearn's own checks and messages (feature names…)
-            if isinstance(X, np.ndarray):  # before sklearn scans a huge broadcast view
-                check_copy_memory(X, np.float32 if X.dtype == np.float32 else np.float64)
-            X = _sk_validate(self, X, reset=reset, accept_sparse=["csr", "csc"],
-                             dtype=[np.float64, np.float32])
-            # Already checked (finite, non-empty, float): only adapt the layout.
-            self._check_n_features(X.shape[1], reset)
-            if _is_sparse(X):
-                return "sparse", _as_csr(X, check_finite=False)
-            return "dense", np.ascontiguousarray(X)
-        kind, arr = _as_input(X)
+        # lowdim's own checks whether or not scikit-learn is installed, so messages never
+        # depend on it; feature names follow scikit-learn's rules (check_feature_names).
+        check_feature_names(self, X, reset=reset)
+        kind, arr = _as_input(sklearn_style_array(X))
         self._check_n_features(_shape(kind, arr)[1], reset)
         return kind, arr
 

@@ -84,6 +84,7 @@ void sparse_rp_dense(const T* x, std::size_t n, std::size_t d, std::uint64_t see
 
 // CSR input (n rows, d columns): indptr (n+1,), indices/data (nnz,); out: (n, k) = x · R^T,
 // each output row summed in the row's storage order. I = int32_t or int64_t (scipy's).
+// R is generated only on the u distinct columns present: O(k·u + nnz) time and memory.
 template <class T, class I>
 void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
                    std::size_t n, std::size_t d, std::uint64_t seed, std::size_t k,

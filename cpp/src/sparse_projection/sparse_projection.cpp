@@ -1,6 +1,7 @@
 // Drivers of the matrix-free very sparse projection and the CSR × dense product.
-// Each call regenerates R's nonzero pattern once (k·d hashes, threads over rows of R) and
-// shares it across row tiles; nothing survives the call. Every output element is summed
+// Each call regenerates R's nonzero pattern once (threads over rows of R) and shares it
+// across row tiles; nothing survives the call. Dense input needs all k·d entries; CSR input
+// only those on the distinct columns that occur (O(k·u + nnz), not O(d)). Every output element is summed
 // by one thread in pattern/storage order, so results never depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -136,29 +137,103 @@ void sparse_rp_dense(const T* x, std::size_t n, std::size_t d, std::uint64_t see
   });
 }
 
+// The distinct columns that occur in indices[0, nnz), ascending, and each nonzero's rank
+// among them. Memory and time O(nnz) (+ d/8 bytes when d is at most a few times nnz, where a
+// bitmap beats sorting), never O(d) alone: R is only ever generated on these columns.
+template <class I>
+void distinct_columns(const I* indices, std::size_t nnz, std::size_t d,
+                      std::vector<std::uint64_t>& cols, std::vector<std::uint32_t>& rank) {
+  cols.clear();
+  if (d <= 4 * nnz + 4096) {
+    std::vector<std::uint64_t> seen((d + 63) / 64, 0);
+    for (std::size_t p = 0; p < nnz; ++p) {
+      const std::uint64_t i = static_cast<std::uint64_t>(indices[p]);
+      seen[i >> 6] |= std::uint64_t{1} << (i & 63);
+    }
+    std::vector<std::uint32_t> before(seen.size());  // distinct columns in earlier words
+    for (std::size_t w = 0; w < seen.size(); ++w) {
+      before[w] = static_cast<std::uint32_t>(cols.size());
+      for (std::uint64_t b = seen[w]; b; b &= b - 1)
+        cols.push_back((std::uint64_t{w} << 6) + static_cast<unsigned>(__builtin_ctzll(b)));
+    }
+    rank.resize(nnz);
+    for (std::size_t p = 0; p < nnz; ++p) {
+      const std::uint64_t i = static_cast<std::uint64_t>(indices[p]);
+      const std::uint64_t below = seen[i >> 6] & ((std::uint64_t{1} << (i & 63)) - 1);
+      rank[p] = before[i >> 6] + static_cast<std::uint32_t>(__builtin_popcountll(below));
+    }
+    return;
+  }
+  cols.assign(indices, indices + nnz);
+  std::sort(cols.begin(), cols.end());
+  cols.erase(std::unique(cols.begin(), cols.end()), cols.end());
+  rank.resize(nnz);
+  for (std::size_t p = 0; p < nnz; ++p)
+    rank[p] = static_cast<std::uint32_t>(
+        std::lower_bound(cols.begin(), cols.end(), static_cast<std::uint64_t>(indices[p])) -
+        cols.begin());
+}
+
+// emit(c, negative) for every c with R[key's row, cols[c]] != 0, c ascending. Runs of 64
+// consecutive columns use the ISA's block hash; other columns are hashed one by one (the
+// same pure function of (key, column), so the pattern does not depend on the route).
+template <class Emit>
+void pattern_on_columns(std::uint64_t key, const std::vector<std::uint64_t>& cols,
+                        std::uint64_t threshold, Emit&& emit) {
+  const Block64 block64 = kernels().block64;
+  const std::size_t u = cols.size();
+  std::size_t c = 0;
+  while (c < u) {
+    if (c + 64 <= u && cols[c + 63] - cols[c] == 63) {
+      std::uint64_t nz, neg;
+      block64(key, cols[c], threshold, &nz, &neg);
+      for (; nz; nz &= nz - 1) {
+        const unsigned t = static_cast<unsigned>(__builtin_ctzll(nz));
+        emit(c + t, static_cast<unsigned>((neg >> t) & 1u));
+      }
+      c += 64;
+    } else {
+      const unsigned code = sparse_rp_code(key, cols[c], threshold);
+      if (code) emit(c, code & 1u);
+      ++c;
+    }
+  }
+}
+
 template <class T, class I>
 void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
                    std::size_t n, std::size_t d, std::uint64_t seed, std::size_t k,
                    std::uint64_t threshold, T scale, T* out, int n_threads) {
   if (k + 2 >= (std::size_t{1} << 31)) throw std::invalid_argument("n_components must be < 2^31 - 2");
-  // R by input column, entries (j << 1) | negative with j ascending (rows generated, then a
-  // counting-sort transpose). A column holds k·density ≈ 1 entries on average, so a loop
-  // over them would mispredict its exit on nearly every input nonzero: the first two
-  // entries of each column sit in fixed slots instead (padded with writes to two scratch
-  // outputs k, k+1), and only the rare longer columns loop over an overflow list.
+  const std::size_t nnz = static_cast<std::size_t>(indptr[n]);
+  if (nnz >= (std::size_t{1} << 32)) throw std::invalid_argument("X has 2^32 or more nonzeros");
+  std::vector<std::uint64_t> cols;
+  std::vector<std::uint32_t> rank;
+  distinct_columns(indices, nnz, d, cols, rank);
+  const std::size_t u = cols.size();
+  // R on the occurring columns, by input column (rank), entries (j << 1) | negative with j
+  // ascending (rows generated, then a counting-sort transpose). A column holds
+  // k·density ≈ 1 entries on average, so a loop over them would mispredict its exit on
+  // nearly every input nonzero: the first two entries of each column sit in fixed slots
+  // instead (padded with writes to two scratch outputs k, k+1), and only the rare longer
+  // columns loop over an overflow list.
   std::vector<std::size_t> rptr;
   std::vector<std::uint64_t> rent;
-  sparse_rp_rows(seed, k, d, threshold, rptr, rent, n_threads);
-  std::vector<std::uint32_t> count(d, 0);
+  build_csr(k, n_threads, rptr, rent, [&](std::size_t j, std::vector<std::uint64_t>& o) {
+    pattern_on_columns(sparse_rp_key(seed, j), cols, threshold, [&](std::size_t c, unsigned neg) {
+      o.push_back((std::uint64_t{c} << 1) | neg);
+    });
+  });
+  std::vector<std::uint32_t> count(u, 0);
   for (std::uint64_t e : rent) ++count[e >> 1];
-  std::vector<std::uint32_t> first(2 * d);
-  for (std::size_t i = 0; i < d; ++i) {
+  std::vector<std::uint32_t> first(2 * u);
+  for (std::size_t i = 0; i < u; ++i) {
     first[2 * i] = static_cast<std::uint32_t>(k << 1);
     first[2 * i + 1] = static_cast<std::uint32_t>((k + 1) << 1);
   }
-  std::vector<std::size_t> xptr(d + 1, 0);
-  for (std::size_t i = 0; i < d; ++i) xptr[i + 1] = xptr[i] + (count[i] > 2 ? count[i] - 2 : 0);
-  std::vector<std::uint32_t> extra(xptr[d]);
+  std::vector<std::size_t> xptr(u + 1, 0);
+  for (std::size_t i = 0; i < u; ++i) xptr[i + 1] = xptr[i] + (count[i] > 2 ? count[i] - 2 : 0);
+  std::vector<std::uint32_t> extra(xptr[u]);
   std::fill(count.begin(), count.end(), 0);
   for (std::size_t j = 0; j < k; ++j)
     for (std::size_t p = rptr[j]; p < rptr[j + 1]; ++p) {
@@ -174,7 +249,7 @@ void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
       std::fill(acc.begin(), acc.end(), T(0));
       for (I p = indptr[r]; p < indptr[r + 1]; ++p) {
         const T signed_v[2] = {data[p], -data[p]};  // random signs: a branch would mispredict
-        const std::size_t i = static_cast<std::size_t>(indices[p]);
+        const std::size_t i = rank[static_cast<std::size_t>(p)];
         const std::uint32_t e0 = first[2 * i], e1 = first[2 * i + 1];
         y[e0 >> 1] += signed_v[e0 & 1u];
         y[e1 >> 1] += signed_v[e1 & 1u];

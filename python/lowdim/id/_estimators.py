@@ -82,6 +82,8 @@ class MLE(_IDEstimator):
         kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
             dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
+            if smooth:                        # only smoothing reads the indices
+                idx = _lid.check_knn_indices(idx)
             if (dist[:, 0] == 0).any():
                 raise ValueError("precomputed_knn_arrays has zero distances (duplicates); "
                                  "pass X without them so they can be merged")
@@ -93,7 +95,7 @@ class MLE(_IDEstimator):
         self.n_neighbors_ = k
         self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
         if comb == "mle":
-            self.dimension_ = float(1.0 / np.mean(1.0 / distinct))
+            self.dimension_ = _lid.global_mle(distinct, k)
         else:
             self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
         if smooth:
