@@ -63,6 +63,7 @@ void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub,
   std::vector<std::int64_t> counts(K);
   constexpr float kEps = 1.0f / 1024.0f;  // faiss's split perturbation
   for (int it = 0; it < n_iter; ++it) {
+    check_interrupt();
     transpose_padded(cent, K, dsub, ct.data());
     for (std::size_t c = 0; c < k_pad; ++c) {  // ‖c‖² in j order; padding stays +inf
       float acc = 0.0f;
@@ -142,6 +143,7 @@ void pq_encode(const float* x, std::size_t n, std::size_t M, std::size_t K, std:
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int) {
     std::int32_t labels[kPointBlock];
     for (std::size_t i0 = b; i0 < e; i0 += kPointBlock) {
+      check_interrupt();
       const std::size_t cnt = std::min(kPointBlock, e - i0);
       for (std::size_t m = 0; m < M; ++m) {
         fn(x + i0 * d + m * dsub, cnt, d, ct.data() + m * dsub * k_pad, dsub, K, k_pad, labels,
@@ -176,6 +178,7 @@ void pq_distance_table(const float* q, std::size_t nq, std::size_t M, std::size_
     std::int32_t label;
     for (std::size_t i = b; i < e; ++i)
       for (std::size_t m = 0; m < M; ++m) {
+        if (m == 0) check_interrupt();
         fn(q + i * d + m * dsub, 1, d, ct.data() + m * dsub * k_pad, dsub, K, k_pad, &label,
            buf.data(), k_pad);
         std::memcpy(table + (i * M + m) * K, buf.data(), K * sizeof(float));
@@ -264,6 +267,7 @@ void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* code
 }
 
 constexpr std::size_t kQueryGroup = 4;  // 4 tables of M·K floats: 384 KiB for M=96, K=256
+constexpr std::size_t kCodeSpan = std::size_t{1} << 16;  // codes between interrupt checks
 
 // Queries [q0, q0 + cnt), cnt ≤ kQueryGroup, over codes [begin, end) into heaps[0..cnt).
 template <class Code>
@@ -299,7 +303,11 @@ void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
       for (std::size_t q0 = b; q0 < e; q0 += kQueryGroup) {
         const std::size_t cnt = std::min(kQueryGroup, e - q0);
         for (auto& h : heaps) h.clear();
-        scan_group(table, q0, cnt, M, K, codes, 0, n, heaps.data());
+        for (std::size_t j0 = 0; j0 < n; j0 += kCodeSpan) {
+          check_interrupt();  // same heaps, codes in the same order: same top k
+          scan_group(table, q0, cnt, M, K, codes, j0, std::min(n, j0 + kCodeSpan),
+                     heaps.data());
+        }
         for (std::size_t q = 0; q < cnt; ++q)
           heaps[q].write(out_dist + (q0 + q) * k, out_idx + (q0 + q) * k);
       }
@@ -311,9 +319,12 @@ void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
   // because that order is total and the distances do not depend on the split.
   std::vector<std::vector<TopK>> part(threads, std::vector<TopK>(nq, TopK(k)));
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int t) {
-    for (std::size_t q0 = 0; q0 < nq; q0 += kQueryGroup)
-      scan_group(table, q0, std::min(kQueryGroup, nq - q0), M, K, codes, b, e,
-                 part[t].data() + q0);
+    for (std::size_t j0 = b; j0 < e; j0 += kCodeSpan) {
+      check_interrupt();
+      for (std::size_t q0 = 0; q0 < nq; q0 += kQueryGroup)
+        scan_group(table, q0, std::min(kQueryGroup, nq - q0), M, K, codes, j0,
+                   std::min(e, j0 + kCodeSpan), part[t].data() + q0);
+    }
   });
   for (std::size_t q = 0; q < nq; ++q) {
     TopK& all = part[0][q];
