@@ -52,6 +52,8 @@ void transpose_padded(const float* cent, std::size_t K, std::size_t dsub, float*
   }
 }
 
+constexpr std::size_t kAssignBlock = 4096;  // points assigned between interrupt checks
+
 // Lloyd iterations on one sub-space. xs: (n, dsub) contiguous; cent: (K, dsub) in/out.
 void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub, int n_iter,
                 float* cent, int inner_threads) {
@@ -63,7 +65,6 @@ void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub,
   std::vector<std::int64_t> counts(K);
   constexpr float kEps = 1.0f / 1024.0f;  // faiss's split perturbation
   for (int it = 0; it < n_iter; ++it) {
-    check_interrupt();
     transpose_padded(cent, K, dsub, ct.data());
     for (std::size_t c = 0; c < k_pad; ++c) {  // ‖c‖² in j order; padding stays +inf
       float acc = 0.0f;
@@ -71,7 +72,11 @@ void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub,
       cnorm[c] = acc;
     }
     parallel_for(n, inner_threads, [&](std::size_t b, std::size_t e, int) {
-      fn(xs + b * dsub, e - b, dsub, ct.data(), cnorm.data(), dsub, k_pad, labels.data() + b);
+      for (std::size_t i0 = b; i0 < e; i0 += kAssignBlock) {  // labels are per point
+        check_interrupt();
+        fn(xs + i0 * dsub, std::min(e, i0 + kAssignBlock) - i0, dsub, ct.data(), cnorm.data(),
+           dsub, k_pad, labels.data() + i0);
+      }
     });
     // Sums in float64 in point order: the same sequence as np.bincount(weights=...).
     std::fill(sums.begin(), sums.end(), 0.0);
