@@ -88,7 +88,9 @@ def thread_section(quick: bool) -> None:
     repeat = 3 if quick else 5
     body = [f"Busy = one `python -c \"while True: pass\"` per usable CPU ({cores}); "
             f"n_threads above {lowdim._config.thread_cap()} (4 per CPU) is capped. Median of "
-            f"{repeat} calls; the last column is loaded time / loaded 1-thread time.\n"]
+            f"{repeat} calls; the last column is loaded time / loaded 1-thread time. "
+            f"Load average when the section started: {os.getloadavg()[0]:.1f} (a shared "
+            f"machine is never fully quiet).\n"]
     for n, d in [(3000, 32), (2000, 256)]:
         X = rng.standard_normal((n, d), dtype=np.float32)
         want = lowdim.mst(X, n_threads=1)

@@ -4,7 +4,7 @@
 // that is descheduled on a busy machine delays nobody (the driver takes its pieces). Idle
 // helpers spin for a few µs, then sleep on a condition variable: no CPU burnt between calls
 // or while the driver runs alone. The driver times its own pieces against the step's wall
-// time and reports when the team no longer beats one thread (worth_it()).
+// time and reports when the team no longer clearly beats one thread (worth_it()).
 // Which thread computes a piece never changes what is computed: results stay bitwise equal.
 #pragma once
 #include <atomic>
@@ -94,6 +94,8 @@ class StepTeam {
   static constexpr unsigned kIndexBits = 24;  // ticket = step << 24 | next piece
   static constexpr std::uint64_t kIndexMask = (std::uint64_t{1} << kIndexBits) - 1;
   static constexpr unsigned kWindow = 32;
+  // The team must beat the driver alone by 10%: a tie costs the helpers' CPU for nothing.
+  static constexpr double kMargin = 0.9;
   // About one step's duration at the team's smallest work: a helper that just finished
   // catches the next step without the ~50 µs futex wake-up, and stops burning CPU after.
   static constexpr std::chrono::microseconds kSpin{30};
@@ -136,7 +138,8 @@ class StepTeam {
     if (window_mine_ > 0) {
       const double serial = std::chrono::duration<double>(window_own_).count() /
                             static_cast<double>(window_mine_) * static_cast<double>(window_all_);
-      if (std::chrono::duration<double>(window_wall_).count() >= serial) worth_it_ = false;
+      if (std::chrono::duration<double>(window_wall_).count() >= kMargin * serial)
+        worth_it_ = false;
     }
     window_wall_ = window_own_ = {};
     window_mine_ = window_all_ = window_steps_ = 0;
