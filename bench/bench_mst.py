@@ -3,12 +3,14 @@ Prim and dual-tree Borůvka, and mlpack's emst; distance GFLOP/s against peak FM
 
 Targets (issue 6): n = 20000, d = 768 float32 ≥ 20× scipy end to end at a small fraction of
 its peak memory; n = 5000, d = 3 within 2× of the best low-dimensional peer.
-Usage: python bench/bench_mst.py [--quick]
+Thread team (issue 10): 1, cores and 2×cores threads on a quiet and a busy machine.
+Usage: python bench/bench_mst.py [--quick] [--threads]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,10 +63,68 @@ def time_once(fn):
     return time.perf_counter() - t0, out
 
 
+def _busy_loops(count: int):
+    """`count` pure-Python busy loops: a machine whose every core is taken by someone else."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def _median_time(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def thread_section(quick: bool) -> None:
+    """mst_length with 1, cores and 2×cores threads (and 64, capped), on a quiet machine and
+    with a busy loop on every core (issue 10: the old spinning barrier took 8.2 s with 2
+    threads and 34.5 s with 64 where 1 thread took 0.22 s). Medians: load makes times noisy."""
+    cores = lowdim.config()["usable_cpus"]
+    counts = [1, cores, 2 * cores, 64]
+    rng = np.random.default_rng(1)
+    repeat = 3 if quick else 5
+    body = [f"Busy = one `python -c \"while True: pass\"` per usable CPU ({cores}); "
+            f"n_threads above {lowdim._config.thread_cap()} (4 per CPU) is capped. Median of "
+            f"{repeat} calls; the last column is loaded time / loaded 1-thread time. "
+            f"Load average when the section started: {os.getloadavg()[0]:.1f} (a shared "
+            f"machine is never fully quiet).\n"]
+    for n, d in [(3000, 32), (2000, 256)]:
+        X = rng.standard_normal((n, d), dtype=np.float32)
+        want = lowdim.mst(X, n_threads=1)
+        quiet = {t: _median_time(lambda: lowdim.mst_length(X, n_threads=t), repeat)
+                 for t in counts}
+        busy = _busy_loops(cores)
+        try:
+            loaded = {t: _median_time(lambda: lowdim.mst_length(X, n_threads=t), repeat)
+                      for t in counts}
+        finally:
+            for p in busy:
+                p.kill()
+                p.wait()
+        for t in counts:   # the tree itself never depends on the thread count
+            got = lowdim.mst(X, n_threads=t)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+        rows = [[t, f"{1e3 * quiet[t]:.1f}", f"{1e3 * loaded[t]:.1f}",
+                 f"{loaded[t] / loaded[1]:.2f}"] for t in counts]
+        body.append(f"### mst_length, n = {n}, d = {d}, float32\n")
+        body.append(table(["n_threads", "quiet ms", "busy ms", "busy / busy 1 thread"], rows))
+        body.append("")
+    write_section("mst_threads", "MST thread team on a quiet and a busy machine "
+                  "(bench/bench_mst.py --threads)", "\n".join(body))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--threads", action="store_true",
+                    help="only the thread-team section (quiet and busy machine)")
     args = ap.parse_args()
+    if args.threads:
+        thread_section(args.quick)
+        return
     threads = lowdim.get_num_threads()
     rng = np.random.default_rng(0)
     body = []
@@ -139,6 +199,7 @@ def main() -> None:
                     "algorithm in every dimension (no tree method for low d).")
     write_section("mst", "Euclidean minimum spanning tree (bench/bench_mst.py)",
                   "\n".join(body))
+    thread_section(args.quick)
 
 
 if __name__ == "__main__":

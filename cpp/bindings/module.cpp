@@ -23,6 +23,7 @@
 #include "lowdim/pq.h"
 #include "lowdim/rng.h"
 #include "lowdim/sparse_projection.h"
+#include "interrupt.h"
 
 namespace py = pybind11;
 using namespace pybind11::literals;
@@ -106,11 +107,10 @@ CArray<T> srht_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> idx, double
   CArray<T> out({rows, k});
   const T* px = x.data();
   T* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::srht<T>(px, rows, d, log2n, signs.data(), idx.data(), k, static_cast<T>(scale), po,
-                    n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::srht<T>(px, rows, d, log2n, signs.data(), idx.data(), k, static_cast<T>(scale), po,
+                  n_threads);
+  });
   return out;
 }
 
@@ -131,11 +131,10 @@ CArray<T> fjlt_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> indptr,
   CArray<T> out({rows, k});
   const T* px = x.data();
   T* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::fjlt<T>(px, rows, d, log2n, signs.data(), ip, cols.data(), vals.data(), k, po,
-                    n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::fjlt<T>(px, rows, d, log2n, signs.data(), ip, cols.data(), vals.data(), k, po,
+                  n_threads);
+  });
   return out;
 }
 
@@ -167,10 +166,9 @@ py::tuple sparse_rp_pattern(std::uint64_t seed, std::size_t k, std::size_t d,
   check_rp_sizes(k, threshold);
   std::vector<std::size_t> ptr;
   std::vector<std::uint64_t> ent;
-  {
-    py::gil_scoped_release nogil;
-    lowdim::sparse_rp_rows(seed, k, d, threshold, ptr, ent, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::sparse_rp_rows(seed, k, d, threshold, ptr, ent, n_threads);
+  });
   CArray<std::int64_t> indptr(k + 1), indices(ent.size());
   CArray<std::uint8_t> negative(ent.size());
   for (std::size_t j = 0; j <= k; ++j) indptr.mutable_data()[j] = static_cast<std::int64_t>(ptr[j]);
@@ -191,10 +189,9 @@ CArray<T> sparse_rp_dense_py(CArray<T> x, std::uint64_t seed, std::size_t k,
   CArray<T> out({n, k});
   const T* px = x.data();
   T* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::sparse_rp_dense<T>(px, n, d, seed, k, threshold, static_cast<T>(scale), po, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::sparse_rp_dense<T>(px, n, d, seed, k, threshold, static_cast<T>(scale), po, n_threads);
+  });
   return out;
 }
 
@@ -207,11 +204,10 @@ CArray<T> sparse_rp_csr_py(CArray<I> indptr, CArray<I> indices, CArray<T> data, 
   const std::size_t n = indptr.shape(0) - 1;
   CArray<T> out({n, k});
   T* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::sparse_rp_csr<T, I>(indptr.data(), indices.data(), data.data(), n, d, seed, k,
-                             threshold, static_cast<T>(scale), po, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::sparse_rp_csr<T, I>(indptr.data(), indices.data(), data.data(), n, d, seed, k,
+                           threshold, static_cast<T>(scale), po, n_threads);
+  });
   return out;
 }
 
@@ -231,11 +227,10 @@ CArray<T> csr_spmm_py(CArray<std::int64_t> indptr, CArray<std::int64_t> indices,
   }
   CArray<T> out({n, k});
   T* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::csr_spmm<T>(indptr.data(), indices.data(), data.data(), n, x.data(), k, po, pacc,
-                        static_cast<T>(weight), normalize, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::csr_spmm<T>(indptr.data(), indices.data(), data.data(), n, x.data(), k, po, pacc,
+                      static_cast<T>(weight), normalize, n_threads);
+  });
   return out;
 }
 
@@ -275,10 +270,9 @@ CArray<float> pq_kmeans_py(CArray<float> x, CArray<float> centroids, int n_iter,
   std::memcpy(out.mutable_data(), centroids.data(), M * K * dsub * sizeof(float));
   float* po = out.mutable_data();
   const float* px = x.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::pq_kmeans(px, n, M, K, dsub, n_iter, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::pq_kmeans(px, n, M, K, dsub, n_iter, po, n_threads);
+  });
   return out;
 }
 
@@ -289,10 +283,9 @@ py::array pq_encode_as(const CArray<float>& x, const CArray<float>& codebooks, i
   CArray<Code> codes({n, M});
   Code* pc = codes.mutable_data();
   const float *px = x.data(), *pb = codebooks.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::pq_encode<Code>(px, n, M, K, dsub, pb, pc, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::pq_encode<Code>(px, n, M, K, dsub, pb, pc, n_threads);
+  });
   return codes;
 }
 
@@ -312,10 +305,9 @@ CArray<float> pq_decode_py(CArray<Code> codes, CArray<float> codebooks, int n_th
   float* po = out.mutable_data();
   const Code* pc = codes.data();
   const float* pb = codebooks.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::pq_decode<Code>(pc, n, M, K, dsub, pb, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::pq_decode<Code>(pc, n, M, K, dsub, pb, po, n_threads);
+  });
   return out;
 }
 
@@ -326,10 +318,9 @@ CArray<float> pq_distance_table_py(CArray<float> q, CArray<float> codebooks, int
   CArray<float> table({nq, M, K});
   float* pt = table.mutable_data();
   const float *pq = q.data(), *pb = codebooks.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::pq_distance_table(pq, nq, M, K, dsub, pb, pt, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::pq_distance_table(pq, nq, M, K, dsub, pb, pt, n_threads);
+  });
   return table;
 }
 
@@ -346,10 +337,9 @@ py::tuple pq_search_py(CArray<float> table, CArray<Code> codes, std::size_t k, i
   std::int64_t* pi = idx.mutable_data();
   const float* pt = table.data();
   const Code* pc = codes.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::pq_search<Code>(pt, nq, M, K, pc, n, k, pd, pi, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::pq_search<Code>(pt, nq, M, K, pc, n, k, pd, pi, n_threads);
+  });
   return py::make_tuple(dist, idx);
 }
 
@@ -373,10 +363,9 @@ py::tuple knn_py(CArray<T> x, CArray<T> y, std::size_t k, const std::string& met
   const T *px = x.data(), *py_ = y.data();
   T* pd = dist.mutable_data();
   std::int64_t* pi = idx.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::knn<T>(px, n, py_, m, d, k, kind, exclude_self, pd, pi, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::knn<T>(px, n, py_, m, d, k, kind, exclude_self, pd, pi, n_threads);
+  });
   return py::make_tuple(dist, idx);
 }
 
@@ -394,10 +383,9 @@ py::tuple mst_py(CArray<T> x, int n_threads) {
   const T* px = x.data();
   std::int64_t* pe = edges.mutable_data();
   double* pl = lengths.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::mst<T>(px, n, d, pe, pl, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::mst<T>(px, n, d, pe, pl, n_threads);
+  });
   return py::make_tuple(edges, lengths);
 }
 
@@ -410,17 +398,22 @@ CArray<double> mst_length_batch_py(CArray<T> x, double alpha, int n_threads) {
   CArray<double> out(batch);
   const T* px = x.data();
   double* po = out.mutable_data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::mst_length_batch<T>(px, batch, n, d, alpha, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] {
+  lowdim::mst_length_batch<T>(px, batch, n, d, alpha, po, n_threads);
+  });
   return out;
 }
 
 }  // namespace
 
+// Lets threadpoolctl tell this library from other "_core" modules (python/lowdim/_threadpool.py).
+extern "C" __attribute__((visibility("default"))) const char* lowdim_core_version() {
+  return LOWDIM_VERSION;
+}
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "lowdim native kernels (see python/lowdim/_ref.py for the numpy twin)";
+  lowdim_py::register_interrupt(m);
   m.def("build_info", &build_info);
   m.def("available_isas", &available_isas);
   m.def("isa", [] { return std::string(lowdim::isa_name(lowdim::active_isa())); });

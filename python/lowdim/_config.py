@@ -2,7 +2,8 @@
 
 The backend is "native" (lowdim._core, C++) when it was built and imported, else
 "numpy" (lowdim._ref, the executable spec). LOWDIM_BACKEND=numpy forces the fallback,
-LOWDIM_ISA picks an instruction set, LOWDIM_NUM_THREADS the default thread count.
+LOWDIM_ISA picks an instruction set, LOWDIM_NUM_THREADS (else OMP_NUM_THREADS) the default
+thread count, which otherwise is the number of CPUs this process may use (_cpus.py).
 These settings are the only global state in lowdim.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import platform
 import sys
 import warnings
 
-from . import _ref
+from . import _cpus, _ref, _threadpool
 
 try:
     from . import _core
@@ -26,7 +27,16 @@ except ImportError as exc:  # no compiler at install time, or a broken build
         _native_error = f"lowdim._core failed to load: {exc}"
 
 _BACKENDS = ("native", "numpy")
-_state = {"backend": "native" if _core is not None else "numpy", "n_threads": None}
+# n_threads: set_num_threads() or the environment; limit: threadpoolctl's threadpool_limits.
+_state = {"backend": "native" if _core is not None else "numpy", "n_threads": None,
+          "limit": None}
+# n_threads= above this is a mistake, not a request (ValueError on both backends).
+MAX_THREADS = 1 << 16
+# Accepted counts are capped at this many threads per usable CPU: more never speeds up a
+# kernel (no kernel waits on I/O), but each thread costs its start-up and 8 MiB of address
+# space for its stack, which an address-space limit may not have. Four per CPU still
+# lets a benchmark oversubscribe on purpose.
+THREADS_PER_CPU = 4
 
 
 def _apply_environment() -> None:
@@ -41,13 +51,20 @@ def _apply_environment() -> None:
         warnings.warn(f"LOWDIM_ISA={isa_env!r} is not available here "
                       f"(available: {_core.available_isas()}); using {_core.isa()!r}",
                       RuntimeWarning, stacklevel=2)
-    threads_env = os.environ.get("LOWDIM_NUM_THREADS", "").strip()
-    if threads_env:
+    # OMP_NUM_THREADS is what Dask, loky/joblib workers and batch schedulers set to keep
+    # every numeric library in a worker to its share; it may be a list per nesting level.
+    for var in ("LOWDIM_NUM_THREADS", "OMP_NUM_THREADS"):
+        threads_env = os.environ.get(var, "").strip()
+        if not threads_env:
+            continue
+        first = threads_env.split(",")[0].strip() if var == "OMP_NUM_THREADS" else threads_env
         try:
-            set_num_threads(int(threads_env))
+            set_num_threads(int(first))
         except (ValueError, TypeError):
-            warnings.warn(f"LOWDIM_NUM_THREADS={threads_env!r} is not a positive integer; "
-                          "ignored", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"{var}={threads_env!r} is not a positive integer; ignored",
+                          RuntimeWarning, stacklevel=2)
+            continue
+        break
 
 
 def kernels():
@@ -89,22 +106,49 @@ def set_isa(name: str) -> None:
 
 
 def get_num_threads() -> int:
-    """Default number of threads for kernels (LOWDIM_NUM_THREADS, else all cores)."""
-    return _state["n_threads"] or os.cpu_count() or 1
+    """Default number of threads for kernels.
+
+    A threadpoolctl limit if one is active, else set_num_threads(), LOWDIM_NUM_THREADS or
+    OMP_NUM_THREADS, else the CPUs this process may use (affinity mask and cgroup CPU
+    quota, see usable_cpus()); never more than THREADS_PER_CPU × usable_cpus().
+    """
+    wanted = _state["limit"] or _state["n_threads"]
+    return min(wanted, thread_cap()) if wanted else usable_cpus()
 
 
 def set_num_threads(n: int) -> None:
     """Set the default number of threads for kernels; per-call n_threads= overrides it."""
-    _state["n_threads"] = resolve_threads(n)
+    _check_threads(n)
+    _state["n_threads"] = n
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity mask (taskset, cpusets), lowered to
+    the cgroup CPU quota (docker --cpus, Kubernetes limits) when there is one."""
+    return _cpus.usable_cpus()
+
+
+def thread_cap() -> int:
+    """Most threads a kernel call starts: THREADS_PER_CPU × usable_cpus()."""
+    return THREADS_PER_CPU * usable_cpus()
+
+
+def _check_threads(n_threads) -> None:
+    if (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1
+            or n_threads > MAX_THREADS):
+        raise ValueError(f"n_threads must be a positive integer (at most {MAX_THREADS}) or "
+                         f"None, got {n_threads!r}")
 
 
 def resolve_threads(n_threads) -> int:
-    """Validate a per-call n_threads (None = the default)."""
+    """Validate a per-call n_threads (None = the default) and cap it at thread_cap().
+
+    Results never depend on the thread count, so the cap only changes speed.
+    """
     if n_threads is None:
         return get_num_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
-        raise ValueError(f"n_threads must be a positive integer or None, got {n_threads!r}")
-    return n_threads
+    _check_threads(n_threads)
+    return min(n_threads, thread_cap())
 
 
 def config() -> dict:
@@ -116,6 +160,7 @@ def config() -> dict:
         "isa": isa(),
         "available_isas": available_isas(),
         "threads": get_num_threads(),
+        "usable_cpus": usable_cpus(),
         "python": sys.version.split()[0],
         "machine": platform.machine(),
     }
@@ -139,3 +184,4 @@ def show_config() -> None:
 
 
 _apply_environment()
+_threadpool.register()

@@ -124,6 +124,7 @@ void finish(const Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, c
   parallel_for(n, n_threads, [&](std::size_t begin, std::size_t end, int) {
     std::vector<std::pair<T, std::int64_t>> order(lists.cap);
     for (std::size_t q = begin; q < end; ++q) {
+      if (q % 256 == 0) check_interrupt();
       const T* xq = x + q * d;
       const std::size_t s = lists.size[q];
       for (std::size_t t = 0; t < s; ++t) {
@@ -181,6 +182,7 @@ void sweep_database(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x,
       const std::size_t q0 = blk * mb, ma = std::min(mb, n - q0);
       pack_panels(x + q0 * d, ma, d, d, mr, pa.data());
       for (std::size_t j0 = 0; j0 < m; j0 += nb) {
+        check_interrupt();
         const std::size_t w = std::min(nb, m - j0);
         kern.dot_block(pa.data(), ma, pb.data() + j0 * d, w, d, tile.data(), nb);
         select_tile(lists, tile.data(), nb, q0, ma, j0, w, qnorm.data(), ynorm.data(), l2,
@@ -207,6 +209,7 @@ void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std
     return Scratch{std::vector<T>(packed_size(bs, d, mr)), std::vector<T>(bs * bs)};
   };
   auto run_pair = [&](std::size_t lo, std::size_t hi, Scratch& s) {
+    check_interrupt();
     pack_panels(x + lo * bs * d, rows_of(lo), d, d, mr, s.pa.data());
     kern.dot_block(s.pa.data(), rows_of(lo), pb.data() + hi * bs * d, rows_of(hi), d,
                    s.tile.data(), bs);

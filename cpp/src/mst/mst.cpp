@@ -1,27 +1,43 @@
 // Prim driver (formulas in mst.h): the compacted AoSoA copy of the outside points,
-// per-step update + argmin split over a persistent thread team (one parallel_for call,
-// two barriers per step), the edge list sorted by (length, i, j), and the batch loop.
+// per-step update + argmin split into pieces for a StepTeam (step_team.h: helpers that
+// sleep when idle and step aside when they do not pay), the edge list sorted by
+// (length, i, j), and the batch loop. Interruptible at every step (lowdim/interrupt.h).
 // Ties go to the lowest point index, so the tree never depends on the thread count.
 // Large float32 problems on AVX2 stream a float16 copy through a lower-bound filter (mst.h).
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numeric>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "lowdim/isa.h"
 #include "lowdim/mst.h"
+#include "lowdim/interrupt.h"
 #include "lowdim/parallel.h"
+#include "step_team.h"
 
 namespace lowdim {
 namespace {
 
 constexpr std::size_t L = kMstLanes;
-// Below this many live values (m·d) a step is a few µs: one thread beats two barriers.
+// Team sizing: below kTeamMinWork live values (m·d) a step is a few µs and one thread beats
+// any hand-off; a piece handed out is at least kPieceMinWork values (a few µs, well above
+// the cost of claiming it), and a helper is only started per kThreadMinWork values, so
+// small problems use few threads whatever n_threads says. On a 2-core EPYC a second thread
+// makes 2000 × 256 float32 1.8× faster (quiet machine); bench/RESULTS.md has busy timings.
 constexpr std::size_t kTeamMinWork = std::size_t{1} << 16;
+constexpr std::size_t kPieceMinWork = std::size_t{1} << 14;
+constexpr std::size_t kThreadMinWork = std::size_t{1} << 16;
+// Pieces per thread and step: a descheduled helper's share is taken by the others.
+constexpr std::size_t kPiecesPerThread = 4;
+
+unsigned team_size(int n_threads, std::size_t work) {
+  if (work < kTeamMinWork) return 1;
+  const std::size_t by_work = std::max<std::size_t>(1, work / kThreadMinWork);
+  return static_cast<unsigned>(
+      std::min<std::size_t>(by_work, static_cast<std::size_t>(std::max(1, n_threads))));
+}
 // From about this many live values (m·d floats = 4 MiB, past L2) a step is memory-bound and
 // the float16 filter (mst.h) pays for its extra instructions.
 constexpr std::size_t kHalfMinWork = std::size_t{1} << 20;
@@ -54,26 +70,6 @@ const UpdateKernels kUpdate[] = {
 
 UpdateFn<float> update_fn(float*) { return kUpdate[isa_index(Isa::avx512)].f32; }
 UpdateFn<double> update_fn(double*) { return kUpdate[isa_index(Isa::avx512)].f64; }
-
-// Spinning generation barrier; yields after a while because cores may be oversubscribed.
-class Barrier {
- public:
-  explicit Barrier(unsigned n) : n_(n) {}
-  void wait() {
-    const unsigned g = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) + 1 == n_) {
-      count_.store(0, std::memory_order_relaxed);
-      gen_.fetch_add(1, std::memory_order_release);
-      return;
-    }
-    for (unsigned spin = 0; gen_.load(std::memory_order_acquire) == g; ++spin)
-      if (spin > 2000) std::this_thread::yield();
-  }
-
- private:
-  const unsigned n_;
-  std::atomic<unsigned> count_{0}, gen_{0};
-};
 
 struct Pick {
   double value = std::numeric_limits<double>::infinity();
@@ -181,30 +177,55 @@ struct Prim {
     std::int64_t u = 0;
     remove(0);
     std::size_t e = 0;
-    const unsigned team = static_cast<unsigned>(std::max(1, n_threads));
-    if (team > 1 && m * d >= kTeamMinWork) {
-      Barrier barrier(team);
-      std::vector<Pick> picks(team);
-      bool done = false;
+    const unsigned team = team_size(n_threads, m * d);
+    if (team > 1) {
+      StepTeam crew;
+      std::vector<Pick> picks(kPiecesPerThread * team);
+      Step step{this, x, 0, 0, 0, picks.data()};
+      bool interrupted = false;
       parallel_for(team, static_cast<int>(team), [&](std::size_t, std::size_t, int t) {
-        for (;;) {
-          const std::size_t blocks = (m + L - 1) / L;
-          picks[t] = scan(x, u, blocks * t / team, blocks * (t + 1) / team);
-          barrier.wait();
-          if (t == 0) {
-            Pick pick = picks[0];
-            for (unsigned s = 1; s < team; ++s)
-              if (picks[s].better_than(pick)) pick = picks[s];
-            u = accept(pick, edges, lengths, e++);
-            done = (m == 0) || m * d < kTeamMinWork;
+        if (t != 0) return crew.serve();
+        struct Release {
+          StepTeam& crew;
+          ~Release() { crew.dissolve(); }
+        } release{crew};
+        while (m > 0 && m * d >= kTeamMinWork && crew.worth_it()) {
+          if (interrupt_requested()) {
+            interrupted = true;
+            break;
           }
-          barrier.wait();
-          if (done) break;
+          step.u = u;
+          step.blocks = (m + L - 1) / L;
+          step.pieces = std::min<std::size_t>(
+              picks.size(), std::max<std::size_t>(1, m * d / kPieceMinWork));
+          crew.run_step(step.pieces, &Step::piece, &step);
+          Pick pick = picks[0];
+          for (std::size_t c = 1; c < step.pieces; ++c)
+            if (picks[c].better_than(pick)) pick = picks[c];
+          u = accept(pick, edges, lengths, e++);
         }
       });
+      if (interrupted) throw Interrupted();
     }
-    for (; m > 0; ++e) u = accept(scan(x, u, 0, (m + L - 1) / L), edges, lengths, e);
+    for (; m > 0; ++e) {
+      check_interrupt();
+      u = accept(scan(x, u, 0, (m + L - 1) / L), edges, lengths, e);
+    }
   }
+
+  // One published step: piece c scans blocks [blocks·c/pieces, blocks·(c+1)/pieces).
+  struct Step {
+    Prim* prim;
+    const T* x;
+    std::int64_t u;
+    std::size_t blocks, pieces;
+    Pick* picks;
+    static void piece(void* ctx, std::size_t c) {
+      auto* s = static_cast<Step*>(ctx);
+      s->picks[c] = s->prim->scan(s->x, s->u, s->blocks * c / s->pieces,
+                                  s->blocks * (c + 1) / s->pieces);
+    }
+  };
 };
 
 // Sort the n-1 edges by (length, i, j): a canonical order independent of Prim's path.

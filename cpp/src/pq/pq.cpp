@@ -52,6 +52,8 @@ void transpose_padded(const float* cent, std::size_t K, std::size_t dsub, float*
   }
 }
 
+constexpr std::size_t kAssignBlock = 4096;  // points assigned between interrupt checks
+
 // Lloyd iterations on one sub-space. xs: (n, dsub) contiguous; cent: (K, dsub) in/out.
 void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub, int n_iter,
                 float* cent, int inner_threads) {
@@ -70,7 +72,11 @@ void kmeans_one(const float* xs, std::size_t n, std::size_t K, std::size_t dsub,
       cnorm[c] = acc;
     }
     parallel_for(n, inner_threads, [&](std::size_t b, std::size_t e, int) {
-      fn(xs + b * dsub, e - b, dsub, ct.data(), cnorm.data(), dsub, k_pad, labels.data() + b);
+      for (std::size_t i0 = b; i0 < e; i0 += kAssignBlock) {  // labels are per point
+        check_interrupt();
+        fn(xs + i0 * dsub, std::min(e, i0 + kAssignBlock) - i0, dsub, ct.data(), cnorm.data(),
+           dsub, k_pad, labels.data() + i0);
+      }
     });
     // Sums in float64 in point order: the same sequence as np.bincount(weights=...).
     std::fill(sums.begin(), sums.end(), 0.0);
@@ -142,6 +148,7 @@ void pq_encode(const float* x, std::size_t n, std::size_t M, std::size_t K, std:
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int) {
     std::int32_t labels[kPointBlock];
     for (std::size_t i0 = b; i0 < e; i0 += kPointBlock) {
+      check_interrupt();
       const std::size_t cnt = std::min(kPointBlock, e - i0);
       for (std::size_t m = 0; m < M; ++m) {
         fn(x + i0 * d + m * dsub, cnt, d, ct.data() + m * dsub * k_pad, dsub, K, k_pad, labels,
@@ -176,6 +183,7 @@ void pq_distance_table(const float* q, std::size_t nq, std::size_t M, std::size_
     std::int32_t label;
     for (std::size_t i = b; i < e; ++i)
       for (std::size_t m = 0; m < M; ++m) {
+        if (m == 0) check_interrupt();
         fn(q + i * d + m * dsub, 1, d, ct.data() + m * dsub * k_pad, dsub, K, k_pad, &label,
            buf.data(), k_pad);
         std::memcpy(table + (i * M + m) * K, buf.data(), K * sizeof(float));
@@ -264,6 +272,7 @@ void scan(const float* const* tq, std::size_t M, std::size_t K, const Code* code
 }
 
 constexpr std::size_t kQueryGroup = 4;  // 4 tables of M·K floats: 384 KiB for M=96, K=256
+constexpr std::size_t kCodeSpan = std::size_t{1} << 16;  // codes between interrupt checks
 
 // Queries [q0, q0 + cnt), cnt ≤ kQueryGroup, over codes [begin, end) into heaps[0..cnt).
 template <class Code>
@@ -299,7 +308,11 @@ void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
       for (std::size_t q0 = b; q0 < e; q0 += kQueryGroup) {
         const std::size_t cnt = std::min(kQueryGroup, e - q0);
         for (auto& h : heaps) h.clear();
-        scan_group(table, q0, cnt, M, K, codes, 0, n, heaps.data());
+        for (std::size_t j0 = 0; j0 < n; j0 += kCodeSpan) {
+          check_interrupt();  // same heaps, codes in the same order: same top k
+          scan_group(table, q0, cnt, M, K, codes, j0, std::min(n, j0 + kCodeSpan),
+                     heaps.data());
+        }
         for (std::size_t q = 0; q < cnt; ++q)
           heaps[q].write(out_dist + (q0 + q) * k, out_idx + (q0 + q) * k);
       }
@@ -311,9 +324,12 @@ void pq_search(const float* table, std::size_t nq, std::size_t M, std::size_t K,
   // because that order is total and the distances do not depend on the split.
   std::vector<std::vector<TopK>> part(threads, std::vector<TopK>(nq, TopK(k)));
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int t) {
-    for (std::size_t q0 = 0; q0 < nq; q0 += kQueryGroup)
-      scan_group(table, q0, std::min(kQueryGroup, nq - q0), M, K, codes, b, e,
-                 part[t].data() + q0);
+    for (std::size_t j0 = b; j0 < e; j0 += kCodeSpan) {
+      check_interrupt();
+      for (std::size_t q0 = 0; q0 < nq; q0 += kQueryGroup)
+        scan_group(table, q0, std::min(kQueryGroup, nq - q0), M, K, codes, j0,
+                   std::min(e, j0 + kCodeSpan), part[t].data() + q0);
+    }
   });
   for (std::size_t q = 0; q < nq; ++q) {
     TopK& all = part[0][q];

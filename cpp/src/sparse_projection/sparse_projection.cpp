@@ -92,6 +92,7 @@ void build_csr(std::size_t rows, int n_threads, std::vector<std::size_t>& ptr,
   parallel_for(rows, static_cast<int>(workers), [&](std::size_t b, std::size_t e, int t) {
     auto& local = part[static_cast<std::size_t>(t)];
     for (std::size_t r = b; r < e; ++r) {
+      check_interrupt();
       const std::size_t before = local.size();
       fn(r, local);
       ptr[r + 1] = local.size() - before;
@@ -131,6 +132,7 @@ void sparse_rp_dense(const T* x, std::size_t n, std::size_t d, std::uint64_t see
   parallel_for(tiles, n_threads, [&](std::size_t b, std::size_t e, int) {
     std::vector<T> xt(kTile * d);
     for (std::size_t t = b; t < e; ++t) {
+      check_interrupt();
       const std::size_t r0 = t * kTile, m = std::min(kTile, n - r0);
       run_tile(x + r0 * d, m, d, ptr.data(), ent.data(), k, scale, xt.data(), out + r0 * k);
     }
@@ -246,6 +248,7 @@ void sparse_rp_csr(const I* indptr, const I* indices, const T* data,
     std::vector<T> acc(k + 2);
     T* y = acc.data();
     for (std::size_t r = b; r < e; ++r) {
+      if (r % 64 == 0) check_interrupt();
       std::fill(acc.begin(), acc.end(), T(0));
       for (I p = indptr[r]; p < indptr[r + 1]; ++p) {
         const T signed_v[2] = {data[p], -data[p]};  // random signs: a branch would mispredict
@@ -267,6 +270,7 @@ void csr_spmm(const std::int64_t* indptr, const std::int64_t* indices, const T* 
               bool normalize, int n_threads) {
   parallel_for(n, n_threads, [&](std::size_t b, std::size_t e, int) {
     for (std::size_t r = b; r < e; ++r) {
+      if (r % 64 == 0) check_interrupt();
       T* y = out + r * k;
       run_spmm_row(indices + indptr[r], data + indptr[r],
                    static_cast<std::size_t>(indptr[r + 1] - indptr[r]), x, k, y);

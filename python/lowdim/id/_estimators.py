@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _config
 from .. import neighbors as _knn_mod
 from .. import intrinsic as _lid
 from .._base import BaseEstimator, check_is_fitted
@@ -19,6 +20,23 @@ _COMBS = ("mle", "mean", "median")
 def _smooth(pw: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Mean of a point's estimate and its neighbours' (skdim's `smooth=True`)."""
     return (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
+
+
+def _threads(n_threads, n_jobs):
+    """skdim's n_jobs as a thread count: None = n_threads (default: lowdim's default),
+    -1 = every usable CPU, -2 = all but one (joblib's convention), positive = that many."""
+    if n_jobs is None:
+        return n_threads
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+        raise ValueError(f"n_jobs must be None, a positive integer or -1 (all CPUs), got "
+                         f"{n_jobs!r}")
+    n_jobs = int(n_jobs)
+    if n_jobs > 0:
+        return _config.resolve_threads(n_jobs)
+    cpus = _config.usable_cpus()
+    if cpus + 1 + n_jobs < 1:
+        raise ValueError(f"n_jobs={n_jobs} leaves no CPU of the {cpus} this process may use")
+    return cpus + 1 + n_jobs
 
 
 class _IDEstimator(BaseEstimator):
@@ -73,11 +91,12 @@ class MLE(_IDEstimator):
             comb="mle", n_jobs=None):
         """Pointwise estimates and their combination `comb` ('mle', 'mean', 'median').
 
-        n_jobs is accepted for skdim compatibility; threads come from n_threads.
+        n_jobs (skdim's name) overrides n_threads for this call: -1 = every usable CPU.
         X (n, d), precomputed_knn_arrays = (distances, indices) of shape (n, >= k).
         """
         if comb not in _COMBS:
             raise ValueError(f"comb must be one of {_COMBS}, got {comb!r}")
+        threads = _threads(self.n_threads, n_jobs)
         k = check_int(self.K if n_neighbors is None else n_neighbors, name="n_neighbors", low=2)
         kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
@@ -89,7 +108,7 @@ class MLE(_IDEstimator):
                                  "pass X without them so they can be merged")
             distinct, inverse = _lid.mle_from_distances(dist, kfac), None
         else:
-            distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, self.n_threads)
+            distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, threads)
         # `distinct`: one estimate per distinct point (duplicates counted once);
         # `inverse` maps them back to the rows of X.
         self.n_neighbors_ = k
@@ -110,7 +129,7 @@ class MLE(_IDEstimator):
         if precomputed_knn is not None:
             raise ValueError("MLE.fit_pw needs distances; use "
                              "fit(X, precomputed_knn_arrays=(distances, indices))")
-        return self.fit(X, smooth=smooth, n_neighbors=n_neighbors)
+        return self.fit(X, smooth=smooth, n_neighbors=n_neighbors, n_jobs=n_jobs)
 
 
 class TwoNN(_IDEstimator):
@@ -163,6 +182,7 @@ class TwoNN(_IDEstimator):
 
         precomputed_knn : int array (n, >= n_neighbors) of neighbour indices, optional.
         """
+        threads = _threads(self.n_threads, n_jobs)
         frac = _lid._check_discard(self.discard_fraction)
         _lid._check_choice(self.method, "method", ("linear", "mle"))
         x = as_float_array(X, name="X")
@@ -178,11 +198,11 @@ class TwoNN(_IDEstimator):
         else:
             if k > len(x) - 1:
                 raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {k}")
-            dist, idx = _knn_mod.knn(x, k, n_threads=self.n_threads)
+            dist, idx = _knn_mod.knn(x, k, n_threads=threads)
             zero = int((dist[:, 0] == 0).sum())
             if zero:
                 x, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
-                _, idx = _knn_mod.knn(x, k, n_threads=self.n_threads)
+                _, idx = _knn_mod.knn(x, k, n_threads=threads)
         pw = _local_twonn(x, idx, frac, self.method)
         if inverse is not None:
             pw = pw[inverse]
