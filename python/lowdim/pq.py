@@ -57,9 +57,10 @@ def _subspace_exponents(cb: np.ndarray, *arrays) -> np.ndarray | None:
     scaling by 2^-t_m; None when no sub-space needs it (the fast path: nothing copied)."""
     M, _, dsub = cb.shape
     top = np.maximum(cb.max(axis=(1, 2)), -cb.min(axis=(1, 2))).astype(np.float64)
-    for a in arrays:
-        parts = a.reshape(-1, M, dsub)
-        top = np.maximum(top, np.maximum(parts.max(axis=(0, 2)), -parts.min(axis=(0, 2))))
+    for a in arrays:       # column extremes first: a fast contiguous reduction over rows
+        hi, lo = a.max(axis=0), a.min(axis=0)
+        col = np.maximum(hi, -lo).reshape(M, dsub)
+        top = np.maximum(top, col.max(axis=1))
     bad = (top > _SAFE_HIGH / np.sqrt(dsub)) | ((top < _SAFE_LOW) & (top > 0))
     if not bad.any():
         return None
