@@ -419,8 +419,11 @@ CArray<double> mst_length_batch_py(CArray<T> x, double alpha, int n_threads) {
 
 }  // namespace
 
+void register_codecs(py::module_& m);  // cpp/bindings/codecs.cpp
+
 PYBIND11_MODULE(_core, m) {
   m.doc() = "lowdim native kernels (see python/lowdim/_ref.py for the numpy twin)";
+  register_codecs(m);
   m.def("build_info", &build_info);
   m.def("available_isas", &available_isas);
   m.def("isa", [] { return std::string(lowdim::isa_name(lowdim::active_isa())); });
