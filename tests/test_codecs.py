@@ -129,6 +129,7 @@ def test_binarize_matches_packbits(rng, d):
 @pytest.mark.parametrize("rotation", [None, "hadamard"])
 def test_codes_equal_numpy_twin_and_thread_counts(rng, kind, d, rotation):
     X = (rng.standard_normal((70, d)) * 3).astype(np.float32)
+    X[:, d // 2] = 1.5                                 # a constant dimension: vdiff = 0
     sq = lowdim.ScalarQuantizer(kind, rotation=rotation, seed=3).fit(X)
     codes = sq.encode(X)
     assert codes.dtype == _ref_codecs.code_dtype(kind)
@@ -136,6 +137,9 @@ def test_codes_equal_numpy_twin_and_thread_counts(rng, kind, d, rotation):
     x = sq._rotate(sq._check_x(X))
     lo, vdiff = sq._params()
     np.testing.assert_array_equal(codes, _ref_codecs.codec_encode(x, kind, lo, vdiff, 1))
+    wide = (rng.standard_normal((40, d)) * 9).astype(np.float32)     # clipped at both ends
+    np.testing.assert_array_equal(sq.encode(wide), _ref_codecs.codec_encode(
+        sq._rotate(wide), kind, lo, vdiff, 1))
     np.testing.assert_array_equal(codes, lowdim.ScalarQuantizer(
         kind, rotation=rotation, seed=3, n_threads=1).fit(X).encode(X))
     dec = sq.decode(codes)

@@ -1,4 +1,5 @@
-// AVX2 codec kernels. fp16 through F16C (vcvtps2ph after clamping to ±65504 rounds to nearest
+// AVX2 codec kernels. int8/uint8/int4 encode: faiss's formula 8 lanes at a time (the int4
+// product in double, as faiss), packed to bytes / nibbles. fp16 through F16C (vcvtps2ph after clamping to ±65504 rounds to nearest
 // even and saturates like the scalar bit formula; vcvtph2ps is exact); the other kinds are
 // the codecs_impl.h loops vectorised by the compiler. Integer dot products: codes widened to
 // int16 (vpmovzxbw / vpmovsxbw, int4 nibbles split first) and multiplied by int16 query
@@ -111,11 +112,74 @@ void tile(CodecKind kind, const std::uint8_t* c, std::size_t row_bytes, const st
     }
 }
 
+// xi = clip((x − lo) / vdiff, 0, 1), 0 where vdiff = 0: the scalar level8/level4 steps
+// (division, not a reciprocal, so the bits agree).
+inline __m256 unit8(const float* x, const float* lo, const float* vdiff) {
+  const __m256 zero = _mm256_setzero_ps(), v = _mm256_loadu_ps(vdiff);
+  __m256 xi = _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(lo)), v);
+  xi = _mm256_and_ps(xi, _mm256_cmp_ps(v, zero, _CMP_NEQ_OQ));
+  return _mm256_min_ps(_mm256_max_ps(xi, zero), _mm256_set1_ps(1.0f));
+}
+
+// Levels of 8 values as int32: (int)(255.0f · xi), or (int)((double)xi · 15.0) for int4.
+template <bool kFour>
+inline __m256i levels8(const float* x, const float* lo, const float* vdiff) {
+  const __m256 xi = unit8(x, lo, vdiff);
+  if (!kFour) return _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_set1_ps(255.0f), xi));
+  const __m256d f = _mm256_set1_pd(15.0);
+  const __m128i a = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xi)), f));
+  const __m128i b = _mm256_cvttpd_epi32(_mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xi, 1)), f));
+  return _mm256_setr_m128i(a, b);
+}
+
+// 32 levels (dimensions j .. j+32) as 32 bytes in order.
+template <bool kFour>
+inline __m256i levels32(const float* x, const float* lo, const float* vdiff) {
+  const __m256i a = levels8<kFour>(x, lo, vdiff), b = levels8<kFour>(x + 8, lo + 8, vdiff + 8);
+  const __m256i c = levels8<kFour>(x + 16, lo + 16, vdiff + 16);
+  const __m256i d = levels8<kFour>(x + 24, lo + 24, vdiff + 24);
+  // the packs work per 128-bit lane; the permute puts the 4-byte groups back in order
+  const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+void encode_int_row(CodecKind kind, const float* x, std::size_t D, const float* lo,
+                    const float* vdiff, std::uint8_t* out) {
+  std::size_t j = 0;
+  if (kind == CodecKind::int4) {
+    const __m256i lo4 = _mm256_set1_epi16(0x000F), hi4 = _mm256_set1_epi16(0x00F0);
+    for (; j + 32 <= D; j += 32) {
+      const __m256i v = levels32<true>(x + j, lo + j, vdiff + j);
+      // 16-bit lane p holds levels 2p (low byte) and 2p+1 (high byte): fold into one byte
+      const __m256i w = _mm256_or_si256(_mm256_and_si256(v, lo4),
+                                        _mm256_and_si256(_mm256_srli_epi16(v, 4), hi4));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j / 2),
+                       _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+    }
+    for (; j + 1 < D; j += 2)
+      out[j / 2] = static_cast<std::uint8_t>(level4(x[j], lo[j], vdiff[j]) |
+                                             (level4(x[j + 1], lo[j + 1], vdiff[j + 1]) << 4));
+    if (j < D) out[j / 2] = level4(x[j], lo[j], vdiff[j]);
+    return;
+  }
+  const __m256i flip = _mm256_set1_epi8(kind == CodecKind::int8 ? static_cast<char>(0x80) : 0);
+  for (; j + 32 <= D; j += 32)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
+                        _mm256_xor_si256(levels32<false>(x + j, lo + j, vdiff + j), flip));
+  const std::uint8_t f = kind == CodecKind::int8 ? 0x80 : 0;
+  for (; j < D; ++j) out[j] = level8(x[j], lo[j], vdiff[j]) ^ f;
+}
+
 }  // namespace
 
 void encode_rows(CodecKind kind, const float* x, std::size_t n, std::size_t D, const float* lo,
                  const float* vdiff, std::uint8_t* codes) {
   const std::size_t rb = codec_row_bytes(kind, D);
+  if (kind == CodecKind::int8 || kind == CodecKind::uint8 || kind == CodecKind::int4) {
+    for (std::size_t r = 0; r < n; ++r)
+      encode_int_row(kind, x + r * D, D, lo, vdiff, codes + r * rb);
+    return;
+  }
   if (kind != CodecKind::fp16) {
     for (std::size_t r = 0; r < n; ++r) encode_row(kind, x + r * D, D, lo, vdiff, codes + r * rb);
     return;
