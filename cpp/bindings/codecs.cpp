@@ -204,5 +204,9 @@ void register_codecs(py::module_& m) {
         "norms"_a, "metric"_a, "k"_a, "n_threads"_a);
   m.def("codec_search_float", &search_float_py, "codes"_a, "kind"_a, "lo"_a, "vdiff"_a,
         py::arg("q").noconvert(), "norms"_a, "metric"_a, "k"_a, "n_threads"_a);
+  m.def("codec_madd_probe", [](std::size_t iters, int n_threads) {
+    py::gil_scoped_release nogil;
+    return lowdim::codec_madd_probe(iters, n_threads);
+  }, "iters"_a, "n_threads"_a);
   m.def("hamming_knn", &hamming_knn_py, "q"_a, "y"_a, "k"_a, "exclude_self"_a, "n_threads"_a);
 }

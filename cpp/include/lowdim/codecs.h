@@ -41,7 +41,10 @@ std::size_t codec_t_stride(CodecKind kind, std::size_t D);
                      std::size_t row_bytes, const std::int16_t* t, std::size_t nq,            \
                      std::size_t t_stride, std::int32_t* out, std::size_t ldo);               \
   void hamming_block(const std::uint8_t* q, std::size_t nq, const std::uint8_t* y,            \
-                     std::size_t n, std::size_t nbytes, std::int32_t* out, std::size_t ldo);
+                     std::size_t n, std::size_t nbytes, std::int32_t* out, std::size_t ldo); \
+  /* Peak probe: iters steps of kMaddProbeLanes independent int16 multiply-adds (the */    \
+  /* int_dot_block instruction); returns a sum so the work cannot be optimised away. */   \
+  std::int64_t madd_probe(std::size_t iters);
 namespace scalar {
 LOWDIM_CODEC_KERNELS
 }  // namespace scalar
@@ -49,6 +52,11 @@ namespace avx2 {
 LOWDIM_CODEC_KERNELS
 }  // namespace avx2
 #undef LOWDIM_CODEC_KERNELS
+
+// int16 multiply-adds per madd_probe step: 12 accumulators × 16 lanes.
+constexpr std::size_t kMaddProbeLanes = 192;
+// Runs the active ISA's madd_probe on n_threads threads; returns the multiply-adds done.
+double codec_madd_probe(std::size_t iters, int n_threads);
 
 // Drivers (threads over rows or query blocks; results independent of the thread count).
 void codec_encode(CodecKind kind, const float* x, std::size_t n, std::size_t D, const float* lo,

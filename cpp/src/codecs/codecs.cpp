@@ -22,15 +22,19 @@ struct Kernels {
   decltype(&scalar::decode_rows) decode;
   decltype(&scalar::int_dot_block) int_dot;
   decltype(&scalar::hamming_block) hamming;
+  decltype(&scalar::madd_probe) madd_probe;
 };
 
 // Indexed by Isa; AVX-512 machines run the AVX2 row (no AVX-512 codec kernels).
 const Kernels kKernels[] = {
-    {scalar::encode_rows, scalar::decode_rows, scalar::int_dot_block, scalar::hamming_block},
+    {scalar::encode_rows, scalar::decode_rows, scalar::int_dot_block, scalar::hamming_block,
+     scalar::madd_probe},
 #ifdef LOWDIM_HAVE_AVX2
-    {avx2::encode_rows, avx2::decode_rows, avx2::int_dot_block, avx2::hamming_block},
+    {avx2::encode_rows, avx2::decode_rows, avx2::int_dot_block, avx2::hamming_block,
+     avx2::madd_probe},
 #else
-    {scalar::encode_rows, scalar::decode_rows, scalar::int_dot_block, scalar::hamming_block},
+    {scalar::encode_rows, scalar::decode_rows, scalar::int_dot_block, scalar::hamming_block,
+     scalar::madd_probe},
 #endif
 };
 
@@ -77,6 +81,18 @@ inline double metric_key(CodecMetric m, double ip, double nrm) {
 }
 
 }  // namespace
+
+double codec_madd_probe(std::size_t iters, int n_threads) {
+  const auto fn = kernels().madd_probe;
+  const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
+  std::vector<std::int64_t> sink(workers);
+  parallel_for(workers, n_threads, [&](std::size_t b, std::size_t e, int) {
+    for (std::size_t t = b; t < e; ++t) sink[t] = fn(iters);
+  });
+  volatile std::int64_t keep = 0;
+  for (std::int64_t v : sink) keep = keep + v;
+  return static_cast<double>(workers) * static_cast<double>(iters) * kMaddProbeLanes;
+}
 
 std::size_t codec_row_bytes(CodecKind kind, std::size_t D) {
   switch (kind) {

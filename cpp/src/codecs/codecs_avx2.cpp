@@ -281,4 +281,19 @@ void hamming_block(const std::uint8_t* q, std::size_t nq, const std::uint8_t* y,
     }
 }
 
+std::int64_t madd_probe(std::size_t iters) {
+  constexpr int kAcc = kMaddProbeLanes / 16;
+  __m256i acc[kAcc];
+  for (int a = 0; a < kAcc; ++a) acc[a] = _mm256_set1_epi32(a);
+  __m256i x = _mm256_set1_epi16(3), w = _mm256_set1_epi16(5);
+  for (std::size_t it = 0; it < iters; ++it) {
+    // the asm barrier keeps the compiler from folding the constant products
+    __asm__ volatile("" : "+x"(x), "+x"(w));
+    for (int a = 0; a < kAcc; ++a) acc[a] = _mm256_add_epi32(acc[a], _mm256_madd_epi16(x, w));
+  }
+  std::int64_t sum = 0;
+  for (int a = 0; a < kAcc; ++a) sum += hsum_i32x8(acc[a]);
+  return sum;
+}
+
 }  // namespace lowdim::avx2

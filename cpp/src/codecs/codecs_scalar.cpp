@@ -38,4 +38,14 @@ void hamming_block(const std::uint8_t* q, std::size_t nq, const std::uint8_t* y,
     }
 }
 
+std::int64_t madd_probe(std::size_t iters) {
+  std::int32_t acc[kMaddProbeLanes] = {};
+  for (std::size_t it = 0; it < iters; ++it)
+    for (std::size_t l = 0; l < kMaddProbeLanes; ++l)
+      acc[l] += static_cast<std::int32_t>((it + l) & 0xFF) * 3;
+  std::int64_t sum = 0;
+  for (std::int32_t a : acc) sum += a;
+  return sum;
+}
+
 }  // namespace lowdim::scalar
