@@ -304,6 +304,29 @@ def test_hamming_knn_equals_oracle(rng, nbytes):
     assert dist[0, 0] == 0 and idx[0, 0] <= 50
 
 
+@pytest.mark.parametrize("kind", ["int8", "int4", "fp16", "binary"])
+def test_results_independent_of_thread_count(rng, kind):
+    """Few queries, many rows: the rows are split between threads and merged."""
+    X, Q = clustered(rng, 2600, 40), clustered(rng, 3, 40)
+    sq = lowdim.ScalarQuantizer(kind).fit(X)
+    codes = sq.encode(X)
+    runs = []
+    for threads in (1, 2, 3, 7):
+        sq.set_params(n_threads=threads)
+        runs.append(sq.search(Q, codes, 12, metric="cosine"))
+        if kind == "binary":
+            runs.append(lowdim.hamming_knn(codes[:5], 12, Y=codes, n_threads=threads))
+            runs.append(lowdim.hamming_knn(codes, 3, n_threads=threads))
+    step = 3 if kind == "binary" else 1
+    for later in range(step, len(runs), step):
+        for a, b in zip(runs[:step], runs[later:later + step]):
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+    if kind == "binary":
+        D = popcount_oracle(codes[:5], codes)
+        np.testing.assert_array_equal(runs[1][1], np.argsort(D, axis=1, kind="stable")[:, :12])
+
+
 def recall(idx, truth):
     return np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(idx, truth)])
 

@@ -3,10 +3,12 @@
 // value is computed in a fixed order, so results do not depend on the thread count. Search
 // streams the database in blocks that stay in cache while a block of queries meets them:
 // integer kinds through int_dot_block, float kinds (and the exact variant of int kinds) by
-// decoding a block to float32 and multiplying it with the kNN FMA tiles (distance.h).
+// decoding a block to float32 and multiplying it with the kNN FMA tiles (distance.h). With
+// fewer query blocks than threads the database rows are split as well (search_blocks).
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "lowdim/codecs.h"
@@ -148,6 +150,72 @@ void codec_norms(CodecKind kind, const std::uint8_t* codes, std::size_t n, std::
   });
 }
 
+namespace {
+
+// Work items are (block of qb queries, range of rows): whole databases per query block when
+// there are enough blocks for the threads, else the rows are split too (in multiples of
+// row_block) and each query's partial lists are merged by (key, index) afterwards. Every
+// list keeps the best k of its rows by (key, index), so the merged answer is the same for
+// any split: results do not depend on the thread count.
+// body(q0, mq, r_begin, r_end, tops, scratch) fills tops[0..mq) from rows [r_begin, r_end).
+template <class Key, class MakeScratch, class Body>
+void search_blocks(std::size_t nq, std::size_t n, std::size_t qb, std::size_t row_block,
+                   std::size_t k, int n_threads, Key* out_key, std::int64_t* out_idx,
+                   MakeScratch make_scratch, Body body) {
+  const std::size_t qblocks = (nq + qb - 1) / qb, rblocks = (n + row_block - 1) / row_block;
+  const std::size_t threads = static_cast<std::size_t>(std::max(1, n_threads));
+  const std::size_t parts =
+      qblocks >= threads ? 1 : std::min(rblocks, (threads + qblocks - 1) / qblocks);
+  std::vector<Key> part_key(parts > 1 ? parts * nq * k : 0);
+  std::vector<std::int64_t> part_idx(part_key.size());
+  std::vector<std::size_t> part_size(parts > 1 ? parts * nq : 0);
+  parallel_for(qblocks * parts, n_threads, [&](std::size_t b, std::size_t e, int) {
+    auto scratch = make_scratch();
+    for (std::size_t item = b; item < e; ++item) {
+      const std::size_t blk = item / parts, part = item % parts;
+      const std::size_t q0 = blk * qb, mq = std::min(qb, nq - q0);
+      const std::size_t r_begin = std::min(n, rblocks * part / parts * row_block);
+      const std::size_t r_end = std::min(n, rblocks * (part + 1) / parts * row_block);
+      Key* keys = parts > 1 ? part_key.data() + (part * nq + q0) * k : out_key + q0 * k;
+      std::int64_t* idx = parts > 1 ? part_idx.data() + (part * nq + q0) * k : out_idx + q0 * k;
+      std::vector<TopK<Key>> top(mq);
+      for (std::size_t i = 0; i < mq; ++i) top[i] = TopK<Key>{k, 0, keys + i * k, idx + i * k};
+      body(q0, mq, r_begin, r_end, top.data(), scratch);
+      if (parts > 1)
+        for (std::size_t i = 0; i < mq; ++i) part_size[part * nq + q0 + i] = top[i].size;
+    }
+  });
+  if (parts == 1) return;
+  std::vector<std::pair<Key, std::int64_t>> all;
+  for (std::size_t q = 0; q < nq; ++q) {
+    all.clear();
+    for (std::size_t part = 0; part < parts; ++part) {
+      const std::size_t off = (part * nq + q) * k;
+      for (std::size_t t = 0; t < part_size[part * nq + q]; ++t)
+        all.emplace_back(part_key[off + t], part_idx[off + t]);
+    }
+    std::sort(all.begin(), all.end());
+    for (std::size_t t = 0; t < k; ++t) {
+      out_key[q * k + t] = all[t].first;
+      out_idx[q * k + t] = all[t].second;
+    }
+  }
+}
+
+template <class Key, class Tile, class KeyOf>
+void select_rows(TopK<Key>& tk, const Tile* row, std::size_t r0, std::size_t w, KeyOf key_of) {
+  Key bound = tk.bound();
+  for (std::size_t r = 0; r < w; ++r) {
+    const Key key = key_of(row[r], r0 + r);
+    if (key < bound) {
+      tk.push(key, static_cast<std::int64_t>(r0 + r));
+      bound = tk.bound();
+    }
+  }
+}
+
+}  // namespace
+
 void codec_search_int(CodecKind kind, const std::uint8_t* codes, std::size_t n, std::size_t D,
                       const std::int16_t* t, std::size_t nq, const double* alpha,
                       const double* cst, const double* norms, CodecMetric metric, std::size_t k,
@@ -162,34 +230,24 @@ void codec_search_int(CodecKind kind, const std::uint8_t* codes, std::size_t n, 
       if (kind == CodecKind::int4) pos = (j / 32) * 32 + (j % 2) * 16 + (j % 32) / 2;
       tl[i * ts + pos] = t[i * D + j];
     }
-  parallel_for((nq + kIntQueries - 1) / kIntQueries, n_threads,
-               [&](std::size_t b, std::size_t e, int) {
-    std::vector<std::int32_t> tile(kIntQueries * kIntRows);
-    for (std::size_t blk = b; blk < e; ++blk) {
-      const std::size_t q0 = blk * kIntQueries, mq = std::min(kIntQueries, nq - q0);
-      std::vector<TopK<double>> top(mq);
-      for (std::size_t i = 0; i < mq; ++i)
-        top[i] = TopK<double>{k, 0, out_key + (q0 + i) * k, out_idx + (q0 + i) * k};
-      for (std::size_t r0 = 0; r0 < n; r0 += kIntRows) {
-        const std::size_t w = std::min(kIntRows, n - r0);
-        fn(kind, codes + r0 * rb, w, rb, tl.data() + q0 * ts, mq, ts, tile.data(), kIntRows);
-        for (std::size_t i = 0; i < mq; ++i) {
-          const double a = alpha[q0 + i], c = cst[q0 + i];
-          const std::int32_t* row = tile.data() + i * kIntRows;
-          TopK<double>& tk = top[i];
-          double bound = tk.bound();
-          for (std::size_t r = 0; r < w; ++r) {
-            const double ip = c + a * static_cast<double>(row[r]);
-            const double key = metric_key(metric, ip, norms[r0 + r]);
-            if (key < bound) {
-              tk.push(key, static_cast<std::int64_t>(r0 + r));
-              bound = tk.bound();
-            }
+  search_blocks<double>(
+      nq, n, kIntQueries, kIntRows, k, n_threads, out_key, out_idx,
+      [] { return std::vector<std::int32_t>(kIntQueries * kIntRows); },
+      [&](std::size_t q0, std::size_t mq, std::size_t rb0, std::size_t rb1, TopK<double>* top,
+          std::vector<std::int32_t>& tile) {
+        for (std::size_t r0 = rb0; r0 < rb1; r0 += kIntRows) {
+          const std::size_t w = std::min(kIntRows, rb1 - r0);
+          fn(kind, codes + r0 * rb, w, rb, tl.data() + q0 * ts, mq, ts, tile.data(), kIntRows);
+          for (std::size_t i = 0; i < mq; ++i) {
+            const double a = alpha[q0 + i], c = cst[q0 + i];
+            select_rows<double>(top[i], tile.data() + i * kIntRows, r0, w,
+                                [&](std::int32_t dot, std::size_t r) {
+                                  return metric_key(metric, c + a * static_cast<double>(dot),
+                                                    norms[r]);
+                                });
           }
         }
-      }
-    }
-  });
+      });
 }
 
 void codec_search_float(CodecKind kind, const std::uint8_t* codes, std::size_t n,
@@ -201,67 +259,57 @@ void codec_search_float(CodecKind kind, const std::uint8_t* codes, std::size_t n
   const std::size_t mr = kern.shape.mr, nr = kern.shape.nr;
   const std::size_t mb = 32 * mr, nb = 16 * nr;  // the kNN block shape
   const std::size_t rb = codec_row_bytes(kind, D);
-  parallel_for((nq + mb - 1) / mb, n_threads, [&](std::size_t b, std::size_t e, int) {
-    std::vector<float> pa(packed_size(mb, D, mr)), pb(packed_size(nb, D, nr)), buf(nb * D),
-        tile(mb * nb);
-    for (std::size_t blk = b; blk < e; ++blk) {
-      const std::size_t q0 = blk * mb, mq = std::min(mb, nq - q0);
-      pack_panels(q + q0 * D, mq, D, D, mr, pa.data());
-      std::vector<TopK<double>> top(mq);
-      for (std::size_t i = 0; i < mq; ++i)
-        top[i] = TopK<double>{k, 0, out_key + (q0 + i) * k, out_idx + (q0 + i) * k};
-      for (std::size_t r0 = 0; r0 < n; r0 += nb) {
-        const std::size_t w = std::min(nb, n - r0);
-        dec(kind, codes + r0 * rb, w, D, lo, vdiff, buf.data());
-        pack_panels(buf.data(), w, D, D, nr, pb.data());
-        kern.dot_block(pa.data(), mq, pb.data(), w, D, tile.data(), nb);
-        for (std::size_t i = 0; i < mq; ++i) {
-          const float* row = tile.data() + i * nb;
-          TopK<double>& tk = top[i];
-          double bound = tk.bound();
-          for (std::size_t r = 0; r < w; ++r) {
-            const double key = metric_key(metric, static_cast<double>(row[r]), norms[r0 + r]);
-            if (key < bound) {
-              tk.push(key, static_cast<std::int64_t>(r0 + r));
-              bound = tk.bound();
-            }
-          }
+  struct Scratch {
+    std::vector<float> pa, pb, buf, tile;
+  };
+  search_blocks<double>(
+      nq, n, mb, nb, k, n_threads, out_key, out_idx,
+      [&] {
+        return Scratch{std::vector<float>(packed_size(mb, D, mr)),
+                       std::vector<float>(packed_size(nb, D, nr)), std::vector<float>(nb * D),
+                       std::vector<float>(mb * nb)};
+      },
+      [&](std::size_t q0, std::size_t mq, std::size_t rb0, std::size_t rb1, TopK<double>* top,
+          Scratch& s) {
+        pack_panels(q + q0 * D, mq, D, D, mr, s.pa.data());
+        for (std::size_t r0 = rb0; r0 < rb1; r0 += nb) {
+          const std::size_t w = std::min(nb, rb1 - r0);
+          dec(kind, codes + r0 * rb, w, D, lo, vdiff, s.buf.data());
+          pack_panels(s.buf.data(), w, D, D, nr, s.pb.data());
+          kern.dot_block(s.pa.data(), mq, s.pb.data(), w, D, s.tile.data(), nb);
+          for (std::size_t i = 0; i < mq; ++i)
+            select_rows<double>(top[i], s.tile.data() + i * nb, r0, w,
+                                [&](float ip, std::size_t r) {
+                                  return metric_key(metric, static_cast<double>(ip), norms[r]);
+                                });
         }
-      }
-    }
-  });
+      });
 }
 
 void hamming_knn(const std::uint8_t* q, std::size_t nq, const std::uint8_t* y, std::size_t n,
                  std::size_t nbytes, std::size_t k, bool exclude_self, std::int32_t* out_dist,
                  std::int64_t* out_idx, int n_threads) {
   const auto fn = kernels().hamming;
-  parallel_for((nq + kIntQueries - 1) / kIntQueries, n_threads,
-               [&](std::size_t b, std::size_t e, int) {
-    std::vector<std::int32_t> tile(kIntQueries * kHammingRows);
-    for (std::size_t blk = b; blk < e; ++blk) {
-      const std::size_t q0 = blk * kIntQueries, mq = std::min(kIntQueries, nq - q0);
-      std::vector<TopK<std::int32_t>> top(mq);
-      for (std::size_t i = 0; i < mq; ++i)
-        top[i] = TopK<std::int32_t>{k, 0, out_dist + (q0 + i) * k, out_idx + (q0 + i) * k};
-      for (std::size_t r0 = 0; r0 < n; r0 += kHammingRows) {
-        const std::size_t w = std::min(kHammingRows, n - r0);
-        fn(q + q0 * nbytes, mq, y + r0 * nbytes, w, nbytes, tile.data(), kHammingRows);
-        for (std::size_t i = 0; i < mq; ++i) {
-          const std::int32_t* row = tile.data() + i * kHammingRows;
-          TopK<std::int32_t>& tk = top[i];
-          std::int32_t bound = tk.bound();
-          const std::size_t self = q0 + i;
-          for (std::size_t r = 0; r < w; ++r) {
-            if (row[r] < bound && !(exclude_self && r0 + r == self)) {
-              tk.push(row[r], static_cast<std::int64_t>(r0 + r));
-              bound = tk.bound();
-            }
+  search_blocks<std::int32_t>(
+      nq, n, kIntQueries, kHammingRows, k, n_threads, out_dist, out_idx,
+      [] { return std::vector<std::int32_t>(kIntQueries * kHammingRows); },
+      [&](std::size_t q0, std::size_t mq, std::size_t rb0, std::size_t rb1,
+          TopK<std::int32_t>* top, std::vector<std::int32_t>& tile) {
+        for (std::size_t r0 = rb0; r0 < rb1; r0 += kHammingRows) {
+          const std::size_t w = std::min(kHammingRows, rb1 - r0);
+          fn(q + q0 * nbytes, mq, y + r0 * nbytes, w, nbytes, tile.data(), kHammingRows);
+          for (std::size_t i = 0; i < mq; ++i) {
+            const std::size_t self = q0 + i;
+            // the query itself gets the largest key: it never enters (k <= n − 1)
+            select_rows<std::int32_t>(top[i], tile.data() + i * kHammingRows, r0, w,
+                                      [&](std::int32_t d, std::size_t r) {
+                                        return exclude_self && r == self
+                                                   ? std::numeric_limits<std::int32_t>::max()
+                                                   : d;
+                                      });
           }
         }
-      }
-    }
-  });
+      });
 }
 
 }  // namespace lowdim
