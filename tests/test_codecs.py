@@ -405,9 +405,9 @@ def test_faiss_parity(rng, kind, d):
     codes = ours.encode(X)
     fc = fq.compute_codes(X)
     ours_bytes = codes.view(np.uint8).reshape(fc.shape)
-    if kind == "fp16" and d % 8:
-        # faiss's scalar fp16 path (d not a multiple of 8) rounds exact ties away from zero;
-        # ours is IEEE round-to-nearest-even (numpy), so codes differ only at those ties
+    if kind == "fp16":
+        # faiss's encode_fp16 rounds exact ties away from zero; ours is IEEE round to
+        # nearest even (numpy's float16), so codes differ only at those ties
         np.testing.assert_array_equal(codes, X.astype(np.float16).view(np.uint16))
         off = codes != fc.view(np.uint16)
         lo, hi = (c.view(np.float16).astype(np.float64) for c in (codes[off], fc.view(np.uint16)[off]))
