@@ -235,6 +235,21 @@ def test_float_search_matches_decoded_oracle(rng, kind, metric, d):
     np.testing.assert_allclose(got, np.take_along_axis(key, oi, 1), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("kind", ["int4", "fp8_e4m3"])
+def test_rotated_search_is_in_the_rotated_space(rng, kind):
+    X, Q = clustered(rng, 200, 20), clustered(rng, 6, 20)
+    sq = lowdim.ScalarQuantizer(kind, rotation="hadamard", seed=11).fit(X)
+    codes = sq.encode(X)
+    lo, vdiff = sq._params()
+    xr = _ref_codecs.codec_decode(codes, kind, lo, vdiff, 32, 1)   # x̂ in the 32 rotated dims
+    for metric in ("euclidean", "inner_product"):
+        dist, idx = sq.search(Q, codes, 5, metric=metric, exact=True)
+        od, oi, key = oracle_search(sq._rotate(Q.astype(np.float32)), xr, 5, metric)
+        np.testing.assert_allclose(dist, od, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(np.take_along_axis(key, idx, 1),
+                                   np.take_along_axis(key, oi, 1), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("kind", INT_KINDS)
 @pytest.mark.parametrize("metric", ["euclidean", "inner_product", "cosine"])
 @pytest.mark.parametrize("d", [1, 15, 16, 17, 33, 64, 97])
