@@ -163,6 +163,8 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
             "mst_length_batch": lambda: lowdim.mst_length_batch(x.reshape(10, 2000, 256)),
             "knn": lambda: lowdim.knn(np.tile(x, (3, 1)), 10),
             "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000).fit(x),
+            "pq_encode": lambda: lowdim.pq_encode(x[:, :16], np.ascontiguousarray(
+                np.tile(x[:4096, :16], (16, 1))[None])),   # 65536 centroids: seconds
         }
         report = {}
         base = len(os.listdir("/proc/self/task"))
