@@ -163,6 +163,8 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
             "mst_length_batch": lambda: lowdim.mst_length_batch(x.reshape(10, 2000, 256)),
             "knn": lambda: lowdim.knn(np.tile(x, (3, 1)), 10),
             "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000).fit(x),
+            "pq_encode": lambda: lowdim.pq_encode(x[:, :16], np.ascontiguousarray(
+                np.tile(x[:4096, :16], (16, 1))[None])),   # 65536 centroids: seconds
         }
         report = {}
         base = len(os.listdir("/proc/self/task"))
@@ -320,3 +322,22 @@ def test_mle_n_jobs_maps_to_threads(variant):
         lowdim.id.MLE().fit(x, n_jobs=0)
     with pytest.raises(ValueError, match="n_jobs"):
         lowdim.id.TwoNN().fit_pw(x, n_neighbors=10, n_jobs=0)
+
+
+# ---- the MST team ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,d,dtype", [(300, 4096, np.float32), (257, 3000, np.float64)])
+def test_mst_team_with_more_pieces_than_blocks_is_bitwise_identical(n, d, dtype, variant):
+    # Very wide points: a step has fewer blocks of 8 points than pieces, so some pieces are
+    # empty, and the team (up to 4 threads per CPU) shares tiny steps.
+    if variant == "numpy":
+        pytest.skip("the numpy twin has no threads")
+    x = np.random.default_rng(5).standard_normal((n, d)).astype(dtype)
+    e1, l1 = lowdim.mst(x, n_threads=1)
+    for t in (2, 3, 8):
+        e2, l2 = lowdim.mst(x, n_threads=t)
+        np.testing.assert_array_equal(e1, e2)
+        np.testing.assert_array_equal(l1, l2)
+    clouds = np.stack([x[:80], x[80:160], x[160:240]])
+    np.testing.assert_array_equal(lowdim.mst_length_batch(clouds, n_threads=3),
+                                  lowdim.mst_length_batch(clouds, n_threads=1))
