@@ -160,7 +160,10 @@ def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
 
 def effective_rank(X: np.ndarray) -> float:
     """RankMe: exp(H(σ / Σσ)) of the singular values of the centred matrix."""
-    Xc = X.astype(np.float64) - X.mean(axis=0)
+    X = X.astype(np.float64)
+    top = np.abs(X).max()
+    X = X / top if top > 0 else X       # scale-free measure: keeps the Gram matrix finite
+    Xc = X - X.mean(axis=0)
     gram = Xc.T @ Xc if Xc.shape[0] > Xc.shape[1] else Xc @ Xc.T
     sing = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
     p = sing / sing.sum() if sing.sum() > 0 else np.ones(1)
