@@ -56,6 +56,17 @@ KNOWN_OPEN = {
     # Sparse input of a huge declared shape (an empty CSC of 2**35 rows) is converted to
     # CSR, whose indptr needs 256 GiB: MemoryError (numerics: sparse costs by nonzeros)
     *((e, "view:broadcast_huge") for e in ("fastrp", "FastRP", "sparse_random_projection(csr)")),
+    # Found by this sweep (not yet assigned; issue 10's silent inf/NaN family):
+    # MLE local ID is inf when a point's k neighbours are equidistant (integer grids),
+    # ph_dimension returns inf when E_α grows like n (np.eye, grids)
+    *((e, "check:finite_output") for e in ("lid", "id.MLE", "id.MLE.fit_pw", "intrinsic_dim",
+                                           "ph_dimension")),
+    # TwoNN on subnormal coordinates: 0/0 ratios (RuntimeWarning, then NaN)
+    *((e, "values:subnormal") for e in ("twonn", "id.TwoNN", "intrinsic_dim")),
+    # mst_length_batch with a huge alpha: inf on native, overflow warning on numpy
+    ("mst_length_batch", "param:alpha=1e+300"), ("mst_length_batch", "param:alpha=400.0"),
+    # float64 codebooks beyond float32's range are cast to inf (overflow warning)
+    ("pq_decode", "values:huge"),
     # MLE with precomputed kNN: negative indices wrap, too large ones raise IndexError (numerics)
     ("id.MLE(precomputed)", "values:neg_ints"), ("id.MLE(precomputed)", "values:normal"),
     ("id.MLE(precomputed)", "values:huge"), ("id.MLE(precomputed)", "values:big"),

@@ -307,7 +307,7 @@ def test_undefined_measures_are_reported_and_the_rest_printed(tmp_path, variant)
     res = run_cli("report", str(tmp_path / "eye.npy"), "--quick", "--quiet", "--json", str(out),
                   "--html", str(page), backend=variant)
     assert res.returncode == 0, res.stderr
-    rep = json.loads(out.read_text())                  # strict JSON: no NaN/Infinity
+    rep = json.loads(out.read_text(), parse_constant=pytest.fail)   # no NaN/Infinity
     shape = rep["shape"]
     assert shape["twonn"] is None and "ratio r2/r1 is 1" in shape["undefined"]["twonn"]
     assert shape["mle"] is None and shape["undefined"]["mle"]
