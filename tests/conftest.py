@@ -3,6 +3,8 @@
 The autouse fixture switches lowdim's backend and ISA around each test and restores
 them afterwards, so a test written once checks every kernel variant.
 """
+import os
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,14 @@ def _variants():
 
 
 VARIANTS = _variants()
+
+
+def pytest_addoption(parser):
+    # tests/test_hostile.py: "ci" is small and derandomized (reproducible, ~1-2 min);
+    # "long" draws many more random cases for a local hunt.
+    parser.addoption("--sweep", choices=("ci", "long"),
+                     default=os.environ.get("LOWDIM_SWEEP", "ci"),
+                     help="size of the hostile-input sweep (default: $LOWDIM_SWEEP or ci)")
 
 
 @pytest.fixture(params=VARIANTS, autouse=True)

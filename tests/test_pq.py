@@ -3,6 +3,7 @@
 Every test runs on each backend/ISA (conftest.py). Oracles: brute-force numpy argmin in
 float64, a float32 ADC sum in m order, faiss (when installed) with the same codebooks.
 """
+import os
 import warnings
 import zipfile
 
@@ -241,6 +242,107 @@ def test_save_load_roundtrip_and_refusals(rng, tmp_path):
     with pytest.raises(FileNotFoundError):
         lowdim.ProductQuantizer.load(tmp_path / "nope.npz")
     assert zipfile.is_zipfile(path)
+
+
+def _saved(rng, tmp_path):
+    X = rng.standard_normal((400, 8)).astype(np.float32)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    pq.save(tmp_path / "pq.npz")
+    with np.load(tmp_path / "pq.npz") as f:
+        return {k: f[k] for k in f.files}
+
+
+def _write_members(path, members):
+    """An .npz of raw members {key: bytes}; lets a header declare what the data is not."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for key, raw in members.items():
+            z.writestr(key + ".npy", raw)
+    return path
+
+
+def _npy_bytes(arr):
+    import io
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def _forged(shape, descr="<f4", data=b"\0" * 64):
+    import io
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False,
+                                               "shape": shape})
+    return buf.getvalue() + data
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"codebooks": _forged((1, 2**40, 1))}, r"declares shape \(1, 1099511627776, 1\)"),
+    ({"codebooks": _forged((2, 8, 4), "|O")}, "do not match"),
+    ({"format_version": np.array([1, 1])}, "format_version must be a single integer"),
+    ({"format_version": np.array(1.0)}, "format_version must be a single integer"),
+    ({"nbits": np.array(True)}, "nbits must be a single integer"),
+    ({"format": np.array(["lowdim.ProductQuantizer"] * 2)}, "format entry"),
+    ({"format": np.array(b"lowdim.ProductQuantizer")}, "format entry"),
+    ({"nbits": np.array(0)}, r"nbits must be in \[1, 16\], got 0"),
+    ({"nbits": np.array(17)}, r"nbits must be in \[1, 16\], got 17"),
+    ({"n_subquantizers": np.array(0)}, r"n_subquantizers must be in \[1, "),
+    ({"n_subquantizers": np.array(3)}, "do not match n_subquantizers=3"),
+    ({"n_iter": np.array(-1)}, r"n_iter must be in \[0, 100000\], got -1"),
+    ({"n_iter": np.array(10**6)}, r"n_iter must be in \[0, 100000\]"),
+    ({"max_points_per_centroid": np.array(0)}, "max_points_per_centroid must be in"),
+    ({"seed": np.array(-7)}, r"seed must be in \[-1, "),
+    ({"seed": np.array(2**64 - 1, dtype=np.uint64)}, r"seed must be in \[-1, "),
+    ({"codebooks": np.zeros((2, 8, 0), np.float32)}, "do not match"),
+    ({"codebooks": np.zeros((2, 8, 4, 1), np.float32)}, "do not match"),
+    ({"codebooks": np.full((2, 8, 4), np.nan, np.float32)}, "NaN or infinity"),
+    ({"codebooks": np.full((2, 8, 4), np.inf, np.float32)}, "NaN or infinity"),
+    ({"codebooks": np.zeros((2, 8, 4), ">f4")}, "do not match"),
+])
+def test_load_refuses_hostile_files_with_value_error(rng, tmp_path, change, message):
+    members = {k: _npy_bytes(v) for k, v in _saved(rng, tmp_path).items()}
+    members.update({k: v if isinstance(v, bytes) else _npy_bytes(v) for k, v in change.items()})
+    path = _write_members(tmp_path / "hostile.npz", members)
+    with pytest.raises(ValueError, match=message) as info:
+        lowdim.ProductQuantizer.load(path)
+    assert type(info.value) is not MemoryError and "\n" not in str(info.value)
+
+
+def test_load_refuses_codebooks_beyond_available_memory(rng, tmp_path, monkeypatch):
+    from lowdim import _validate
+    pq = lowdim.ProductQuantizer.load(_write_members(tmp_path / "ok.npz", {
+        k: _npy_bytes(v) for k, v in _saved(rng, tmp_path).items()}))
+    monkeypatch.setattr(_validate, "available_memory", lambda: 100)
+    with pytest.raises(ValueError, match=r"more than the 0\.0 GiB available"):
+        lowdim.ProductQuantizer.load(tmp_path / "ok.npz")
+    assert pq.codebooks_.shape == (2, 8, 4)
+
+
+def test_save_is_atomic_and_appends_npz(rng, tmp_path):
+    X = rng.standard_normal((400, 8)).astype(np.float32)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    pq.save(str(tmp_path / "model"))                     # np.savez's rule: ".npz" appended
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+    np.testing.assert_array_equal(lowdim.ProductQuantizer.load(tmp_path / "model.npz")
+                                  .codebooks_, pq.codebooks_)
+    with pytest.raises(FileNotFoundError):
+        pq.save(tmp_path / "no_dir" / "m.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
+
+
+def test_check_memory_compares_with_available_memory(monkeypatch):
+    from lowdim import _validate
+    available = _validate.available_memory()
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert 0 < available <= total
+    with open("/proc/meminfo") as fh:
+        kb = {line.split(":")[0]: int(line.split()[1]) for line in fh}
+    assert available == pytest.approx(kb["MemAvailable"] * 1024, rel=0.25)   # it moves
+    _validate.check_memory(available // 2, what="half")
+    monkeypatch.setattr(_validate, "available_memory", lambda: int(12.3 * 2**30))
+    with pytest.raises(ValueError, match=r"^the decoded output needs about 14\.0 GiB of "
+                                         r"memory, more than the 12\.3 GiB available$"):
+        codes = np.broadcast_to(np.zeros(4, np.uint8), (2**30 * 14 // 16, 4))   # 16 B/row out
+        lowdim.pq_decode(codes, np.zeros((4, 2, 1), np.float32))
 
 
 # ---- faiss parity (skipped when faiss is not installed) ------------------------------------

@@ -174,3 +174,161 @@ def test_duplicate_row_count_against_np_unique(rng, variant):
     Y = rng.standard_normal((300, 5))
     Y[100:110] = Y[:10]
     assert duplicate_rows(Y) == 10 and duplicate_rows(Y[:1]) == 0
+
+
+# ---- hostile files, arguments and outputs (issue 10) ----------------------------------------
+
+def one_line_error(res, status=2):
+    lines = res.stderr.strip().splitlines()
+    assert res.returncode == status, (res.stdout, res.stderr)
+    assert len(lines) == 1 and lines[0].startswith("lowdim: error:"), res.stderr
+    return lines[0]
+
+
+def forged_npz(path, shape, dtype="<f4", data=b"\0" * 64):
+    """An .npz whose member header declares `shape` but stores only `data`."""
+    import io
+    import zipfile
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        buf, {"descr": dtype, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("emb.npy", buf.getvalue() + data)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--seed", "-1", "--sample", "100"], "--seed"),
+    (["--seed", str(2**64)], "--seed"),
+    (["--sample", "3"], "--sample"),
+    (["--sample", "many"], "--sample"),
+    (["--frobnicate"], "unrecognized"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(files, args, needle, variant):
+    if variant != "numpy":
+        pytest.skip("argument errors do not depend on the backend")
+    res = run_cli("report", str(files / "x.npy"), "--quiet", *args, backend="numpy")
+    assert needle in one_line_error(res) and res.stdout == ""
+
+
+def test_npz_declaring_more_than_it_stores_is_refused_before_reading(tmp_path, variant):
+    if variant != "numpy":
+        pytest.skip("file reading does not depend on the backend")
+    forged_npz(tmp_path / "bomb.npz", (2**40, 4))      # 16 TiB declared in a few bytes
+    line = one_line_error(run_cli("report", str(tmp_path / "bomb.npz"), backend="numpy"))
+    assert "declares shape (1099511627776, 4)" in line and "MemoryError" not in line
+    forged_npz(tmp_path / "obj.npz", (4, 4), dtype="|O")
+    assert "dtype object is not numeric" in one_line_error(run_cli("report", str(tmp_path / "obj.npz"),
+                                                      backend="numpy"))
+
+
+def test_npz_larger_than_available_memory_is_refused(tmp_path, monkeypatch, variant):
+    if variant != "numpy":
+        pytest.skip("file reading does not depend on the backend")
+    from lowdim import _validate
+    np.savez_compressed(tmp_path / "zeros.npz", emb=np.zeros((1000, 100)))  # 800 kB in ~1 kB
+    assert (tmp_path / "zeros.npz").stat().st_size < 10_000
+    monkeypatch.setattr(_validate, "available_memory", lambda: 500_000)
+    with pytest.raises(ReportInputError, match=r"more than the 0\.0 GiB available"):
+        load_matrix(tmp_path / "zeros.npz")
+    monkeypatch.setattr(_validate, "available_memory", lambda: 10**9)
+    assert load_matrix(tmp_path / "zeros.npz").shape == (1000, 100)
+
+
+def test_csv_with_byte_order_mark_is_read(tmp_path, points, variant):
+    if variant != "numpy":
+        pytest.skip("file reading does not depend on the backend")
+    body = "\n".join(",".join(repr(float(v)) for v in row) for row in points[:50])
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + body.encode())
+    (tmp_path / "bom.tsv").write_bytes(b"\xef\xbb\xbf" + body.replace(",", "\t").encode())
+    for name in ("bom.csv", "bom.tsv"):
+        np.testing.assert_array_equal(load_matrix(tmp_path / name), points[:50].astype(float))
+
+
+def test_directory_and_fifo_are_named_as_such(tmp_path, variant):
+    if variant != "numpy":
+        pytest.skip("file reading does not depend on the backend")
+    import os
+    (tmp_path / "dir.npy").mkdir()
+    os.mkfifo(tmp_path / "pipe.npy")            # opening it would block: must not be opened
+    assert "is a directory" in one_line_error(run_cli("report", str(tmp_path / "dir.npy"),
+                                                      backend="numpy"))
+    assert "is a FIFO" in one_line_error(run_cli("report", str(tmp_path / "pipe.npy"),
+                                                 backend="numpy"))
+    assert "no such file" in one_line_error(run_cli("report", str(tmp_path / "none.npy"),
+                                                    backend="numpy"))
+
+
+def test_multiline_names_still_give_one_line(tmp_path, points, variant):
+    if variant != "numpy":
+        pytest.skip("covered once")
+    np.savez(tmp_path / "two.npz", a=points, b=points)
+    line = one_line_error(run_cli("report", str(tmp_path / "two.npz"), "--key", "x\ny",
+                                  backend="numpy"))
+    assert "'x\\ny'" in line or "x y" in line
+
+
+@pytest.mark.parametrize("target", ["missing_dir/r.json", "dir", "in.npy", "file.txt/r.json"])
+def test_unwritable_output_is_refused_before_the_analysis(tmp_path, points, target, variant):
+    if variant != "numpy":
+        pytest.skip("covered once")
+    np.save(tmp_path / "in.npy", points)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "file.txt").write_text("keep")
+    for option in ("--json", "--html"):
+        res = run_cli("report", str(tmp_path / "in.npy"), "--quick", "--quiet", option,
+                      str(tmp_path / target), backend="numpy")
+        one_line_error(res)
+        assert res.stdout == ""                     # refused before the report was computed
+    assert (tmp_path / "file.txt").read_text() == "keep"
+    np.testing.assert_array_equal(np.load(tmp_path / "in.npy"), points)
+
+
+def test_outputs_are_written_atomically(tmp_path, variant):
+    if variant != "numpy":
+        pytest.skip("pure Python helper")
+    from lowdim.report.output import OutputError, check_outputs, write_atomic
+    target = tmp_path / "r.html"
+    target.write_text("old report")
+    with pytest.raises(OutputError, match="cannot write"):
+        write_atomic(target, "new <b>" + "\ud800")     # fails half-way: unencodable text
+    assert target.read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]    # no temporary left
+    write_atomic(target, "new ✓")
+    assert target.read_text(encoding="utf-8") == "new ✓"
+    with pytest.raises(OutputError, match="same file"):
+        check_outputs({"--json": str(target), "--html": str(target)})
+
+
+def test_undefined_measures_are_reported_and_the_rest_printed(tmp_path, variant):
+    if variant not in ("numpy", "native-avx2"):
+        pytest.skip("numpy and avx2 cover the end-to-end run")
+    np.save(tmp_path / "eye.npy", np.eye(200))    # every point at distance √2 of every other
+    out, page = tmp_path / "r.json", tmp_path / "r.html"
+    res = run_cli("report", str(tmp_path / "eye.npy"), "--quick", "--quiet", "--json", str(out),
+                  "--html", str(page), backend=variant)
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(out.read_text(), parse_constant=pytest.fail)   # no NaN/Infinity
+    shape = rep["shape"]
+    assert shape["twonn"] is None and "ratio r2/r1 is 1" in shape["undefined"]["twonn"]
+    assert shape["mle"] is None and shape["undefined"]["mle"]
+    assert shape["mst_length"] == pytest.approx(199 * np.sqrt(2), rel=1e-6)
+    assert shape["effective_rank"] == pytest.approx(effective_rank(np.eye(200)), rel=1e-9)
+    assert rep["compression"]["pq"] and rep["compression"]["projections"]
+    assert "TwoNN undefined (every ratio r2/r1 is 1" in res.stdout
+    assert "Recommendation" in res.stdout and "undefined (" in page.read_text()
+
+
+def test_report_on_too_few_finite_rows_prints_basics(tmp_path, variant):
+    if variant != "numpy":
+        pytest.skip("covered once")
+    X = np.full((6, 3), np.nan)
+    X[:3] = [[1, 2, 3], [4, 5, 6], [7, 8, 10]]
+    np.save(tmp_path / "few.npy", X)
+    out = tmp_path / "r.json"
+    res = run_cli("report", str(tmp_path / "few.npy"), "--quiet", "--json", str(out),
+                  backend="numpy")
+    assert res.returncode == 0, res.stderr
+    rep = json.loads(out.read_text())
+    assert rep["basics"]["nonfinite_rows"] == 3 and rep["shape"] is None
+    assert "only 3 finite rows" in rep["undefined"]["shape"]
+    assert "Shape: undefined (only 3 finite rows" in res.stdout

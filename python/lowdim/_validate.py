@@ -120,15 +120,30 @@ def check_positive(value, *, name: str) -> float:
     return value
 
 
-def check_memory(nbytes: float, *, what: str) -> None:
-    """Refuse, before allocating, work that needs more memory than the machine has."""
+def available_memory() -> int:
+    """Bytes the process can allocate without swapping: MemAvailable from /proc/meminfo
+    (free memory plus reclaimable cache, Linux), else sysconf's available pages, else 2**48
+    (not POSIX: only the absurd is refused)."""
     try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):   # not POSIX: only refuse the absurd
-        total = 2**48
-    if nbytes > total:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 2**48
+
+
+def check_memory(nbytes: float, *, what: str) -> None:
+    """Refuse, before allocating, work that needs more memory than is available now
+    (total RAM would let a call push a busy machine into swap or the OOM killer)."""
+    available = available_memory()
+    if nbytes > available:
         raise ValueError(f"{what} needs about {nbytes / 2**30:.1f} GiB of memory, more than "
-                         f"this machine's {total / 2**30:.1f} GiB")
+                         f"the {available / 2**30:.1f} GiB available")
 
 
 def check_copy_memory(arr, dtype, *, name: str = "X") -> None:

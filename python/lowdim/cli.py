@@ -1,18 +1,48 @@
 """`lowdim` command line: `lowdim report [FILE]` and `lowdim config`.
 
-Exit codes: 0 success, 2 unreadable input or bad arguments (one line on stderr, never
-a traceback), 1 an unexpected internal error.
+Exit codes: 0 success; 2 unreadable input, unwritable output or bad arguments; 1 an
+unexpected internal error. Every failure is exactly one line `lowdim: error: …` on
+stderr, never a traceback (LOWDIM_DEBUG=1 shows the traceback of an internal error).
+Outputs are checked before the analysis runs and written atomically.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-from pathlib import Path
+
+from .report.output import OutputError, check_outputs, write_atomic
+
+SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go up to 2**64
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (argparse prints usage first)."""
+
+    def error(self, message):
+        _fail(f"{message} (see {self.prog} --help)")
+        sys.exit(2)
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**63), got {value}")
+    return value
+
+
+def _sample(text: str) -> int:
+    value = int(text)
+    if value < 4:
+        raise argparse.ArgumentTypeError(f"must be at least 4, got {value}")
+    return value
+
+
+_seed.__name__ = _sample.__name__ = "int"      # argparse names the type in its messages
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lowdim", description="Fast CPU kernels for embedding geometry.")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
@@ -23,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
                     "whose correct answers are known (intrinsic dimension 8, 10 duplicates).")
     rep.add_argument("file", nargs="?", help=".npy, .npz, .fvecs, .bvecs, .csv or .tsv")
     rep.add_argument("--key", help="array name inside an .npz file")
-    rep.add_argument("--sample", type=int, metavar="N", help="use a seeded sample of N rows")
-    rep.add_argument("--seed", type=int, default=0, help="seed of every subsample (default 0)")
+    rep.add_argument("--sample", type=_sample, metavar="N",
+                     help="use a seeded sample of N >= 4 rows")
+    rep.add_argument("--seed", type=_seed, default=0,
+                     help="seed of every subsample, in [0, 2**63) (default 0)")
     rep.add_argument("--quick", action="store_true", help="smaller subsamples: seconds, not minutes")
     rep.add_argument("--json", metavar="OUT", help="write every number to OUT as JSON")
     rep.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with plots")
@@ -33,18 +65,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print(f"lowdim: error: {message}", file=sys.stderr)
-    return 2
+def _fail(message: str, status: int = 2) -> int:
+    # One line whatever the message holds (file names and library messages may span lines).
+    print("lowdim: error: " + " ".join(str(message).splitlines()), file=sys.stderr, flush=True)
+    return status
 
 
 def report(args) -> int:
     from .report import ReportInputError, analyse, builtin_sample, load_matrix
     from .report.analysis import Progress
-    from .report.render import html_page, text
+    from .report.render import html_page, json_text, text
 
-    if args.sample is not None and args.sample < 4:
-        return _fail("--sample must be at least 4")
+    try:   # before the work: a bad output path must not cost the whole analysis
+        check_outputs({"--json": args.json, "--html": args.html}, source=args.file)
+    except OutputError as exc:
+        return _fail(str(exc))
     if args.file is None:
         X, source = builtin_sample(), "built-in sample (3000 × 128; expected ID ≈ 8, 10 duplicates)"
     else:
@@ -54,17 +89,36 @@ def report(args) -> int:
             return _fail(str(exc))
         source = str(args.file)
     progress = Progress(None if args.quiet else sys.stderr)
-    try:
-        rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress)
-    except (ValueError, TypeError) as exc:
-        return _fail(str(exc).splitlines()[0])
+    rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress)
     rep["source"] = source
-    print(text(rep, source))
-    if args.json:
-        Path(args.json).write_text(json.dumps(rep, indent=1))
-    if args.html:
-        Path(args.html).write_text(html_page(rep, source), encoding="utf-8")
+    print(text(rep, source), flush=True)
+    try:
+        if args.json:
+            write_atomic(args.json, json_text(rep))
+        if args.html:
+            write_atomic(args.html, html_page(rep, source))
+    except OutputError as exc:
+        return _fail(str(exc))
     return 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "config":
+            import lowdim
+            lowdim.show_config()
+            return 0
+        return report(args)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except MemoryError:
+        return _fail("out of memory (try --sample N or --quick)")
+    except Exception as exc:   # a bug in lowdim: still one line, unless debugging
+        if os.environ.get("LOWDIM_DEBUG"):
+            raise
+        return _fail(f"internal error: {type(exc).__name__}: {exc} (LOWDIM_DEBUG=1 shows the "
+                     "traceback; please report it)", 1)
 
 
 def main(argv=None) -> int:

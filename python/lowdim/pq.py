@@ -11,12 +11,14 @@ data, on every backend alike.
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 import zipfile
 
 import numpy as np
 
 from . import _config, _rng
+from ._npyfile import check_member_size, read_member_header
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
 from ._validate import as_float_array, c_aligned, check_int, check_memory
 
@@ -346,51 +348,114 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         return pq
 
     def save(self, path):
-        """Write the codebooks and parameters to a .npz file (see load)."""
+        """Write the codebooks and parameters to a .npz file (see load).
+
+        A path gets ".npz" appended when it lacks it (as np.savez does) and is written
+        atomically: a temporary file in the same directory, then renamed over `path`.
+        """
         cb = self._fitted_codebooks()
         seed = self.seed_ if isinstance(getattr(self, "seed_", None), int) else -1
-        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
-                 codebooks=cb, n_subquantizers=np.array(cb.shape[0]),
-                 nbits=np.array(cb.shape[1].bit_length() - 1), n_iter=np.array(self.n_iter),
-                 max_points_per_centroid=np.array(self.max_points_per_centroid),
-                 seed=np.array(seed, dtype=np.int64))
+        arrays = dict(format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+                      codebooks=cb, n_subquantizers=np.array(cb.shape[0]),
+                      nbits=np.array(cb.shape[1].bit_length() - 1), n_iter=np.array(self.n_iter),
+                      max_points_per_centroid=np.array(self.max_points_per_centroid),
+                      seed=np.array(seed, dtype=np.int64))
+        if hasattr(path, "write"):
+            np.savez(path, **arrays)
+            return
+        target = os.fspath(path)
+        target += "" if target.endswith(".npz") else ".npz"
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", suffix=".npz.tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
     @classmethod
     def load(cls, path):
-        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
-        keys = ("format", "format_version", "codebooks", "n_subquantizers", "nbits", "n_iter",
-                "max_points_per_centroid", "seed")
-        try:
-            # Our own handle: np.load(path) leaks it when the archive is broken.
-            with open(path, "rb") as fh:
-                f = np.load(fh, allow_pickle=False)
-                if not isinstance(f, np.lib.npyio.NpzFile):   # a plain .npy array
-                    raise ValueError("not an .npz archive")
-                missing = [k for k in keys if k not in f.files]
+        """Read a quantizer written by save(); ValueError for corrupted, foreign or hostile
+        files (every entry's type, shape and size is checked, sizes before reading)."""
+        data = _read_saved(path)
+        return cls._from_codebooks(data["codebooks"], n_iter=data["n_iter"],
+                                   max_points_per_centroid=data["max_points_per_centroid"],
+                                   seed=data["seed"] if data["seed"] >= 0 else None)
+
+
+# ---- the saved file: np.savez of named 0-d integers, a 0-d string and the codebooks --------
+
+_SAVED_INTS = {   # name: (low, high) accepted; bounds as ProductQuantizer.fit checks them
+    "format_version": (0, 2**31), "n_subquantizers": (1, 2**31), "nbits": (1, 16),
+    "n_iter": (0, 100_000), "max_points_per_centroid": (1, 2**62), "seed": (-1, 2**63 - 1),
+}
+_SAVED_KEYS = ("format", "codebooks", *_SAVED_INTS)
+
+
+class _Refused(ValueError):
+    """A saved entry of the wrong type, shape or size (raised as is, not as "corrupted")."""
+
+
+def _check_saved_headers(headers: dict, name: str) -> None:
+    """Types and shapes from the .npy headers alone, before any member is read."""
+    for key, h in headers.items():
+        if key == "codebooks":
+            if h.dtype != np.float32 or len(h.shape) != 3:
+                raise _Refused(f"{name}: codebooks of dtype {h.dtype} and shape {h.shape} "
+                               "do not match: float32 (M, 2**nbits, d/M) expected")
+            try:
+                check_member_size(h, what=name)
+            except ValueError as exc:
+                raise _Refused(str(exc)) from None
+        elif key == "format":
+            if h.dtype.kind != "U" or h.shape != () or h.dtype.itemsize > 4 * 256:
+                raise _Refused(f"{name} is not a lowdim ProductQuantizer file (format entry "
+                               f"of dtype {h.dtype}, shape {h.shape})")
+        elif h.dtype.kind not in "iu" or h.shape != ():
+            raise _Refused(f"{name}: {key} must be a single integer, got dtype {h.dtype} "
+                           f"and shape {h.shape}")
+
+
+def _read_saved(path) -> dict:
+    """The validated entries of a saved quantizer: ints, the format name and codebooks."""
+    name = os.fspath(path)
+    try:
+        # Our own handle: np.load(path) leaks it when the archive is broken.
+        with open(path, "rb") as fh:
+            f = np.load(fh, allow_pickle=False)
+            if not isinstance(f, np.lib.npyio.NpzFile):   # a plain .npy array
+                raise ValueError("not an .npz archive")
+            with f:
+                missing = [k for k in _SAVED_KEYS if k not in f.files]
                 if missing:
                     raise ValueError(f"missing entries {missing}")
-                data = {k: f[k] for k in keys}
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{os.fspath(path)!s} is not a valid lowdim ProductQuantizer file "
-                             f"(corrupted or foreign): {exc}") from None
-        if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
-            raise ValueError(f"{os.fspath(path)!s} is not a lowdim ProductQuantizer file "
-                             f"(format {data['format']!r})")
-        version = int(data["format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!s} has format version {version}; this lowdim "
-                             f"reads version {FORMAT_VERSION}")
-        cb = data["codebooks"]
-        M, nbits = int(data["n_subquantizers"]), int(data["nbits"])
-        if cb.dtype != np.float32 or cb.ndim != 3 or cb.shape[0] != M or \
-                not 1 <= nbits <= 16 or cb.shape[1] != 1 << nbits or cb.shape[2] < 1:
-            raise ValueError(f"{os.fspath(path)!s}: codebooks of dtype {cb.dtype} and shape "
-                             f"{cb.shape} do not match n_subquantizers={M}, nbits={nbits}")
-        if not np.isfinite(cb).all():
-            raise ValueError(f"{os.fspath(path)!s}: codebooks contain NaN or infinity")
-        seed = int(data["seed"])
-        return cls._from_codebooks(cb, n_iter=int(data["n_iter"]),
-                                   max_points_per_centroid=int(data["max_points_per_centroid"]),
-                                   seed=seed if seed >= 0 else None)
+                headers = {k: read_member_header(f.zip, k) for k in _SAVED_KEYS}
+                _check_saved_headers(headers, name)
+                data = {k: f[k] for k in _SAVED_KEYS}
+    except FileNotFoundError:
+        raise
+    except _Refused:           # our own check: its message already says what is wrong
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{name} is not a valid lowdim ProductQuantizer file "
+                         f"(corrupted or foreign): {exc}") from None
+    if str(data["format"]) != FORMAT_NAME:
+        raise ValueError(f"{name} is not a lowdim ProductQuantizer file "
+                         f"(format {str(data['format'])[:80]!r})")
+    out = {"codebooks": data["codebooks"]}
+    for key, (low, high) in _SAVED_INTS.items():
+        value = int(data[key])
+        if key == "format_version" and value != FORMAT_VERSION:
+            raise ValueError(f"{name} has format version {value}; this lowdim reads version "
+                             f"{FORMAT_VERSION}")
+        if not low <= value <= high:
+            raise ValueError(f"{name}: {key} must be in [{low}, {high}], got {value}")
+        out[key] = value
+    cb, M, nbits = out["codebooks"], out["n_subquantizers"], out["nbits"]
+    if cb.shape[0] != M or cb.shape[1] != 1 << nbits or cb.shape[2] < 1:
+        raise ValueError(f"{name}: codebooks of dtype {cb.dtype} and shape {cb.shape} do not "
+                         f"match n_subquantizers={M}, nbits={nbits}")
+    if not np.isfinite(cb).all():
+        raise ValueError(f"{name}: codebooks contain NaN or infinity")
+    return out

@@ -3,11 +3,15 @@ effective rank) and compression trade-offs (projections, truncation, PQ) of a ma
 
 Every expensive measure runs on a seeded subsample whose size is recorded in the result,
 so the default report on 100k × 768 stays within minutes on two cores. RankMe is
-exp(entropy of the normalised singular values) (Garrido et al. 2023).
+exp(entropy of the normalised singular values) (Garrido et al. 2023). A measure that is
+undefined for the input (TwoNN on a grid, PQ on too few points, an overflow) is null with
+its reason in the section's "undefined" dict; the rest of the report is still computed.
 """
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -38,11 +42,60 @@ class Progress:
         if self.stream is not None:
             print(f"  … {name}", end="", flush=True, file=self.stream)
         t0 = time.perf_counter()
-        yield
-        dt = time.perf_counter() - t0
-        self.timings[name] = round(dt, 3)
-        if self.stream is not None:
-            print(f"\r  ✓ {name} ({dt:.1f} s)", file=self.stream, flush=True)
+        try:
+            yield
+        finally:     # the line is finished even when the step fails
+            dt = time.perf_counter() - t0
+            self.timings[name] = round(dt, 3)
+            if self.stream is not None:
+                print(f"\r  ✓ {name} ({dt:.1f} s)", file=self.stream, flush=True)
+
+
+class Undefined(ValueError):
+    """A measure without a finite value for this input."""
+
+
+# What "undefined for this input" looks like: lowdim's ValueErrors, LinAlgError (a
+# ValueError), overflow in numpy (RuntimeWarning turned into an error below).
+_UNDEFINED = (ValueError, ArithmeticError, RuntimeWarning)
+
+
+def _all_finite(value) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+        return bool(np.isfinite(value).all())
+    return True
+
+
+def compute(fn):
+    """(fn(), None), or (None, reason) when the measure is undefined for this input.
+
+    Numpy's overflow/invalid warnings count as undefined (they are how an inf or NaN is
+    born), and so does a non-finite result.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            value = fn()
+        if not _all_finite(value):
+            raise Undefined("not finite for this input")
+    except _UNDEFINED as exc:
+        return None, (str(exc).splitlines() or [type(exc).__name__])[0]
+    return value, None
+
+
+def record(section: dict, key: str, fn):
+    """section[key] = fn(), or None with the reason in section["undefined"][key]."""
+    value, reason = compute(fn)
+    section[key] = value
+    if reason is not None:
+        section.setdefault("undefined", {})[key] = reason
+    return value
 
 
 def _sub(X, n, seed, stream_offset=0):
@@ -76,12 +129,23 @@ def duplicate_rows(X: np.ndarray) -> int:
     return int(len(candidates) - distinct)
 
 
+def _row_norms(X: np.ndarray) -> np.ndarray:
+    """Euclidean row norms in float64, scaled by each row's largest |x| so that finite
+    rows near the top of the float range do not overflow on the way."""
+    if len(X) == 0:
+        return np.zeros(0)
+    scale = np.abs(X).max(axis=1).astype(np.float64)
+    safe = np.where(scale > 0, scale, 1.0)
+    with np.errstate(over="ignore"):      # a norm above 1.8e308 is inf, and reported so
+        return np.linalg.norm(X / safe[:, None], axis=1) * safe
+
+
 def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
     """Counts and norms; rows with NaN/inf are reported and dropped."""
     finite = np.isfinite(X_raw).all(axis=1)
     X = np.ascontiguousarray(X_raw[finite], dtype=np.float32 if X_raw.dtype.itemsize <= 4
                              else np.float64)
-    norms = np.linalg.norm(X, axis=1) if len(X) else np.zeros(0)
+    norms = _row_norms(X)
     out = {
         "n": int(X_raw.shape[0]), "d": int(X_raw.shape[1]), "dtype": str(X_raw.dtype),
         "nonfinite_rows": int((~finite).sum()),
@@ -96,7 +160,10 @@ def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
 
 def effective_rank(X: np.ndarray) -> float:
     """RankMe: exp(H(σ / Σσ)) of the singular values of the centred matrix."""
-    Xc = X.astype(np.float64) - X.mean(axis=0)
+    X = X.astype(np.float64)
+    top = np.abs(X).max()
+    X = X / top if top > 0 else X       # scale-free measure: keeps the Gram matrix finite
+    Xc = X - X.mean(axis=0)
     gram = Xc.T @ Xc if Xc.shape[0] > Xc.shape[1] else Xc @ Xc.T
     sing = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
     p = sing / sing.sum() if sing.sum() > 0 else np.ones(1)
@@ -108,36 +175,64 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
     q = int(quick)
     S = _sub(X, SIZES["shape"][q], seed, 1)
     out = {"n_used": int(len(S))}
+    k = min(20, len(S) - 1)
     with progress.step(f"kNN (k=20) on {len(S)} points"):
-        k = min(20, len(S) - 1)
-        dist, idx = lowdim.knn(S, k)
+        nn, why_nn = compute(lambda: lowdim.knn(S, k))
     with progress.step("intrinsic dimension (TwoNN, MLE, LID)"):
-        out["twonn"] = float(lowdim.twonn(S))
-        local = lowdim.lid(S, k=k, knn=(dist, idx)) if k >= 2 else np.array([np.nan])
-        local = local[np.isfinite(local)]
-        out["mle"] = float(1.0 / np.mean(1.0 / local)) if len(local) else float("nan")
-        out["lid_quantiles"] = {f"p{p}": float(np.quantile(local, p / 100))
-                                for p in (5, 25, 50, 75, 95)} if len(local) else {}
-        hi = np.quantile(local, 0.99) if len(local) else 1.0
-        counts, edges = np.histogram(local, bins=30, range=(0, max(hi, 1e-9)))
-        out["lid_histogram"] = {"edges": edges.tolist(), "counts": counts.tolist()}
+        record(out, "twonn", lambda: float(lowdim.twonn(S)))
+        local, why = (None, f"kNN: {why_nn}") if nn is None else compute(
+            lambda: _finite_lid(S, k, nn))
+        if local is None:
+            for key in ("mle", "lid_quantiles", "lid_histogram"):
+                out[key] = None
+                out.setdefault("undefined", {})[key] = why
+        else:
+            record(out, "mle", lambda: float(1.0 / np.mean(1.0 / local)))
+            record(out, "lid_quantiles", lambda: {f"p{p}": float(np.quantile(local, p / 100))
+                                                  for p in (5, 25, 50, 75, 95)})
+            record(out, "lid_histogram", lambda: _histogram(local))
     with progress.step("effective rank (RankMe)"):
-        out["effective_rank"] = effective_rank(S)
+        record(out, "effective_rank", lambda: effective_rank(S))
     M = _sub(X, SIZES["mst"][q], seed, 2)
     with progress.step(f"MST and PH0 dimension on {len(M)} points"):
         out["mst_n_used"] = int(len(M))
-        out["mst_length"] = float(lowdim.mst_length(M))
+        record(out, "mst_length", lambda: float(lowdim.mst_length(M)))
         if len(M) >= 50:
-            est, ns, es = _ph(M, seed)
-            out["ph0_dimension"] = est
-            out["ph0_fit"] = {"n": ns, "E": es}
+            fit = record(out, "ph0_fit", lambda: _ph(M, seed))
+            out["ph0_dimension"] = None if fit is None else fit.pop("dimension")
+            if fit is None:
+                out["undefined"]["ph0_dimension"] = out["undefined"].pop("ph0_fit")
+        else:
+            out["ph0_dimension"] = None
+            out.setdefault("undefined", {})["ph0_dimension"] = (
+                f"needs at least 50 points, got {len(M)}")
     return out
+
+
+def _finite_lid(S, k, nn):
+    """Local IDs of the points where it is finite; Undefined when there are none."""
+    if k < 2:
+        raise Undefined(f"local ID needs k >= 2 neighbours, got {k}")
+    local = lowdim.lid(S, k=k, knn=nn)
+    local = local[np.isfinite(local)]
+    if len(local) == 0:
+        raise Undefined("no point has a finite local ID (all its k neighbours at one distance)")
+    return local
+
+
+def _histogram(local):
+    hi = max(float(np.quantile(local, 0.99)), 1e-9)
+    counts, edges = np.histogram(local, bins=30, range=(0, hi))
+    return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
 def _ph(M, seed):
     """PH0 dimension and its fit points (subsample size, mean E_α over the reruns)."""
     est, sizes, energies = lowdim.ph_dimension(M, n_max=len(M), seed=seed, return_points=True)
-    return float(est), np.asarray(sizes).tolist(), np.asarray(energies).mean(axis=1).tolist()
+    if not np.isfinite(est):    # slope of log E_α vs log n at or above 1: no finite dimension
+        raise Undefined(f"PH0 dimension is {est}: the MST length grows like n^1 or faster")
+    return {"dimension": float(est), "n": np.asarray(sizes).tolist(),
+            "E": np.asarray(energies).mean(axis=1).tolist()}
 
 
 def _recall(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -150,6 +245,8 @@ def _distortion(Qp, Bp, Q, B, pairs):
     orig = np.linalg.norm(Q[qi].astype(np.float64) - B[bi], axis=1)
     proj = np.linalg.norm(Qp[qi].astype(np.float64) - Bp[bi], axis=1)
     ok = orig > 0
+    if not ok.any():
+        raise Undefined("every sampled pair of points is at distance 0")
     r = proj[ok] / orig[ok]
     return {f"p{p}": float(np.quantile(r, p / 100)) for p in (5, 50, 95)}
 
@@ -165,7 +262,12 @@ def compression(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> di
     kk = min(10, len(B))
     out = {"n_queries": int(len(Q)), "n_base": int(len(B)), "k": kk, "projections": [], "pq": []}
     with progress.step(f"exact kNN ground truth ({len(Q)} queries × {len(B)} points)"):
-        _, truth = lowdim.knn(Q, kk, Y=B)
+        found, why = compute(lambda: lowdim.knn(Q, kk, Y=B))
+    if found is None:     # recall needs the truth: every row is undefined for one reason
+        out["undefined"] = {"projections": f"exact kNN: {why}", "pq": f"exact kNN: {why}"}
+        out["recommendation"] = recommend(out)
+        return out
+    truth = found[1]
     rng_pairs = np.random.default_rng(seed)
     pairs = (rng_pairs.integers(0, len(Q), 2000), rng_pairs.integers(0, len(B), 2000))
     dims = [k for k in (16, 32, 64, 128, 256, 512) if k < d] or [max(1, d // 2)]
@@ -174,65 +276,94 @@ def compression(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> di
         "srht": lambda A, k: lowdim.srht(A, k, seed=seed),
         "truncate": lambda A, k: A[:, :k],
     }
+
+    def projection_row(fn, k):
+        Qp, Bp = fn(Q, k), fn(B, k)
+        _, pred = lowdim.knn(Qp, kk, Y=Bp)
+        return {"recall_at_10": _recall(pred, truth),
+                "distance_ratio": _distortion(Qp, Bp, Q, B, pairs)}
+
     for name, fn in methods.items():
         with progress.step(f"{name} at k = {dims}"):
             for k in dims:
-                Qp, Bp = fn(Q, k), fn(B, k)
-                _, pred = lowdim.knn(Qp, kk, Y=Bp)
-                out["projections"].append({
-                    "method": name, "k": k, "bytes_per_vector": 4 * k,
-                    "recall_at_10": _recall(pred, truth),
-                    "distance_ratio": _distortion(Qp, Bp, Q, B, pairs)})
+                row = {"method": name, "k": k, "bytes_per_vector": 4 * k}
+                _merge(row, compute(lambda: projection_row(fn, k)),
+                       ("recall_at_10", "distance_ratio"))
+                out["projections"].append(row)
     T = _sub(B, SIZES["pq_train"][q], seed, 5)
     ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128) if d % m == 0 and m <= d] or [1]
     if quick:
         ms = ms[::2] + ([ms[-1]] if len(ms) % 2 == 0 else [])
-    with progress.step(f"PQ (8 bits) at M = {ms}"):
+    # faiss's rule of thumb: >= 39 training points per centroid, so small inputs get fewer
+    # bits rather than a warning.
+    nbits = int(np.clip(np.floor(np.log2(max(len(T), 1) / 39)), 1, 8))
+
+    def pq_row(m):
+        pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10 if quick else 20,
+                                     seed=seed).fit(T)
+        codes = pq.encode(B)
+        recon = pq.decode(codes)
+        mse = float(np.mean(np.sum((B.astype(np.float64) - recon) ** 2, axis=1)))
+        energy = float(np.mean(np.sum(B.astype(np.float64) ** 2, axis=1)))
+        _, pred = pq.search(Q, codes, kk)
+        return {"mse": mse, "relative_mse": mse / energy if energy else 0.0,
+                "recall_at_10": _recall(pred, truth)}
+
+    with progress.step(f"PQ ({nbits} bits) at M = {ms}"):
         for m in ms:
-            # faiss's rule of thumb: >= 39 training points per centroid, so small inputs
-            # get fewer bits rather than a warning.
-            nbits = int(np.clip(np.floor(np.log2(len(T) / 39)), 1, 8))
-            pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10 if quick else 20,
-                                         seed=seed).fit(T)
-            codes = pq.encode(B)
-            recon = pq.decode(codes)
-            mse = float(np.mean(np.sum((B.astype(np.float64) - recon) ** 2, axis=1)))
-            energy = float(np.mean(np.sum(B.astype(np.float64) ** 2, axis=1)))
-            _, pred = pq.search(Q, codes, kk)
-            out["pq"].append({"M": m, "nbits": nbits, "bytes_per_vector": m * nbits / 8,
-                              "mse": mse, "relative_mse": mse / energy if energy else 0.0,
-                              "recall_at_10": _recall(pred, truth)})
+            row = {"M": m, "nbits": nbits, "bytes_per_vector": m * nbits / 8}
+            _merge(row, compute(lambda: pq_row(m)), ("mse", "relative_mse", "recall_at_10"))
+            out["pq"].append(row)
     out["recommendation"] = recommend(out)
     return out
 
 
+def _merge(row: dict, computed, keys) -> None:
+    """Fill `row` from compute()'s (values, reason): the values, or None and the reason."""
+    values, reason = computed
+    if values is None:
+        row.update({k: None for k in keys}, undefined=reason)
+    else:
+        row.update(values)
+
+
 def recommend(comp: dict, target: float = 0.9) -> str:
-    good = [p for p in comp["pq"] if p["recall_at_10"] >= target]
+    measured = [p for p in comp["pq"] + comp["projections"] if p["recall_at_10"] is not None]
+    good = [p for p in measured if "M" in p and p["recall_at_10"] >= target]
     if good:
         best = min(good, key=lambda p: p["bytes_per_vector"])
         return (f"PQ M={best['M']} keeps recall@10 ≥ {target} at {best['bytes_per_vector']:g} "
                 f"bytes/vector (recall {best['recall_at_10']:.3f}, MSE {best['relative_mse']:.3g} "
                 "of the mean squared norm)")
-    allc = comp["pq"] + comp["projections"]
-    if not allc:
+    if not measured:
         return "no compression measured"
-    best = max(allc, key=lambda p: (p["recall_at_10"], -p["bytes_per_vector"]))
+    best = max(measured, key=lambda p: (p["recall_at_10"], -p["bytes_per_vector"]))
     label = f"PQ M={best['M']}" if "M" in best else f"{best['method']} k={best['k']}"
     return (f"no PQ setting reaches recall@10 ≥ {target}; best measured: {label} at "
             f"{best['bytes_per_vector']:g} bytes/vector with recall {best['recall_at_10']:.3f}")
 
 
 def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
-    """Everything the report shows, as a JSON-ready dict."""
+    """Everything the report shows, as a JSON-ready dict (undefined values are None).
+
+    Warnings raised on the way (e.g. PQ's "few training points") are collected in
+    result["warnings"] instead of being printed.
+    """
     progress = progress or Progress(None)
     t0 = time.perf_counter()
     result = {"config": lowdim.config()}
-    with progress.step("basics"):
-        result["basics"], X = basics(X_raw)
-    if len(X) < 4:
-        raise ValueError(f"only {len(X)} finite rows; the report needs at least 4")
-    result["shape"] = shape(X, quick, seed, progress)
-    result["compression"] = compression(X, quick, seed, progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with progress.step("basics"):
+            result["basics"], X = basics(X_raw)
+        if len(X) < 4:
+            why = f"only {len(X)} finite rows; needs at least 4"
+            result["shape"] = result["compression"] = None
+            result["undefined"] = {"shape": why, "compression": why}
+        else:
+            result["shape"] = shape(X, quick, seed, progress)
+            result["compression"] = compression(X, quick, seed, progress)
+    result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     result["timings_s"] = progress.timings
     result["wall_time_s"] = round(time.perf_counter() - t0, 3)
     return result

@@ -1,18 +1,23 @@
 """Readers for `lowdim report`: .npy, .npz, .fvecs/.bvecs (ANN-benchmark format), .csv/.tsv.
 
 Large files are memory-mapped and only the sampled rows are read, so a file larger than
-RAM does not crash the report. Every malformed file raises ReportInputError with a
+RAM does not crash the report; what a file declares (an .npz member's header, an .npy
+shape) is checked against the available memory before anything is read. Every malformed file raises ReportInputError with a
 one-line message; the CLI prints it and exits with status 2.
 """
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from .._npyfile import check_member_size, member_name, read_member_header
 from .._rng import STREAM_REPORT_SAMPLE, sample_without_replacement
+from .._validate import check_memory
 
 
 class ReportInputError(ValueError):
@@ -45,6 +50,7 @@ def _read_vecs(path: Path, item: str, rows, n_sample, seed):
     n = size // record
     raw = np.memmap(path, dtype=np.uint8, mode="r", shape=(n, record))
     rows = sample_rows(n, n_sample, seed)
+    _check_fits(path, n if rows is None else len(rows), d, itemsize)
     block = _take(raw, rows)
     dims = block[:, :4].copy().view("<i4").ravel()
     if np.any(dims != d):
@@ -54,20 +60,77 @@ def _read_vecs(path: Path, item: str, rows, n_sample, seed):
 
 
 def _read_text(path: Path, delimiter, n_sample, seed):
+    # utf-8-sig: spreadsheet exports start with a byte-order mark, which is not a number.
+    # A file of comments only makes loadtxt warn and return nothing; _check_2d refuses it.
     try:
-        data = np.loadtxt(path, delimiter=delimiter, dtype=np.float64, ndmin=2, comments="#")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(path, delimiter=delimiter, dtype=np.float64, ndmin=2,
+                              comments="#", encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReportInputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte "
+                               f"{exc.start})") from None
     except ValueError as exc:
-        first = str(exc).splitlines()[0]
+        first = (str(exc).splitlines() or ["no numbers"])[0]
         raise ReportInputError(f"{path.name}: not a numeric table ({first})") from None
     return _take(data, sample_rows(len(data), n_sample, seed))
+
+
+def _file_kind(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file)."""
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _check_fits(path: Path, n_rows: int, n_cols: int, itemsize: int) -> None:
+    """The rows the report reads, and its float copy of them, must fit in available memory."""
+    try:
+        check_memory(float(n_rows) * n_cols * (itemsize + 8),
+                     what=f"{path.name}: reading {n_rows} × {n_cols}")
+    except ValueError as exc:
+        raise ReportInputError(f"{exc}; use --sample N to read fewer rows") from None
+
+
+def _read_npz(path: Path, key, n_sample, seed):
+    """One array of an .npz; its header is checked before its data is decompressed."""
+    with zipfile.ZipFile(path) as archive:
+        names = [n[:-4] if n.endswith(".npy") else n for n in archive.namelist()]
+        if key is None:
+            if len(names) != 1:
+                raise ReportInputError(f"{path.name}: holds arrays {names}; choose one with --key")
+            key = names[0]
+        if key not in names:
+            raise ReportInputError(f"{path.name}: no array {key!r} (has {names})")
+        header = read_member_header(archive, key)
+        _check_2d(path, np.empty((0,) * len(header.shape), header.dtype), header.shape)
+        try:
+            check_member_size(header, what=path.name)
+        except ValueError as exc:
+            raise ReportInputError(str(exc)) from None
+        n, d = header.shape
+        _check_fits(path, n + min(n, n_sample or n), d, header.dtype.itemsize)
+        with archive.open(member_name(archive, key)) as fh:
+            arr = np.lib.format.read_array(fh, allow_pickle=False)
+    return _take(arr, sample_rows(n, n_sample, seed))
 
 
 def load_matrix(path: str | os.PathLike, *, key: str | None = None,
                 n_sample: int | None = None, seed: int = 0) -> np.ndarray:
     """Read an (n, d) embedding matrix from `path`, optionally a seeded row sample."""
     path = Path(path)
-    if not path.is_file():
-        raise ReportInputError(f"{path}: no such file")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ReportInputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ReportInputError(f"{path}: cannot read ({exc.strerror})") from None
+    kind = _file_kind(mode)
+    if kind is not None:     # a FIFO would block the reader; a directory is a user slip
+        raise ReportInputError(f"{path}: is {kind}, not a file")
     if path.stat().st_size == 0:
         raise ReportInputError(f"{path.name}: file is empty")
     suffix = path.suffix.lower()
@@ -75,19 +138,12 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
         if suffix == ".npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
             arr = _check_2d(path, arr)
-            arr = _take(arr, sample_rows(arr.shape[0], n_sample, seed))
+            rows = sample_rows(arr.shape[0], n_sample, seed)
+            _check_fits(path, arr.shape[0] if rows is None else len(rows), arr.shape[1],
+                        arr.dtype.itemsize)
+            arr = _take(arr, rows)
         elif suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                names = list(z.files)
-                if key is None:
-                    if len(names) != 1:
-                        raise ReportInputError(f"{path.name}: holds arrays {names}; "
-                                               "choose one with --key")
-                    key = names[0]
-                if key not in names:
-                    raise ReportInputError(f"{path.name}: no array {key!r} (has {names})")
-                arr = _check_2d(path, z[key])
-            arr = _take(arr, sample_rows(arr.shape[0], n_sample, seed))
+            arr = _read_npz(path, key, n_sample, seed)
         elif suffix in (".fvecs", ".bvecs"):
             arr = _read_vecs(path, suffix[1], None, n_sample, seed)
         elif suffix in (".csv", ".tsv", ".txt"):
@@ -98,17 +154,21 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
                                    "(use .npy, .npz, .fvecs, .bvecs, .csv or .tsv)")
     except ReportInputError:
         raise
+    except MemoryError:
+        raise ReportInputError(f"{path.name}: not enough memory to read it; use --sample N") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise ReportInputError(f"{path.name}: cannot read ({first})") from None
     return _check_2d(path, arr)
 
 
-def _check_2d(path: Path, arr) -> np.ndarray:
+def _check_2d(path: Path, arr, shape=None) -> np.ndarray:
+    """A numeric (n >= 2, d >= 1) matrix; `shape` overrides arr.shape (a header's shape)."""
+    shape = arr.shape if shape is None else shape
     if arr.dtype.kind not in "fiu":
         raise ReportInputError(f"{path.name}: dtype {arr.dtype} is not numeric")
-    if arr.ndim != 2:
-        raise ReportInputError(f"{path.name}: expected a 2-D matrix (n, d), got shape {arr.shape}")
-    if arr.shape[0] < 2 or arr.shape[1] < 1:
-        raise ReportInputError(f"{path.name}: needs at least 2 rows and 1 column, got {arr.shape}")
+    if len(shape) != 2:
+        raise ReportInputError(f"{path.name}: expected a 2-D matrix (n, d), got shape {shape}")
+    if shape[0] < 2 or shape[1] < 1:
+        raise ReportInputError(f"{path.name}: needs at least 2 rows and 1 column, got {shape}")
     return arr

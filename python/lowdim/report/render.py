@@ -2,6 +2,8 @@
 
 The HTML draws its plots (LID histogram, recall vs bytes per vector, PH0 fit) as
 inline SVG written here, so it needs no plotting library and no network to view.
+Undefined measures (None) print as "undefined (reason)"; JSON holds null (never NaN,
+which is not JSON).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import math
 
 
 def _fmt(v, digits=3):
+    if v is None:
+        return "undefined"
     if isinstance(v, float):
         return "nan" if math.isnan(v) else f"{v:.{digits}g}"
     return str(v)
@@ -24,6 +28,28 @@ def _rows(headers, rows):
     return out
 
 
+def _why(section: dict, key: str) -> str:
+    reason = (section.get("undefined") or {}).get(key)
+    return f" ({reason})" if reason and section.get(key) is None else ""
+
+
+def _value(section: dict, key: str, digits=3) -> str:
+    return _fmt(section.get(key), digits) + _why(section, key)
+
+
+def json_text(rep: dict) -> str:
+    """The report as JSON; a non-finite float (an infinite norm) becomes null."""
+    def clean(v):
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(rep), indent=1, allow_nan=False)
+
+
 def text(rep: dict, source: str) -> str:
     b, s, c = rep["basics"], rep["shape"], rep["compression"]
     out = [f"lowdim report — {source}", ""]
@@ -32,31 +58,62 @@ def text(rep: dict, source: str) -> str:
                f"zero rows={b['zero_rows']}")
     if b["norm"]:
         out.append("Norms: " + "  ".join(f"{k}={_fmt(v)}" for k, v in b["norm"].items()))
-    out += ["", f"Shape (on {s['n_used']} points; MST/PH0 on {s['mst_n_used']}):"]
-    out.append(f"  intrinsic dimension: TwoNN {_fmt(s['twonn'])}   MLE {_fmt(s['mle'])}   "
-               f"PH0 {_fmt(s.get('ph0_dimension', float('nan')))}")
-    out.append(f"  effective rank (RankMe): {_fmt(s['effective_rank'])} of {b['d']}")
-    out.append(f"  MST length: {_fmt(s['mst_length'], 6)}")
-    if s["lid_quantiles"]:
-        out.append("  local ID quantiles: " + "  ".join(
-            f"{k}={_fmt(v)}" for k, v in s["lid_quantiles"].items()))
-        out += ["  local ID histogram:"] + _histogram(s["lid_histogram"])
-    out += ["", f"Compression ({c['n_queries']} held-out queries against {c['n_base']} points, "
-            f"recall@{c['k']} vs exact kNN):"]
-    out += ["  " + r for r in _rows(
-        ["method", "k", "bytes/vec", "recall", "dist ratio p5", "p50", "p95"],
-        [[p["method"], p["k"], p["bytes_per_vector"], p["recall_at_10"],
-          p["distance_ratio"]["p5"], p["distance_ratio"]["p50"], p["distance_ratio"]["p95"]]
-         for p in c["projections"]])]
     out.append("")
-    out += ["  " + r for r in _rows(
-        ["PQ M", "nbits", "bytes/vec", "recall", "MSE", "MSE / mean ‖x‖²"],
-        [[p["M"], p["nbits"], p["bytes_per_vector"], p["recall_at_10"], p["mse"],
-          p["relative_mse"]] for p in c["pq"]])]
-    out += ["", f"Recommendation: {c['recommendation']}", "",
-            f"Backend {rep['config']['backend']} ({rep['config']['isa']}), "
+    if s is None:
+        out.append(f"Shape: undefined ({rep['undefined']['shape']})")
+    else:
+        out += _shape_lines(s, b["d"])
+    out.append("")
+    if c is None:
+        out.append(f"Compression: undefined ({rep['undefined']['compression']})")
+    else:
+        out += _compression_lines(c)
+    out += [f"Note: {w}" for w in rep.get("warnings", [])]
+    out += ["", f"Backend {rep['config']['backend']} ({rep['config']['isa']}), "
             f"{rep['config']['threads']} threads; total wall time {rep['wall_time_s']:.1f} s"]
     return "\n".join(out)
+
+
+def _shape_lines(s: dict, d: int) -> list:
+    out = [f"Shape (on {s['n_used']} points; MST/PH0 on {s['mst_n_used']}):"]
+    out.append(f"  intrinsic dimension: TwoNN {_value(s, 'twonn')}   MLE {_value(s, 'mle')}   "
+               f"PH0 {_value(s, 'ph0_dimension')}")
+    out.append(f"  effective rank (RankMe): {_value(s, 'effective_rank')} of {d}")
+    out.append(f"  MST length: {_value(s, 'mst_length', 6)}")
+    if s["lid_quantiles"] is None:
+        out.append(f"  local ID: undefined{_why(s, 'lid_quantiles')}")
+    else:
+        out.append("  local ID quantiles: " + "  ".join(
+            f"{k}={_fmt(v)}" for k, v in s["lid_quantiles"].items()))
+    if s["lid_histogram"] is not None:
+        out += ["  local ID histogram:"] + _histogram(s["lid_histogram"])
+    return out
+
+
+def _compression_lines(c: dict) -> list:
+    out = [f"Compression ({c['n_queries']} held-out queries against {c['n_base']} points, "
+           f"recall@{c['k']} vs exact kNN):"]
+    for part in ("projections", "pq"):
+        if (c.get("undefined") or {}).get(part):
+            out.append(f"  {part}: undefined ({c['undefined'][part]})")
+    ratio = lambda p, q: None if p["distance_ratio"] is None else p["distance_ratio"][q]  # noqa: E731
+    if c["projections"]:
+        out += ["  " + r for r in _rows(
+            ["method", "k", "bytes/vec", "recall", "dist ratio p5", "p50", "p95"],
+            [[p["method"], p["k"], p["bytes_per_vector"], p["recall_at_10"],
+              ratio(p, "p5"), ratio(p, "p50"), ratio(p, "p95")] for p in c["projections"]])]
+        out += [f"  {p['method']} k={p['k']}: undefined ({p['undefined']})"
+                for p in c["projections"] if p.get("undefined")]
+        out.append("")
+    if c["pq"]:
+        out += ["  " + r for r in _rows(
+            ["PQ M", "nbits", "bytes/vec", "recall", "MSE", "MSE / mean ‖x‖²"],
+            [[p["M"], p["nbits"], p["bytes_per_vector"], p["recall_at_10"], p["mse"],
+              p["relative_mse"]] for p in c["pq"]])]
+        out += [f"  PQ M={p['M']}: undefined ({p['undefined']})"
+                for p in c["pq"] if p.get("undefined")]
+    out += ["", f"Recommendation: {c['recommendation']}"]
+    return out
 
 
 def _histogram(h, width=40):
@@ -102,6 +159,8 @@ COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
 
 def _lid_plot(s):
     h = s["lid_histogram"]
+    if h is None:
+        return ""
     edges, counts = h["edges"], h["counts"]
 
     def draw(X, Y):
@@ -114,9 +173,14 @@ def _lid_plot(s):
 def _recall_plot(c):
     series = {}
     for p in c["projections"]:
-        series.setdefault(p["method"], []).append((p["bytes_per_vector"], p["recall_at_10"]))
-    series["PQ"] = [(p["bytes_per_vector"], p["recall_at_10"]) for p in c["pq"]]
-    xs = [x for pts in series.values() for x, _ in pts] or [1, 2]
+        if p["recall_at_10"] is not None:
+            series.setdefault(p["method"], []).append((p["bytes_per_vector"], p["recall_at_10"]))
+    series["PQ"] = [(p["bytes_per_vector"], p["recall_at_10"]) for p in c["pq"]
+                    if p["recall_at_10"] is not None]
+    series = {name: pts for name, pts in series.items() if pts}
+    if not series:
+        return ""
+    xs = [x for pts in series.values() for x, _ in pts]
 
     def draw(X, Y):
         out = []
@@ -134,7 +198,7 @@ def _recall_plot(c):
 
 def _ph_plot(s):
     fit = s.get("ph0_fit")
-    if not fit:
+    if not fit or s.get("ph0_dimension") is None:
         return ""
     ln = [math.log(v) for v in fit["n"]]
     le = [math.log(v) if v > 0 else 0.0 for v in fit["E"]]
@@ -154,10 +218,11 @@ def _ph_plot(s):
 
 
 def html_page(rep: dict, source: str) -> str:
-    plots = _lid_plot(rep["shape"]) + _recall_plot(rep["compression"]) + _ph_plot(rep["shape"])
+    s, c = rep["shape"], rep["compression"]
+    plots = ((_lid_plot(s) + _ph_plot(s) if s else "") + (_recall_plot(c) if c else ""))
     return ("<!doctype html><html><head><meta charset='utf-8'><title>lowdim report</title>"
             "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
             "pre{background:#f6f6f6;padding:1em;overflow:auto}svg{margin:.5em}</style></head><body>"
             f"<h1>lowdim report</h1><div>{plots}</div><pre>{html.escape(text(rep, source))}</pre>"
-            f"<script type='application/json' id='data'>{html.escape(json.dumps(rep))}</script>"
+            f"<script type='application/json' id='data'>{html.escape(json_text(rep))}</script>"
             "</body></html>")
