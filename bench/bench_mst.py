@@ -63,6 +63,10 @@ def time_once(fn):
     return time.perf_counter() - t0, out
 
 
+# Live values per team thread in cpp/src/mst/mst.cpp (kThreadMinWork).
+_TEAM_THREAD_WORK = 1 << 16
+
+
 def _busy_loops(count: int):
     """`count` pure-Python busy loops: a machine whose every core is taken by someone else."""
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
@@ -111,6 +115,9 @@ def thread_section(quick: bool) -> None:
                  f"{loaded[t] / loaded[1]:.2f}"] for t in counts]
         body.append(f"### mst_length, n = {n}, d = {d}, float32\n")
         body.append(table(["n_threads", "quiet ms", "busy ms", "busy / busy 1 thread"], rows))
+        if n * d < 2 * _TEAM_THREAD_WORK:
+            body.append("\nn·d is below two helpers' worth of work: every row runs the same "
+                        "single thread, so the spread between rows is the machine's noise.")
         body.append("")
     write_section("mst_threads", "MST thread team on a quiet and a busy machine "
                   "(bench/bench_mst.py --threads)", "\n".join(body))

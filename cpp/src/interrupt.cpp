@@ -3,6 +3,8 @@
 // Out of line on purpose: ISA translation units must not each emit their own copy.
 #include "lowdim/interrupt.h"
 
+#include <algorithm>
+
 namespace lowdim {
 namespace {
 thread_local CallState* t_call = nullptr;
@@ -42,8 +44,13 @@ bool interrupt_requested() {
   if (!t_owner || call->poll == nullptr) return false;
   const auto now = std::chrono::steady_clock::now();
   if (now < call->next_poll) return false;
-  call->next_poll = now + kPollInterval;
-  if (!call->poll()) return false;
+  const bool stop = call->poll();
+  // The binding's poll waits for the GIL, which a busy Python thread may hold for its
+  // switch interval (5 ms): keep polling to <= 5% of this thread's time whatever it costs.
+  const auto done = std::chrono::steady_clock::now();
+  call->next_poll = done + std::max<std::chrono::steady_clock::duration>(kPollInterval,
+                                                                           20 * (done - now));
+  if (!stop) return false;
   call->stop.store(true, std::memory_order_relaxed);
   return true;
 }
