@@ -7,11 +7,9 @@ the in-memory messages. The workers run lowdim's default backend, so this module
 (on the default variant), not once per backend.
 """
 import os
-import pickle
 import signal
 import time
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -336,7 +334,8 @@ def _kill_one_worker_mid_job(client, collections):
 
 def test_worker_killed_mid_projection_and_knn(client, data):
     X = np.concatenate([data, data[:, ::-1] + 1])
-    Xd = chunked(X, (180,)).map_blocks(_slow, dtype=X.dtype)     # 13 blocks of 0.3 s: >= 1.9 s on 2 workers
+    # 13 blocks of 0.3 s each: the job takes >= 1.9 s on 2 workers.
+    Xd = chunked(X, (180,)).map_blocks(_slow, dtype=X.dtype)
     y, d, i = _kill_one_worker_mid_job(
         client, [ldd.sparse_random_projection(Xd, 32, seed=8), *ldd.knn(Xd, 4)])
     np.testing.assert_array_equal(y, lowdim.sparse_random_projection(X, 32, seed=8))

@@ -61,7 +61,8 @@ def from_npy(paths_or_glob, *, chunks=None):
             raise ValueError(f"{path} has shape {src.shape} and dtype {src.dtype}, the first "
                              f"file {arrays[0].shape} and {arrays[0].dtype}")
         rows = chunks or max(1, DEFAULT_BLOCK_BYTES // max(1, src.shape[1] * src.dtype.itemsize))
-        arrays.append(da.from_array(src, chunks=(rows, -1), name="npy-" + tokenize(path, os.path.getmtime(path), src.shape, rows),
+        name = "npy-" + tokenize(path, os.path.getmtime(path), src.shape, rows)
+        arrays.append(da.from_array(src, chunks=(rows, -1), name=name,
                                     meta=np.empty((0, 0), src.dtype)))
     return arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
 
@@ -75,4 +76,4 @@ def from_zarr(url, component=None, *, chunks=None, **kwargs):
     arr = da.from_zarr(url, component=component, **kwargs)
     if arr.ndim != 2:
         raise ValueError(f"the zarr array has shape {arr.shape}; need 2-D")
-    return arr.rechunk({0: chunks or "auto", 1: -1}) if chunks else arr.rechunk({1: -1})
+    return arr.rechunk({0: chunks, 1: -1}) if chunks else arr.rechunk({1: -1})

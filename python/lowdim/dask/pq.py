@@ -2,9 +2,10 @@
 
 The codebooks are shipped once per worker: scattered with broadcast=True when a
 distributed Client is active, else one dask.delayed key that every task depends on; search
-makes each query block's ADC table once, on a worker. fit runs Lloyd's iterations distributed (per block: nearest centroid,
-float64 partial sums and counts; a tree of fixed shape adds them, so the codebooks are
-deterministic for a given chunking), or the in-memory k-means on lowdim's seeded sample.
+makes each query block's ADC table once, on a worker. fit runs Lloyd's iterations
+distributed (per block: nearest centroid, float64 partial sums and counts; a tree of fixed
+shape adds them, so the codebooks are deterministic for a given chunking), or the
+in-memory k-means on lowdim's seeded sample.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
 from ._common import as_rows, offsets, seeded_sample
-from .neighbors import _FAN_IN, _merge, _pick, _tree
+from .neighbors import _FAN_IN, _pick, _tree
 
 
 def shared(value):
