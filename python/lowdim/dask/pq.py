@@ -150,9 +150,10 @@ def _params(quantizer, X):
     return M, K, n_iter, mppc
 
 
-def _warn_few(n, K, used):
-    if used < _pq.MIN_POINTS_PER_CENTROID * K:
-        warnings.warn(f"training {K} centroids per sub-space on {used} points: at least "
+def _warn_few(n, K):
+    """The in-memory fit's warning, on the number of rows of X (as it does)."""
+    if n < _pq.MIN_POINTS_PER_CENTROID * K:
+        warnings.warn(f"training {K} centroids per sub-space on {n} points: at least "
                       f"{_pq.MIN_POINTS_PER_CENTROID * K} ({_pq.MIN_POINTS_PER_CENTROID} per "
                       "centroid) are recommended", UserWarning, stacklevel=3)
 
@@ -239,14 +240,13 @@ def fit(quantizer, X, *, sample=False):
     n, d = X.shape
     seed = _rng.seed_from_random_state(quantizer.seed)
     n_threads = _config.resolve_threads(quantizer.n_threads)
+    _warn_few(n, K)
     if sample:
-        _warn_few(n, K, n)
         rows = seeded_sample(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K).compute()
         x = X[rows].astype(np.float32).rechunk({0: -1}).to_delayed()[0, 0]
         cb = dask.delayed(_kmeans_on_sample, pure=True)(x, M, K, n_iter, seed,
                                                         n_threads).compute()
     else:
-        _warn_few(n, K, n)
         first = seeded_sample(seed, _rng.STREAM_PQ_INIT, n, K).compute()
         x0 = X[first].astype(np.float32).compute()
         # The draw order matters: row first[j] becomes centroid j, as in-memory.
