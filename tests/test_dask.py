@@ -10,6 +10,7 @@ import os
 import signal
 import time
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -227,10 +228,15 @@ def test_pq_encode_decode_search_bitwise(client, pq, data):
         np.testing.assert_array_equal(d, d0)
 
 
-def test_pq_state_is_shipped_once_not_per_task(client):
+@pytest.fixture(scope="module")
+def big():
+    """256 KiB of codebooks: large next to a task, so a copy per task would show."""
     with pytest.warns(UserWarning, match="recommended"):    # few points: fast, and enough here
-        big = lowdim.ProductQuantizer(16, 8, n_iter=1, seed=1).fit(
+        return lowdim.ProductQuantizer(16, 8, n_iter=1, seed=1).fit(
             np.random.default_rng(0).standard_normal((2000, 256)).astype(np.float32))
+
+
+def test_pq_state_is_shipped_once_not_per_task(client, big):
     X = da.zeros((100_000, 256), chunks=(1000, 256), dtype=np.float32)   # 100 blocks
     codes = ldd.encode(big, X)
     assert graph_bytes(codes) < big.codebooks_.nbytes / 4      # a scattered future per graph
@@ -384,3 +390,18 @@ def test_bad_input_same_errors_as_in_memory(client, data):
     with pytest.raises(TypeError, match="codes must be a dask array of dtype uint8"):
         ldd.decode(lowdim.ProductQuantizer(8, 4, seed=1).fit(data),
                    da.zeros((10, 8), dtype=np.int32))
+
+
+def test_pq_without_a_client_ships_the_codebooks_once(big, monkeypatch):
+    import distributed
+
+    def no_client():
+        raise ValueError("No clients found")
+    monkeypatch.setattr(distributed, "default_client", no_client)
+    X = da.from_array(np.random.default_rng(1).standard_normal((3000, 256)).astype(np.float32),
+                      chunks=(100, 256))                            # 30 blocks
+    codes = ldd.encode(big, X)
+    once = graph_bytes(codes) - graph_bytes(X)
+    assert big.codebooks_.nbytes <= once < 1.2 * big.codebooks_.nbytes
+    with dask.config.set(scheduler="sync"):
+        np.testing.assert_array_equal(codes.compute(), big.encode(X.compute()))
