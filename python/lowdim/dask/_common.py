@@ -1,0 +1,113 @@
+"""Checks and helpers shared by lowdim.dask: row-chunked dask arrays, cheap up-front checks.
+
+What can be checked from the graph alone (dtype, rank, known shape) is checked before any
+task runs, with the texts of lowdim._validate; what needs the data (NaN/inf rows) is
+checked inside every block by the in-memory function itself, so the message is the same.
+Seeded samples are the k smallest counter-based keys (lowdim._rng), selected block by block.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _rng
+
+try:
+    import dask
+    import dask.array as da
+except ImportError as exc:   # pragma: no cover - the package is an optional extra
+    raise ImportError("lowdim.dask needs dask: pip install 'lowdim[dask]'") from exc
+
+SAMPLE_KEYS_PER_TASK = 1 << 22     # counter-based keys hashed per task (32 MiB of uint64)
+
+
+def is_dask(X) -> bool:
+    return isinstance(X, da.Array)
+
+
+def float_dtype(dtype, *, name="X", force=None) -> np.dtype:
+    """The dtype as_float_array would give (float16/32 → float32, ints → float64)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "fiu":
+        raise TypeError(f"{name} must be a real numeric array, got dtype {dtype}")
+    if force is not None:
+        return np.dtype(force)
+    return np.dtype(np.float32) if dtype in (np.float16, np.float32) else np.dtype(np.float64)
+
+
+def as_rows(X, *, name="X", min_rows=1, min_cols=1):
+    """X as a 2-D dask array chunked by whole rows, dtype and known shape checked.
+
+    A numpy array is wrapped (one chunk per ~128 MiB of rows); column chunks are merged
+    (rechunk(1: -1)), because every kernel needs whole rows.
+    """
+    if hasattr(X, "tocsr") and hasattr(X, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix; this function needs a dense array "
+                        "(use X.toarray())")
+    if not is_dask(X):
+        arr = np.asarray(X)
+        if arr.ndim == 2 and arr.size:
+            rows = max(1, (128 << 20) // max(1, arr.shape[1] * arr.itemsize))
+            X = da.from_array(arr, chunks=(rows, -1))
+        else:
+            X = da.from_array(arr)
+    float_dtype(X.dtype, name=name)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
+    if any(math.isnan(c) for c in X.chunks[0]) or any(math.isnan(c) for c in X.chunks[1]):
+        raise ValueError(f"{name} has unknown chunk sizes (shape {X.shape}), e.g. after boolean "
+                         f"indexing; call {name}.compute_chunk_sizes() first")
+    if X.size == 0 or X.shape[0] < min_rows or X.shape[1] < min_cols:
+        raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
+    if len(X.chunks[1]) > 1:
+        X = X.rechunk({1: -1})
+    return X
+
+
+def offsets(chunks) -> np.ndarray:
+    """First global row of each block."""
+    return np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)
+
+
+def _smallest_keys(seed, stream, start, count, k):
+    """The k smallest keys of rows start..start+count (keys, global rows)."""
+    keys = _rng.random_bits(seed, stream, start, count)
+    if k < count:
+        keep = np.argpartition(keys, k)[:k]
+        return keys[keep], keep.astype(np.int64) + start
+    return keys, np.arange(start, start + count, dtype=np.int64)
+
+
+def _merge_keys(k, *parts):
+    keys = np.concatenate([p[0] for p in parts])
+    rows = np.concatenate([p[1] for p in parts])
+    if len(keys) > k:
+        keep = np.argpartition(keys, k)[:k]
+        keys, rows = keys[keep], rows[keep]
+    return keys, rows
+
+
+def _sorted_rows(part):
+    return np.sort(part[1])
+
+
+def seeded_sample(seed, stream, n, k, *, per_task=SAMPLE_KEYS_PER_TASK):
+    """Delayed sorted int64 rows: the set _rng.sample_without_replacement(seed, stream, n, k).
+
+    The keys are distinct 64-bit hashes, so the k smallest of all rows are the k smallest of
+    the per-range winners: each task hashes one range, a tree of merges keeps k.
+    """
+    if k >= n:
+        return dask.delayed(np.arange(n, dtype=np.int64))
+    parts = [dask.delayed(_smallest_keys, pure=True)(seed, stream, s, min(per_task, n - s), k)
+             for s in range(0, n, per_task)]
+    while len(parts) > 1:
+        parts = [dask.delayed(_merge_keys, pure=True)(k, *parts[i:i + 8])
+                 for i in range(0, len(parts), 8)]
+    return dask.delayed(_sorted_rows, pure=True)(parts[0])
+
+
+def take_rows(X, rows: np.ndarray):
+    """X[rows] for sorted int64 rows, as a numpy array computed on the workers."""
+    return X[rows].compute()

@@ -1,0 +1,266 @@
+"""Product quantization (Jégou et al. 2011) of dask arrays: fit, encode, decode, ADC search.
+
+The codebooks are shipped once per worker: scattered with broadcast=True when a
+distributed Client is active, else one dask.delayed key that every task depends on; search
+makes each query block's ADC table once, on a worker. fit runs Lloyd's iterations
+distributed (per block: nearest centroid, float64 partial sums and counts; a tree of fixed
+shape adds them, so the codebooks are deterministic for a given chunking), or the
+in-memory k-means on lowdim's seeded sample.
+"""
+from __future__ import annotations
+
+import warnings
+
+import dask
+import dask.array as da
+import numpy as np
+
+from .. import _config, _rng
+from .. import pq as _pq
+from .._ref_pq import _EPS
+from .._validate import check_int
+from ._common import as_rows, offsets, seeded_sample
+from .neighbors import _FAN_IN, _pick, _tree
+
+
+def shared(value):
+    """`value` as something tasks can take, sent once per worker, not once per task."""
+    try:
+        from distributed import default_client
+        client = default_client()
+    except (ImportError, ValueError):     # no distributed, or no Client: local schedulers
+        return dask.delayed(value, pure=True)
+    # hash=False: a fresh key each time (re-scattering a just-released hashed key races)
+    return client.scatter(value, broadcast=True, hash=False)
+
+
+def _fitted(quantizer):
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        raise TypeError(f"quantizer must be a lowdim.ProductQuantizer, got "
+                        f"{type(quantizer).__name__}")
+    return quantizer._fitted_codebooks()
+
+
+def _check_features(X, cb, name="X"):
+    M, _, dsub = cb.shape
+    if X.shape[1] != M * dsub:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the codebooks expect "
+                         f"{M * dsub} (M={M} × dsub={dsub})")
+
+
+def _encode_block(block, codebooks, n_threads):
+    return _pq.pq_encode(block, codebooks, n_threads=n_threads)
+
+
+def encode(quantizer, X, *, n_threads=1):
+    """Codes of a dask array X (n, d): dask array (n, M), uint8 (K ≤ 256) or uint16.
+
+    Bitwise the codes of quantizer.encode(X.compute()) (rows are encoded independently).
+    """
+    cb = _fitted(quantizer)
+    X = as_rows(X)
+    _check_features(X, cb)
+    dtype = _pq._code_dtype(cb.shape[1])
+    return X.map_blocks(_encode_block, shared(cb), n_threads, dtype=dtype,
+                        chunks=(X.chunks[0], (cb.shape[0],)), meta=np.empty((0, 0), dtype))
+
+
+def _decode_block(block, codebooks, n_threads):
+    return _pq.pq_decode(block, codebooks, n_threads=n_threads)
+
+
+def _check_code_array(codes, cb):
+    M, K, _ = cb.shape
+    want = np.dtype(_pq._code_dtype(K))
+    if not isinstance(codes, da.Array) or codes.dtype != want:
+        got = codes.dtype if hasattr(codes, "dtype") else type(codes).__name__
+        raise TypeError(f"codes must be a dask array of dtype {want} for {K} centroids per "
+                        f"sub-space, got {got}")
+    if codes.ndim != 2 or codes.shape[1] != M or not codes.shape[0] >= 1:
+        raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
+    return as_rows(codes, name="codes")
+
+
+def decode(quantizer, codes, *, n_threads=1):
+    """Reconstructions (n, d) float32 of dask codes (n, M); codes out of range raise there."""
+    cb = _fitted(quantizer)
+    codes = _check_code_array(codes, cb)
+    d = cb.shape[0] * cb.shape[2]
+    return codes.map_blocks(_decode_block, shared(cb), n_threads, dtype=np.float32,
+                            chunks=(codes.chunks[0], (d,)), meta=np.empty((0, 0), np.float32))
+
+
+def _table(q, codebooks, n_threads):
+    q = _pq._check_x(q, codebooks, name="Q")
+    return _config.kernels().pq_distance_table(q, codebooks, n_threads)
+
+
+def _search_block(table, codes, codebooks, k, offset, n_threads):
+    c = _pq._check_codes(codes, codebooks)
+    dist, idx = _config.kernels().pq_search(table, c, min(k, len(c)), n_threads)
+    return dist, idx + offset
+
+
+def search(quantizer, Q, codes, k, *, n_threads=1):
+    """k nearest codes of each query by ADC (quantizer.search), codes a dask array.
+
+    Q : ndarray or dask array (nq, d). Each query block's ADC table is made once on a worker
+    and fetched by the tasks that search the code blocks; the per-block top-k are merged by
+    (distance, global index), which is the in-memory order (ADC sums are per pair, so the
+    result is bitwise quantizer.search(Q, codes.compute(), k)).
+
+    Returns
+    -------
+    distances (nq, k) float32, indices (nq, k) int64: dask arrays of one graph (compute
+    them together: dask.compute(d, i)).
+    """
+    cb = _fitted(quantizer)
+    codes = _check_code_array(codes, cb)
+    Q = as_rows(Q, name="Q")
+    _check_features(Q, cb, name="Q")
+    k = check_int(k, name="k", low=1, high=codes.shape[0])
+    cbs = shared(cb)
+    starts = offsets(codes.chunks[0])
+    blocks = codes.to_delayed()[:, 0]
+    dists, idxs = [], []
+    for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
+        table = dask.delayed(_table, pure=True)(qi, cbs, n_threads)
+        parts = [dask.delayed(_search_block, pure=True)(table, c, cbs, k, int(starts[j]),
+                                                        n_threads)
+                 for j, c in enumerate(blocks)]
+        best = _tree(parts, k)
+        dists.append(da.from_delayed(dask.delayed(_pick)(best, 0), (nq, k), dtype=np.float32))
+        idxs.append(da.from_delayed(dask.delayed(_pick)(best, 1), (nq, k), dtype=np.int64))
+    return da.concatenate(dists), da.concatenate(idxs)
+
+
+# ---- training ---------------------------------------------------------------------------
+
+def _params(quantizer, X):
+    M = check_int(quantizer.n_subquantizers, name="n_subquantizers", low=1)
+    nbits = check_int(quantizer.nbits, name="nbits", low=1, high=16)
+    n_iter = check_int(quantizer.n_iter, name="n_iter", low=0, high=100_000)
+    mppc = check_int(quantizer.max_points_per_centroid, name="max_points_per_centroid", low=1)
+    n, d = X.shape
+    if d % M:
+        raise ValueError(f"n_features={d} is not divisible by n_subquantizers={M}")
+    K = 1 << nbits
+    if n < K:
+        raise ValueError(f"k-means needs at least 2**nbits = {K} training points, got {n}")
+    return M, K, n_iter, mppc
+
+
+def _warn_few(n, K):
+    """The in-memory fit's warning, on the number of rows of X (as it does)."""
+    if n < _pq.MIN_POINTS_PER_CENTROID * K:
+        warnings.warn(f"training {K} centroids per sub-space on {n} points: at least "
+                      f"{_pq.MIN_POINTS_PER_CENTROID * K} ({_pq.MIN_POINTS_PER_CENTROID} per "
+                      "centroid) are recommended", UserWarning, stacklevel=3)
+
+
+def _initial(x, first, M, K):
+    return np.ascontiguousarray(x[first].reshape(K, M, -1).transpose(1, 0, 2))
+
+
+def _kmeans_on_sample(x, M, K, n_iter, seed, n_threads):
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
+    return _config.kernels().pq_kmeans(x, _initial(x, first, M, K), n_iter, n_threads)
+
+
+def _lloyd_partial(block, codebooks):
+    """Per block: float64 sums (M, K, dsub) and counts (M, K) of the nearest centroids."""
+    M, K, dsub = codebooks.shape
+    x = np.ascontiguousarray(block, dtype=np.float32)
+    codes = _config.kernels().pq_encode(x, codebooks, 1)
+    sums = np.empty((M, K, dsub))
+    counts = np.empty((M, K), dtype=np.int64)
+    col = np.arange(dsub)
+    for m in range(M):
+        c = codes[:, m].astype(np.int64)
+        counts[m] = np.bincount(c, minlength=K)
+        flat = (c[:, None] * dsub + col).ravel()      # one bincount per sub-space, row order
+        sums[m] = np.bincount(flat, weights=x[:, m * dsub:(m + 1) * dsub].ravel()
+                              .astype(np.float64), minlength=K * dsub).reshape(K, dsub)
+    return sums, counts
+
+
+def _add(*parts):
+    sums = parts[0][0].copy()
+    counts = parts[0][1].copy()
+    for s, c in parts[1:]:
+        sums += s
+        counts += c
+    return sums, counts
+
+
+def _update(codebooks, sums, counts):
+    """New centroids; an empty cluster splits the largest, as lowdim's k-means does."""
+    cb = codebooks.copy()
+    dsub = cb.shape[2]
+    even = np.arange(dsub) % 2 == 0
+    up = np.where(even, np.float32(1) + _EPS, np.float32(1) - _EPS).astype(np.float32)
+    down = np.where(even, np.float32(1) - _EPS, np.float32(1) + _EPS).astype(np.float32)
+    for m in range(cb.shape[0]):
+        cnt = counts[m].copy()
+        full = cnt > 0
+        cb[m, full] = (sums[m, full] / cnt[full, None]).astype(np.float32)
+        for ci in np.flatnonzero(cnt == 0):
+            cj = int(np.argmax(cnt))
+            v = cb[m, cj].copy()
+            cb[m, ci] = v * up
+            cb[m, cj] = v * down
+            cnt[ci] = cnt[cj] // 2
+            cnt[cj] -= cnt[ci]
+    return cb
+
+
+def fit(quantizer, X, *, sample=False):
+    """Fit a ProductQuantizer on a dask array X (n, d); returns the quantizer (fitted).
+
+    sample=False: Lloyd's iterations over all n rows on the workers. The initial centroids
+    are the rows lowdim's k-means would draw (stream STREAM_PQ_INIT over the n rows); each
+    iteration ships the codebooks once per worker and gets back (M, K, dsub) sums and
+    (M, K) counts per block, added by a tree of fixed shape: deterministic for a given
+    chunking. Rows are assigned by pq_encode's exact distance Σ(c − x)², where the in-memory
+    k-means uses ‖c‖² − 2x·c; the two agree except at float32 near-ties, and partial sums
+    are added in a different order, so the codebooks are close to, not bitwise, the
+    in-memory ones. max_points_per_centroid is ignored (all rows are used); persist X if it
+    is generated or read lazily, since every iteration reads it once.
+
+    sample=True: the in-memory fit on the seeded subsample it would draw itself
+    (max_points_per_centroid · K rows, stream STREAM_PQ_SUBSAMPLE), gathered and trained on
+    one worker: the codebooks are bitwise quantizer.fit(X.compute()).
+    """
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        raise TypeError(f"quantizer must be a lowdim.ProductQuantizer, got "
+                        f"{type(quantizer).__name__}")
+    X = as_rows(X)
+    M, K, n_iter, mppc = _params(quantizer, X)
+    n, d = X.shape
+    seed = _rng.seed_from_random_state(quantizer.seed)
+    n_threads = _config.resolve_threads(quantizer.n_threads)
+    _warn_few(n, K)
+    if sample:
+        rows = seeded_sample(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K).compute()
+        x = X[rows].astype(np.float32).rechunk({0: -1}).to_delayed()[0, 0]
+        cb = dask.delayed(_kmeans_on_sample, pure=True)(x, M, K, n_iter, seed,
+                                                        n_threads).compute()
+    else:
+        first = seeded_sample(seed, _rng.STREAM_PQ_INIT, n, K).compute()
+        x0 = X[first].astype(np.float32).compute()
+        # The draw order matters: row first[j] becomes centroid j, as in-memory.
+        cb = _initial(x0, np.arange(K), M, K)
+        blocks = X.to_delayed()[:, 0]
+        for _ in range(n_iter):
+            shared_cb = shared(cb)
+            parts = [dask.delayed(_lloyd_partial, pure=True)(b, shared_cb) for b in blocks]
+            while len(parts) > 1:
+                parts = [dask.delayed(_add, pure=True)(*parts[i:i + _FAN_IN])
+                         for i in range(0, len(parts), _FAN_IN)]
+            sums, counts = parts[0].compute()
+            cb = _update(cb, sums, counts)
+    quantizer.codebooks_ = cb
+    quantizer.n_features_in_ = d
+    quantizer.seed_ = seed
+    return quantizer

@@ -1,0 +1,150 @@
+"""Random projections of row-chunked dask arrays; each block regenerates its matrix.
+
+The graph holds parameters only (n_components, density, seed): every task calls the
+in-memory function (lowdim.random_projection / lowdim.hadamard) on its block, whose
+entries are pure functions of (seed, row, column) of lowdim's counter-based generator, so
+the pickled graph does not grow with d·k and no matrix crosses the network.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import hadamard as _hd
+from .. import random_projection as _rp
+from .._rng import check_seed
+from .._validate import check_fraction, check_int
+from ._common import as_rows, float_dtype
+
+_ROWS_NOTE = """
+    Notes
+    -----
+    X is row-chunked (any row chunking); a chunking that splits columns is merged to whole
+    rows first (X.rechunk({1: -1})), since every output needs whole input rows. numpy input
+    is wrapped into ~128 MiB row blocks.
+"""
+
+
+def _rows_note(fn):
+    fn.__doc__ = fn.__doc__.rstrip() + "\n" + _ROWS_NOTE
+    return fn
+
+
+def _project(X, k, fn, **params):
+    return X.map_blocks(fn, k=k, **params, dtype=float_dtype(X.dtype),
+                        chunks=(X.chunks[0], (k,)), meta=np.empty((0, 0), float_dtype(X.dtype)))
+
+
+def _sparse_block(block, k, density, seed, n_threads):
+    return _rp.sparse_random_projection(block, k, density=density, seed=seed,
+                                        n_threads=n_threads)
+
+
+def _gaussian_block(block, k, seed):
+    return _rp.gaussian_random_projection(block, k, seed=seed)
+
+
+def _srht_block(block, k, seed, n_threads):
+    return _hd.srht(block, k, seed=seed, n_threads=n_threads)
+
+
+def _fjlt_block(block, k, density, seed, n_threads):
+    return _hd.fjlt(block, k, density=density, seed=seed, n_threads=n_threads)
+
+
+@_rows_note
+def sparse_random_projection(X, n_components, *, density="auto", seed=0, n_threads=1):
+    """lowdim.sparse_random_projection of every row block of a dask array, lazily.
+
+    Parameters
+    ----------
+    X : dask.array.Array (n, d), float16/32/64 or int (or a numpy array)
+    n_components, density, seed : as lowdim.sparse_random_projection
+    n_threads : int, default 1
+        Kernel threads per task; Dask runs tasks in parallel, so 1 thread per task and one
+        Dask thread per core is the usual setup.
+
+    Returns
+    -------
+    dask.array.Array (n, n_components), float32 for float16/32 input else float64, with
+    X's row chunks; bitwise equal to the in-memory call on the whole array.
+    """
+    X = as_rows(X)
+    k = check_int(n_components, name="n_components", low=1, high=_rp._MAX_COMPONENTS)
+    rho = _rp.check_density(density, X.shape[1])
+    return _project(X, k, _sparse_block, density=rho, seed=check_seed(seed),
+                    n_threads=n_threads)
+
+
+@_rows_note
+def gaussian_random_projection(X, n_components, *, seed=0):
+    """lowdim.gaussian_random_projection of every row block, lazily.
+
+    Returns
+    -------
+    dask.array.Array (n, n_components). The product runs in numpy's BLAS, whose sums can
+    depend on the number of rows and threads in a call (OpenBLAS picks kernels and splits by
+    shape), so the result equals the in-memory call to rounding (float32: ~1e-6 relative),
+    not bitwise; the matrix itself is bitwise the same.
+    """
+    X = as_rows(X)
+    k = check_int(n_components, name="n_components", low=1, high=_rp._MAX_COMPONENTS)
+    return _project(X, k, _gaussian_block, seed=check_seed(seed))
+
+
+def _hadamard_k(X, n_components):
+    n = _hd._padded_length(X.shape[1])
+    return check_int(n_components, name="n_components", low=1, high=n), n
+
+
+@_rows_note
+def srht(X, n_components, *, seed=0, n_threads=1):
+    """lowdim.srht of every row block (2-D X only), lazily; bitwise equal to the in-memory call.
+    """
+    X = as_rows(X)
+    k, _ = _hadamard_k(X, n_components)
+    return _project(X, k, _srht_block, seed=check_seed(seed), n_threads=n_threads)
+
+
+@_rows_note
+def fjlt(X, n_components, *, density=None, seed=0, n_threads=1):
+    """lowdim.fjlt of every row block (2-D X only), lazily; bitwise equal to the in-memory call.
+    """
+    X = as_rows(X)
+    k, n = _hadamard_k(X, n_components)
+    q = _hd.default_fjlt_density(n) if density is None else check_fraction(density,
+                                                                           name="density")
+    return _project(X, k, _fjlt_block, density=q, seed=check_seed(seed), n_threads=n_threads)
+
+
+_ESTIMATORS = (_rp.SparseRandomProjection, _rp.GaussianRandomProjection, _hd.SRHT,
+               _hd.FastJLT)
+
+
+def _transform_block(block, estimator):
+    return np.asarray(estimator.transform(block))
+
+
+@_rows_note
+def transform(estimator, X):
+    """estimator.transform of every row block, for a fitted lowdim projection estimator.
+
+    Parameters
+    ----------
+    estimator : fitted SparseRandomProjection, GaussianRandomProjection, SRHT or FastJLT
+        Pickled into the graph once: it holds the seed and sizes, never the matrix.
+    X : dask.array.Array (n, n_features_in_)
+
+    Returns
+    -------
+    dask.array.Array (n, n_components_), dense. Errors of the estimator (not fitted, wrong
+    number of features, wrong dtype) are raised here, from a one-row probe, before any task
+    runs.
+    """
+    if not isinstance(estimator, _ESTIMATORS):
+        raise TypeError(f"estimator must be one of {[c.__name__ for c in _ESTIMATORS]}, got "
+                        f"{type(estimator).__name__}")
+    X = as_rows(X)
+    probe = np.asarray(estimator.transform(np.zeros((1, X.shape[1]), dtype=X.dtype)))
+    return X.map_blocks(_transform_block, estimator=estimator, dtype=probe.dtype,
+                        chunks=(X.chunks[0], (probe.shape[1],)),
+                        meta=np.empty((0, 0), probe.dtype))
