@@ -20,6 +20,8 @@ from ._common import (BLOCK_ROWS, check_matrix, check_pair, eigvals_desc, refuse
 
 # Counter-based stream of uniformity's pair sample (disjoint from lowdim._rng's streams).
 STREAM_UNIFORMITY_PAIRS = 0x554E4946 << 32
+GRAM_BLOCK_ENTRIES = 2**22   # exact uniformity: Gram entries held at once (32 MiB float64)
+PAIR_CHUNK = 16384           # sampled uniformity: pairs gathered at once
 
 
 # ---------------------------------------------------------------------------- IsoScore
@@ -197,7 +199,7 @@ def uniformity(X, t: float = 2.0, *, log: bool = True, normalize: bool = True,
 
 def _uniformity_exact(x, norms, t) -> float:
     n = x.shape[0]
-    block = max(1, min(n, 2**22 // n))          # block × n Gram entries at a time
+    block = max(1, min(n, GRAM_BLOCK_ENTRIES // n))
     z = np.empty((n, x.shape[1]))
     for s in range(0, n, BLOCK_ROWS):
         z[s:s + BLOCK_ROWS] = _unit(x, norms, slice(s, s + BLOCK_ROWS))
@@ -214,13 +216,9 @@ def _uniformity_exact(x, norms, t) -> float:
 
 def _uniformity_sampled(x, norms, t, m, seed):
     n = x.shape[0]
-    key = _rng.stream_key(seed, STREAM_UNIFORMITY_PAIRS)
-    total, total_sq, chunk = 0.0, 0.0, 16384
-    for s in range(0, m, chunk):
-        p = np.arange(s, min(s + chunk, m), dtype=np.uint64)
-        i = (_rng.uniform(_rng.bits(key, 2 * p)) * n).astype(np.int64)
-        off = (_rng.uniform(_rng.bits(key, 2 * p + 1)) * (n - 1)).astype(np.int64)
-        j = (i + 1 + off) % n
+    total, total_sq = 0.0, 0.0
+    for s in range(0, m, PAIR_CHUNK):
+        i, j = sample_pairs(seed, n, s, min(s + PAIR_CHUNK, m))
         diff = (x[i].astype(np.float64) / norms[i, None]
                 - x[j].astype(np.float64) / norms[j, None])
         v = np.exp(-t * np.einsum("ij,ij->i", diff, diff))
@@ -229,6 +227,19 @@ def _uniformity_sampled(x, norms, t, m, seed):
     mean = total / m
     var = max(total_sq / m - mean**2, 0.0) * m / (m - 1) if m > 1 else 0.0
     return mean, var, m
+
+
+def sample_pairs(seed: int, n: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs number start..stop-1 of the seeded sample: ordered (i, j), i ≠ j, uniform.
+
+    Pair p uses draws 2p and 2p + 1 of one counter-based stream: i = ⌊u·n⌋ and
+    j = (i + 1 + ⌊u'·(n − 1)⌋) mod n, so any chunking of p gives the same pairs.
+    """
+    key = _rng.stream_key(seed, STREAM_UNIFORMITY_PAIRS)
+    p = np.arange(start, stop, dtype=np.uint64)
+    i = (_rng.uniform(_rng.bits(key, 2 * p)) * n).astype(np.int64)
+    off = (_rng.uniform(_rng.bits(key, 2 * p + 1)) * (n - 1)).astype(np.int64)
+    return i, (i + 1 + off) % n
 
 
 def alignment(X, Y, alpha: float = 2.0, *, normalize: bool = True) -> float:
