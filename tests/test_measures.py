@@ -212,6 +212,11 @@ def test_uniformity_sampled_is_seeded_and_within_its_error(data, small_blocks):
     assert abs(r.value - exact) < 5 * r.stderr
     assert M.uniformity(data, max_pairs=1000, seed=7) == r
     assert M.uniformity(data, max_pairs=1000, seed=8).value != r.value
+    raw_exact = np.log(np.exp(-0.05 * pdist(data, "sqeuclidean")).mean())
+    raw = M.uniformity(data, 0.05, normalize=False, max_pairs=1000)
+    assert abs(raw.value - raw_exact) < 5 * raw.stderr
+    r32 = M.uniformity(data.astype(np.float32), max_pairs=1000, seed=7)
+    assert r32.value == pytest.approx(r.value, rel=1e-5)      # same pairs, float32 dots
 
 
 def test_uniformity_pair_sample_is_uniform_and_never_a_self_pair():
