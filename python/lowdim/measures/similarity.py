@@ -127,7 +127,9 @@ def mutual_knn_alignment(X, Y, k: int = 10, *, metric: str = "cosine",
     is metric="cosine" (default); "inner_product" ranks raw inner products (their code on
     unnormalised input), "euclidean" by distance. 1 for identical spaces (and any
     rotation or scaling of X), about k/(n − 1) for unrelated ones. Ties go to the lower
-    index (lowdim.knn); their argsort breaks ties arbitrarily.
+    index (lowdim.knn); their argsort breaks ties arbitrarily. Their pipeline also clips
+    features at the 0.95 quantile of |x| first (prepare_features); pass clipped features
+    to reproduce it.
     """
     ix, iy = _pair_knn(X, Y, k, metric, "mutual_knn_alignment", n_threads)
     return float(shared_neighbours(ix, iy).mean() / ix.shape[1])
