@@ -38,7 +38,8 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
     d × d products only. debiased=True replaces each HSIC by the unbiased estimator
     (Song et al. 2007), used for CKA by Nguyen, Raghu & Kornblith (ICLR 2021):
 
-        HSIC_u(K, L) ∝ ‖ỸᵀX̃‖_F² − n/(n − 2) · Σ_i ‖x̃_i‖²‖ỹ_i‖² + ‖X̃‖_F²‖Ỹ‖_F² / ((n − 1)(n − 2)),
+        HSIC_u(K, L) ∝ ‖ỸᵀX̃‖_F² − n/(n − 2) · Σ_i ‖x̃_i‖²‖ỹ_i‖²
+                       + ‖X̃‖_F²‖Ỹ‖_F² / ((n − 1)(n − 2)),
 
     exactly `feature_space_linear_cka(X, Y, debiased=True)` of Kornblith's CKA notebook
     (their _debiased_dot_product_similarity_helper), which equals the Gram-matrix
@@ -48,10 +49,14 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
     debiased CKA is ≈ 0 there and may be slightly negative. Memory O(n + (d1 + d2)²).
     """
     x, y = _checked_pair(X, Y, "linear_cka")
-    n = x.shape[0]
-    if debiased and n < 4:
-        raise ValueError(f"debiased CKA needs at least 4 rows, got {n}")
-    mom = PairMoments(x, y, row_norms=debiased)
+    if debiased and x.shape[0] < 4:
+        raise ValueError(f"debiased CKA needs at least 4 rows, got {x.shape[0]}")
+    return cka_from_moments(PairMoments(x, y, row_norms=debiased), debiased)
+
+
+def cka_from_moments(mom: PairMoments, debiased: bool) -> float:
+    """Linear CKA from the d × d products (and, debiased, the centred row norms)."""
+    n = mom.n
     xty = float(np.sum(mom.Sxy ** 2))
     xtx = float(np.sum(mom.Sxx ** 2))
     yty = float(np.sum(mom.Syy ** 2))
@@ -86,7 +91,11 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
     if kind not in PROCRUSTES_KINDS:
         raise ValueError(f"kind must be one of {PROCRUSTES_KINDS}, got {kind!r}")
     x, y = _checked_pair(X, Y, "procrustes_distance")
-    mom = PairMoments(x, y)
+    return procrustes_from_moments(PairMoments(x, y), kind)
+
+
+def procrustes_from_moments(mom: PairMoments, kind: str = "squared") -> float:
+    """Procrustes distance from the centred d1 × d2 cross product and the scatters."""
     nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
     nu = min(nu / math.sqrt(float(np.trace(mom.Sxx)) * float(np.trace(mom.Syy))), 1.0)
     if kind == "angular":

@@ -8,7 +8,6 @@ comes from one d × d scatter (O(n·d²) time, O(d²) memory) or per-dimension m
 """
 from __future__ import annotations
 
-import math
 import numbers
 from typing import NamedTuple
 
@@ -106,7 +105,11 @@ def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
     except TypeError:
         raise TypeError("fit_range must be a pair of integers (start, stop)") from None
     refuse_constant(x, "X", "alpha_req")
-    lam = _gram_eigvals(x, True)[:min(x.shape)]
+    return alpha_from_eigvals(_gram_eigvals(x, True)[:min(x.shape)], start, stop)
+
+
+def alpha_from_eigvals(lam: np.ndarray, start: int, stop: int) -> AlphaReq:
+    """The α-ReQ fit on covariance eigenvalues sorted descending (min(n, d) of them)."""
     positive = int((lam > 1e-12 * lam[0]).sum())
     stop = min(stop, positive)
     if stop - start < 2:

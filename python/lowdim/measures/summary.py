@@ -11,7 +11,8 @@ import numpy as np
 from .. import neighbors
 from .._validate import check_int
 from . import isotropy, similarity, spectrum
-from ._common import check_matrix, check_pair, eigvals_desc, refuse_constant, scatter
+from ._common import (PairMoments, check_matrix, check_pair, eigvals_desc, refuse_constant,
+                      scatter)
 from .hubness import hubness_from_indices
 
 
@@ -51,7 +52,7 @@ def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None) -> 
     out["effective_rank"] = float(np.exp(-(p * np.log(p)).sum()))
     out["vn_entropy"] = float(-(q * np.log(q)).sum())
     try:
-        a = spectrum.alpha_req(x)
+        a = spectrum.alpha_from_eigvals(lam[:min(n, d)], 5, 100)
         out["alpha_req"], out["alpha_req_r2"] = a.alpha, a.r2
     except ValueError:                       # fewer than 7 nonzero eigenvalues
         out["alpha_req"], out["alpha_req_r2"] = None, None
@@ -82,10 +83,11 @@ def compare_summary(X, Y, *, k: int = 10) -> dict:
     refuse_constant(x, "X", "compare_summary")
     refuse_constant(y, "Y", "compare_summary")
     out = {"n": x.shape[0], "d_x": x.shape[1], "d_y": y.shape[1]}
-    out["linear_cka"] = similarity.linear_cka(x, y)
-    out["linear_cka_debiased"] = (similarity.linear_cka(x, y, debiased=True)
+    mom = PairMoments(x, y, row_norms=x.shape[0] >= 4)
+    out["linear_cka"] = similarity.cka_from_moments(mom, False)
+    out["linear_cka_debiased"] = (similarity.cka_from_moments(mom, True)
                                   if x.shape[0] >= 4 else None)
-    out["procrustes"] = similarity.procrustes_distance(x, y)
+    out["procrustes"] = similarity.procrustes_from_moments(mom)
     ix, iy = similarity._pair_knn(x, y, k, "cosine", "compare_summary", None)
     c = similarity.shared_neighbours(ix, iy)
     out["mutual_knn_k"] = k
