@@ -26,6 +26,7 @@ from .neighbors import knn, remove_duplicates
 from .pq import ProductQuantizer, pq_decode, pq_encode
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
                                 gaussian_random_projection, sparse_random_projection)
+from . import measures  # noqa: E402  (lowdim.measures.isoscore, linear_cka, ...)
 from . import id  # noqa: E402  (lowdim.id.MLE / TwoNN; not in __all__: it would shadow id())
 
 __all__ = [

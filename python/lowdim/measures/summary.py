@@ -1,0 +1,96 @@
+"""One-call summaries for `lowdim report`: the geometry numbers of one matrix, and the
+similarity numbers of two embeddings of the same rows, as plain dicts (JSON-ready).
+
+Each input is validated once; the d × d scatter and the kNN graph are computed once and
+shared by the measures that need them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neighbors
+from .._validate import check_int
+from . import isotropy, similarity, spectrum
+from ._common import (PairMoments, check_matrix, check_pair, eigvals_desc, refuse_constant,
+                      scatter)
+from .hubness import hubness_from_indices
+
+
+def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None) -> dict:
+    """Geometry of X (n, d) for the report, as a dict of floats / ints / lists.
+
+    Keys: n, d; isoscore, mean_cosine, uniformity (+ uniformity_pairs, exact, stderr),
+    w2_isotropy; effective_rank (RankMe, paper form), vn_entropy, alpha_req (+ r2);
+    outlier_dimensions (count, rule, worst: [(dim, variance / mean variance)] of the
+    `n_outliers` worst); hubness_k, hubness_skewness, antihub_share, hub_share.
+    `knn` may pass lowdim.knn(X, >= k) results to reuse (the report's k = 20 graph).
+    Every value equals the public function's on the same X.
+    """
+    x = check_matrix(X)
+    k = check_int(k, name="k", low=1, high=x.shape[0] - 1)
+    n_outliers = check_int(n_outliers, name="n_outliers", low=0)
+    refuse_constant(x, "X", "summary")
+    n, d = x.shape
+    S = scatter(x)
+    lam = eigvals_desc(S)
+    mean = x.mean(axis=0, dtype=np.float64)
+    gram_lam = eigvals_desc(S + n * np.outer(mean, mean))
+    sig = np.sqrt(gram_lam[:min(n, d)])
+    p = sig / sig.sum() + 1e-7
+    q = lam / lam.sum()
+    q = q[q > 0]
+    uni = isotropy.uniformity(x, seed=seed) if x.any(axis=1).all() else None
+    out = {"n": n, "d": d}
+    out["isoscore"] = isotropy._isoscore_from_values(lam, d) if d >= 2 else None
+    out["mean_cosine"] = isotropy.mean_cosine(x) if uni is not None else None
+    out["uniformity"] = uni.value if uni is not None else None
+    out["uniformity_pairs"] = uni.n_pairs if uni is not None else 0
+    out["uniformity_exact"] = bool(uni.exact) if uni is not None else False
+    out["uniformity_stderr"] = uni.stderr if uni is not None else None
+    w2sq = max(lam.sum() - np.sqrt(lam).sum() ** 2 / d, 0.0)
+    out["w2_isotropy"] = float(np.sqrt(w2sq / lam.sum()))
+    out["effective_rank"] = float(np.exp(-(p * np.log(p)).sum()))
+    out["vn_entropy"] = float(-(q * np.log(q)).sum())
+    try:
+        a = spectrum.alpha_from_eigvals(lam[:min(n, d)], 5, 100)
+        out["alpha_req"], out["alpha_req_r2"] = a.alpha, a.r2
+    except ValueError:                       # fewer than 7 nonzero eigenvalues
+        out["alpha_req"], out["alpha_req_r2"] = None, None
+    od = spectrum.outlier_dimensions(x)
+    out["outlier_dimensions"] = {
+        "count": int(len(od.indices)), "rule": od.rule,
+        "worst": [[int(i), float(s)] for i, s in zip(od.indices[:n_outliers],
+                                                     od.scores[:n_outliers])]}
+    if knn is None:
+        _, idx = neighbors.knn(x, k)
+    else:
+        idx = np.asarray(knn[1])[:, :k]
+    h = hubness_from_indices(idx, n, k)
+    out.update(hubness_k=k, hubness_skewness=h.skewness, antihub_share=h.antihub_share,
+               hub_share=h.hub_share)
+    return out
+
+
+def compare_summary(X, Y, *, k: int = 10) -> dict:
+    """Similarity of two embeddings of the same rows, for `lowdim report --compare`.
+
+    Keys: n, d_x, d_y; linear_cka, linear_cka_debiased (None when n < 4),
+    procrustes (Ding et al. squared distance 2 − 2ν), mutual_knn_k, mutual_knn_alignment,
+    knn_jaccard (cosine neighbours, as the public functions' defaults).
+    """
+    x, y = check_pair(X, Y)
+    k = check_int(k, name="k", low=1, high=x.shape[0] - 1)
+    refuse_constant(x, "X", "compare_summary")
+    refuse_constant(y, "Y", "compare_summary")
+    out = {"n": x.shape[0], "d_x": x.shape[1], "d_y": y.shape[1]}
+    mom = PairMoments(x, y, row_norms=x.shape[0] >= 4)
+    out["linear_cka"] = similarity.cka_from_moments(mom, False)
+    out["linear_cka_debiased"] = (similarity.cka_from_moments(mom, True)
+                                  if x.shape[0] >= 4 else None)
+    out["procrustes"] = similarity.procrustes_from_moments(mom)
+    ix, iy = similarity._pair_knn(x, y, k, "cosine", "compare_summary", None)
+    c = similarity.shared_neighbours(ix, iy)
+    out["mutual_knn_k"] = k
+    out["mutual_knn_alignment"] = float(c.mean() / k)
+    out["knn_jaccard"] = float(np.mean(c / (2.0 * k - c)))
+    return out
