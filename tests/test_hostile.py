@@ -242,7 +242,8 @@ def compatible(draw, xspec, kind):
         good = st.tuples(st.just(shape[0] if shape else 0), st.sampled_from([1, 2, 3, 5]))
     shape2 = draw(st.one_of(good, good, good, shapes_nd((1, 2, 3))))
     dtypes = ["int64", "int32", "uint8", "float32"] if kind == "indices" else DTYPES
-    fills = ["ints", "ints", "neg_ints", "huge", "normal"] if kind == "indices" else FILLS
+    fills = (["in_rows", "in_rows", "ints", "neg_ints", "huge", "normal"] if kind == "indices"
+             else FILLS)
     return draw(array_spec(st.just(shape2), dtypes, fills))
 
 
@@ -346,7 +347,7 @@ def test_known_open_names_real_entries_and_tags():
         if kind == "view":
             assert value in VIEWS, tag
         if kind == "values":
-            assert value in FILLS + ["neg_ints"], tag
+            assert value in FILLS + ["neg_ints", "in_rows"], tag
 
 
 def test_native_settings_refuse_hostile_values_cleanly(worker):
