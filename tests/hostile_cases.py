@@ -44,6 +44,8 @@ def fill_values(shape, dtype, fill, seed):
         real = np.resize(real.reshape(shape[0], -1)[:3].ravel(), n)
     elif fill == "ints":
         real = rng.integers(0, 4, n).astype(float)
+    elif fill == "in_rows" and len(shape) >= 1:    # indices valid for an (n, k) kNN table
+        real = rng.integers(0, max(shape[0], 1), n).astype(float)
     elif fill == "neg_ints":
         real = rng.integers(-3, 4, n).astype(float)
     elif fill == "near_ties":
