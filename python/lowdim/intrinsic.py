@@ -144,18 +144,23 @@ def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
 def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"):
     """TwoNN dimension from ratios μ = r2/r1 (all finite, >= 1). Returns (d, x, y).
 
-    Keeps the n_keep = int(N·(1 − discard_fraction)) smallest ratios; empirical CDF
+    Keeps the n_keep = int(N·(1 − discard_fraction)) smallest ratios ('linear': at most
+    N − 1, F = 1 has no finite y); empirical CDF
     F(μ_(i)) = i / N; 'linear' = slope through the origin of y = −ln(1 − F) on x = ln μ;
     'mle' = (n_keep − 1) / (Σ ln μ_(i) + (N − n_keep)·ln μ_(n_keep)) (censored Pareto MLE).
     """
     mu = np.sort(np.asarray(mu, dtype=np.float64))
     n = len(mu) if n_total is None else n_total
-    # F = 1 at the largest ratio would give y = ∞: that point is always left out.
-    n_keep = min(int(n * (1 - discard_fraction)), n - 1)
+    n_keep = int(n * (1 - discard_fraction))
+    if method != "mle":
+        # F = 1 at the largest ratio would give y = ∞: the least-squares fit leaves it out
+        # (the MLE has no F term and keeps every ratio, as skdim).
+        n_keep = min(n_keep, n - 1)
     if n_keep < 2:
         raise ValueError(f"only {n_keep} ratios left after discarding; need at least 2 points")
     x = np.log(mu[:n_keep])
-    y = -np.log1p(-np.arange(1, n_keep + 1) / n)
+    with np.errstate(divide="ignore"):      # y = ∞ at F = 1 (MLE, nothing discarded; unused)
+        y = -np.log1p(-np.arange(1, n_keep + 1) / n)
     if method == "mle":
         denom = x.sum() + (n - n_keep) * x[-1]
     else:
