@@ -24,6 +24,7 @@ from .pq import ProductQuantizer, pq_decode, pq_encode
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
                                 gaussian_random_projection, sparse_random_projection)
 from . import id  # noqa: E402  (lowdim.id.MLE / TwoNN; not in __all__: it would shadow id())
+from .id import id_scale_curve  # noqa: E402
 
 __all__ = [
     # settings
@@ -36,6 +37,7 @@ __all__ = [
     # compress
     "ProductQuantizer", "pq_decode", "pq_encode",
     # measure
-    "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch", "ph_dimension",
+    "id_scale_curve", "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch",
+    "ph_dimension",
     "remove_duplicates", "twonn",
 ]
