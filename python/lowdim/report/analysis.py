@@ -113,6 +113,10 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
         dist, idx = lowdim.knn(S, k)
     with progress.step("intrinsic dimension (TwoNN, MLE, LID)"):
         out["twonn"] = float(lowdim.twonn(S))
+        try:        # headline: TwoNN calibrated on uniform balls (docs/intrinsic_dimension.md)
+            out["id_calibrated"] = float(lowdim.intrinsic_dim(S, calibrate="ball"))
+        except ValueError:                      # < 50 distinct points, or out of range
+            out["id_calibrated"] = float("nan")
         local = lowdim.lid(S, k=k, knn=(dist, idx)) if k >= 2 else np.array([np.nan])
         local = local[np.isfinite(local)]
         out["mle"] = float(1.0 / np.mean(1.0 / local)) if len(local) else float("nan")

@@ -33,8 +33,9 @@ def text(rep: dict, source: str) -> str:
     if b["norm"]:
         out.append("Norms: " + "  ".join(f"{k}={_fmt(v)}" for k, v in b["norm"].items()))
     out += ["", f"Shape (on {s['n_used']} points; MST/PH0 on {s['mst_n_used']}):"]
-    out.append(f"  intrinsic dimension: TwoNN {_fmt(s['twonn'])}   MLE {_fmt(s['mle'])}   "
-               f"PH0 {_fmt(s.get('ph0_dimension', float('nan')))}")
+    out.append(f"  intrinsic dimension: {_fmt(s.get('id_calibrated', float('nan')))} "
+               f"(TwoNN calibrated on uniform balls)   raw: TwoNN {_fmt(s['twonn'])}   "
+               f"MLE {_fmt(s['mle'])}   PH0 {_fmt(s.get('ph0_dimension', float('nan')))}")
     out.append(f"  effective rank (RankMe): {_fmt(s['effective_rank'])} of {b['d']}")
     out.append(f"  MST length: {_fmt(s['mst_length'], 6)}")
     if s["lid_quantiles"]:
