@@ -78,5 +78,6 @@ def test_n_features_in_and_transformer_tags(X):
     assert lid_id.TwoNN(dist=True).fit(lowdim.knn(X, 2)[0]).n_features_in_ == 2
     pytest.importorskip("sklearn", minversion="1.6")
     for ours, theirs in ((lid_id.MLE(), skdim.id.MLE()), (lid_id.TwoNN(), skdim.id.TwoNN())):
-        assert ours.__sklearn_tags__().transformer_tags == theirs.__sklearn_tags__().transformer_tags
+        ours_tags, theirs_tags = ours.__sklearn_tags__(), theirs.__sklearn_tags__()
+        assert ours_tags.transformer_tags == theirs_tags.transformer_tags
         assert ours.__sklearn_tags__().transformer_tags is not None
