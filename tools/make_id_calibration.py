@@ -1,14 +1,13 @@
 #!/usr/bin/env python
 """Rebuild python/lowdim/id/calibration_table.txt, the calibration of intrinsic_dim(calibrate=).
 
-For every reference kind (unit ball, cube, sphere), n on a 1-2-5 log grid (50 … 20000) and d on a
-grid 1 … 200, it measures the raw statistics (TwoNN least squares and MLE form with
+For every reference kind (unit ball, cube, sphere), n on a 1-2-5 log grid (50 … 20000)
+and d on a grid 1 … 200, it measures the raw statistics (TwoNN least squares and MLE form with
 discard_fraction 0.1; Levina–Bickel MLE with k = 5, 10, 20) on reps_for(n) seeded reference
 samples (lowdim.id._reference) and writes their mean and standard deviation. Deterministic: the
 same lowdim gives the same file bit for bit (numbers are written to 6 significant digits).
-Takes ≈ 10 min on 2 idle cores (≈ 25 min on a busy shared machine); --max-n rebuilds the
-smaller cells only (for checking); each (kind, n) is cached in --cache so an interrupted run
-resumes.
+Takes ≈ 15 min per kind on a busy shared 2-core machine; --max-n rebuilds the smaller
+cells only (for checking); each (kind, n) is cached in --cache so an interrupted run resumes.
 """
 from __future__ import annotations
 
