@@ -202,7 +202,7 @@ def test_global_mle_of_equidistant_points_is_refused_not_inf():
 ])
 def test_mle_smooth_validates_precomputed_indices(bad, match):
     X = np.random.default_rng(5).standard_normal((40, 3))
-    dist, idx = lowdim.knn(X, 6)
+    dist, idx = lowdim.knn(X, 5)         # as wide as K: every column is used (as skdim)
     est = lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist, idx), smooth=True)
     np.testing.assert_allclose(est.dimension_pw_smooth_,
                                lid_id.MLE(K=5).fit(X, smooth=True).dimension_pw_smooth_)

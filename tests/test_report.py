@@ -97,7 +97,7 @@ def test_report_json_matches_library_and_known_answers(files, points, tmp_path, 
     shape = rep["shape"]
     assert shape["twonn"] == pytest.approx(lowdim.twonn(points), rel=1e-6)
     assert shape["mst_length"] == pytest.approx(lowdim.mst_length(points), rel=1e-6)
-    for key in ("twonn", "mle", "ph0_dimension"):
+    for key in ("twonn", "mle", "ph0_dimension", "id_calibrated"):
         assert 3.2 < shape[key] < 4.8, (key, shape[key])   # points fill a 4-D cube
     assert shape["effective_rank"] == pytest.approx(effective_rank(points), rel=1e-6)
     assert 3 < shape["effective_rank"] < 4.01
@@ -114,7 +114,7 @@ def test_builtin_sample_report_finds_the_documented_answers(tmp_path, variant):
     assert res.returncode == 0, res.stderr
     rep = json.loads(out.read_text())
     assert rep["basics"]["duplicate_rows"] == EXPECTED["duplicate_rows"] == 10
-    for key in ("twonn", "mle"):          # within ~15% of the latent dimension, 8
+    for key in ("twonn", "mle", "id_calibrated"):   # within ~15% of the latent dimension, 8
         assert abs(rep["shape"][key] / EXPECTED["intrinsic_dimension"] - 1) < 0.19, key
     assert builtin_sample().shape == (3000, 128)
 

@@ -28,6 +28,7 @@ from .random_projection import (GaussianRandomProjection, SparseRandomProjection
                                 gaussian_random_projection, sparse_random_projection)
 from . import measures  # noqa: E402  (lowdim.measures.isoscore, linear_cka, ...)
 from . import id  # noqa: E402  (lowdim.id.MLE / TwoNN; not in __all__: it would shadow id())
+from .id import id_scale_curve  # noqa: E402
 
 __all__ = [
     # settings
@@ -42,6 +43,6 @@ __all__ = [
     "ScalarQuantizer", "binarize", "from_bf16", "from_fp8", "from_fp16", "rescore", "to_bf16",
     "to_fp8", "to_fp16",
     # measure
-    "hamming_knn", "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch",
-    "ph_dimension", "remove_duplicates", "twonn",
+    "hamming_knn", "id_scale_curve", "intrinsic_dim", "knn", "lid", "mst", "mst_length",
+    "mst_length_batch", "ph_dimension", "remove_duplicates", "twonn",
 ]

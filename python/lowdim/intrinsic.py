@@ -156,18 +156,23 @@ def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
 def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"):
     """TwoNN dimension from ratios μ = r2/r1 (all finite, >= 1). Returns (d, x, y).
 
-    Keeps the n_keep = int(N·(1 − discard_fraction)) smallest ratios; empirical CDF
+    Keeps the n_keep = int(N·(1 − discard_fraction)) smallest ratios ('linear': at most
+    N − 1, F = 1 has no finite y); empirical CDF
     F(μ_(i)) = i / N; 'linear' = slope through the origin of y = −ln(1 − F) on x = ln μ;
     'mle' = (n_keep − 1) / (Σ ln μ_(i) + (N − n_keep)·ln μ_(n_keep)) (censored Pareto MLE).
     """
     mu = np.sort(np.asarray(mu, dtype=np.float64))
     n = len(mu) if n_total is None else n_total
-    # F = 1 at the largest ratio would give y = ∞: that point is always left out.
-    n_keep = min(int(n * (1 - discard_fraction)), n - 1)
+    n_keep = int(n * (1 - discard_fraction))
+    if method != "mle":
+        # F = 1 at the largest ratio would give y = ∞: the least-squares fit leaves it out
+        # (the MLE has no F term and keeps every ratio, as skdim).
+        n_keep = min(n_keep, n - 1)
     if n_keep < 2:
         raise ValueError(f"only {n_keep} ratios left after discarding; need at least 2 points")
     x = np.log(mu[:n_keep])
-    y = -np.log1p(-np.arange(1, n_keep + 1) / n)
+    with np.errstate(divide="ignore"):      # y = ∞ at F = 1 (MLE, nothing discarded; unused)
+        y = -np.log1p(-np.arange(1, n_keep + 1) / n)
     if method == "mle":
         denom = x.sum() + (n - n_keep) * x[-1]
     else:
@@ -218,30 +223,54 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
 
 
 def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="merge",
-                  n_threads=None):
-    """Global intrinsic dimension of the points X.
+                  n_threads=None, calibrate=None, return_details=False):
+    """Global intrinsic dimension of the points X, raw or calibrated.
 
     Parameters
     ----------
     X : array of shape (n, d)
-    method : {'twonn', 'mle'}
-        'twonn': see twonn(). 'mle': 1 / mean(1 / Levina–Bickel local estimates) over k
-        neighbours (the estimate skdim.id.MLE reports).
+    method : {'twonn', 'twonn_mle', 'mle'}
+        'twonn': see twonn() (least squares); 'twonn_mle': twonn(method='mle'), the censored
+        Pareto MLE; 'mle': 1 / mean(1 / Levina–Bickel local estimates) over k neighbours
+        (the estimate skdim.id.MLE reports).
     k : int, default 20
-        Neighbours for 'mle'.
+        Neighbours for 'mle' (small k, e.g. 5 or 10, suits calibration best).
     discard_fraction : float, default 0.1
-        For 'twonn'.
+        For 'twonn' and 'twonn_mle'.
     duplicates : {'merge', 'raise'}
     n_threads : int, optional
+    calibrate : {None, 'ball', 'cube', 'sphere'}, default None
+        None returns the raw statistic (unchanged results). 'ball' / 'cube' / 'sphere' map
+        it through its expected value for uniform samples of the unit d-ball / d-cube /
+        d-sphere (no boundary) with the same number of distinct points (a shipped table for
+        n = 50 … 20000, measured on the fly otherwise); 'ball' is what `lowdim report`
+        shows. Needs >= 50 distinct points.
+        Method, assumptions and limits: docs/intrinsic_dimension.md.
+    return_details : bool
+        Return a dict instead of a float: 'estimate', 'statistic' (raw), 'method',
+        'calibrate', 'n_points' (distinct), 'curve' ({'d', 'statistic', 'std_error',
+        'source'}: the calibration points used, or None), 'std_error' (bootstrap of the
+        statistic over points plus the curve's own error, through the curve's slope) and
+        'interval' (estimate ± 1.96 std_error).
 
     Returns
     -------
-    float
+    float, or dict when return_details=True.
     """
-    _check_choice(method, "method", ("twonn", "mle"))
-    if method == "twonn":
+    _check_choice(method, "method", ("twonn", "twonn_mle", "mle"))
+    if calibrate is not None or return_details:
+        from .id._calibration import estimate    # lowdim.id imports this module
+        if method == "mle":
+            k = check_int(k, name="k", low=2)
+        else:
+            discard_fraction = _check_discard(discard_fraction)
+        _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
+        return estimate(X, method, k=k, discard_fraction=discard_fraction, calibrate=calibrate,
+                        duplicates=duplicates, n_threads=n_threads,
+                        return_details=return_details)
+    if method != "mle":
         return twonn(X, discard_fraction=discard_fraction, duplicates=duplicates,
-                     n_threads=n_threads)
+                     method="mle" if method == "twonn_mle" else "linear", n_threads=n_threads)
     k = check_int(k, name="k", low=2)
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
     local, _, _ = local_mle(X, k, k - 1, duplicates, n_threads)   # distinct points only

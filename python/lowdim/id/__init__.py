@@ -1,8 +1,11 @@
 """Intrinsic-dimension estimators with the scikit-dimension interface.
 
 `from lowdim import id as skdim_id` then `skdim_id.MLE().fit(X).dimension_` works like
-`skdim.id.MLE`; see each class for the deliberate differences.
+`skdim.id.MLE`; see each class for the deliberate differences. The package also holds the
+calibration of lowdim.intrinsic_dim (_reference, _calibration, calibration_table.txt) and
+id_scale_curve (_scale: Gride and TwoNN under decimation).
 """
 from ._estimators import MLE, TwoNN
+from ._scale import id_scale_curve
 
-__all__ = ["MLE", "TwoNN"]
+__all__ = ["MLE", "TwoNN", "id_scale_curve"]

@@ -6,6 +6,8 @@ Formulas and the duplicate policy are in lowdim/intrinsic.py.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _config
@@ -40,6 +42,14 @@ def _threads(n_threads, n_jobs):
 
 
 class _IDEstimator(BaseEstimator):
+    if hasattr(BaseEstimator, "__sklearn_tags__"):      # scikit-learn >= 1.6
+        def __sklearn_tags__(self):
+            """Transformer tags, as skdim gives its estimators."""
+            from sklearn.utils import TransformerTags
+            tags = super().__sklearn_tags__()
+            tags.transformer_tags = TransformerTags()
+            return tags
+
     def transform(self, X=None):
         check_is_fitted(self, "dimension_")
         return self.dimension_
@@ -92,12 +102,21 @@ class MLE(_IDEstimator):
         """Pointwise estimates and their combination `comb` ('mle', 'mean', 'median').
 
         n_jobs (skdim's name) overrides n_threads for this call: -1 = every usable CPU.
-        X (n, d), precomputed_knn_arrays = (distances, indices) of shape (n, >= k).
+        X (n, d), precomputed_knn_arrays = (distances, indices) of shape (n, k'): all k'
+        columns are used (as skdim). Without them, a neighbourhood size >= len(X) warns
+        and is clipped to len(X) − 1 (as skdim).
         """
         if comb not in _COMBS:
             raise ValueError(f"comb must be one of {_COMBS}, got {comb!r}")
         threads = _threads(self.n_threads, n_jobs)
         k = check_int(self.K if n_neighbors is None else n_neighbors, name="n_neighbors", low=2)
+        if precomputed_knn_arrays is not None:
+            # every column is used, as skdim does (n_neighbors and K do not cut them)
+            k = check_int(np.shape(precomputed_knn_arrays[0])[-1], name="knn width", low=2)
+        elif X is not None and k >= len(X):
+            warnings.warn(f"n_neighbors={k} >= len(X), setting n_neighbors = len(X)-1",
+                          stacklevel=2)
+            k = check_int(len(X) - 1, name="len(X) - 1", low=2)
         kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
             dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
@@ -111,6 +130,8 @@ class MLE(_IDEstimator):
             distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, threads)
         # `distinct`: one estimate per distinct point (duplicates counted once);
         # `inverse` maps them back to the rows of X.
+        if X is not None:
+            self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
         self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
         if comb == "mle":
@@ -123,6 +144,18 @@ class MLE(_IDEstimator):
         elif hasattr(self, "dimension_pw_smooth_"):
             del self.dimension_pw_smooth_
         return self
+
+    def fit_predict(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
+                    n_neighbors=None, comb="mle", n_jobs=None):
+        """fit(...) then dimension_ (as skdim)."""
+        return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
+                        n_neighbors=n_neighbors, comb=comb).dimension_
+
+    def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
+                         n_jobs=None):
+        """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
+        return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
+                        n_neighbors=n_neighbors).transform_pw()
 
     def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=None, n_jobs=None):
         """Pointwise estimates (dimension_pw_) with n_neighbors (default K) neighbours."""
@@ -175,6 +208,7 @@ class TwoNN(_IDEstimator):
                                    duplicates=self.duplicates, n_threads=self.n_threads,
                                    return_xy=True)
         self.dimension_, self.x_, self.y_ = d, xs.reshape(-1, 1), ys.reshape(-1, 1)
+        self.n_features_in_ = int(np.shape(X)[1])
         return self
 
     def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
@@ -203,6 +237,7 @@ class TwoNN(_IDEstimator):
             if zero:
                 x, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
                 _, idx = _knn_mod.knn(x, k, n_threads=threads)
+        self.n_features_in_ = int(x.shape[1])
         pw = _local_twonn(x, idx, frac, self.method)
         if inverse is not None:
             pw = pw[inverse]
@@ -219,9 +254,12 @@ def _local_twonn(x, idx, frac, method, block_bytes=64 << 20):
     """TwoNN of every neighbourhood x[idx[i]] (K points), vectorised over blocks of points."""
     n, k = idx.shape
     n_keep = int(k * (1 - frac))
+    if method != "mle":
+        n_keep = min(n_keep, k - 1)   # F = 1 gives y = ∞: left out, as in lowdim.twonn
     if n_keep < 2:
         raise ValueError(f"only {n_keep} ratios per neighbourhood after discarding")
-    ys = -np.log1p(-np.arange(1, n_keep + 1) / k)
+    with np.errstate(divide="ignore"):       # ∞ only for the MLE, which does not use ys
+        ys = -np.log1p(-np.arange(1, n_keep + 1) / k)
     out = np.empty(n)
     step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
     for s in range(0, n, step):

@@ -180,6 +180,8 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
         nn, why_nn = compute(lambda: lowdim.knn(S, k))
     with progress.step("intrinsic dimension (TwoNN, MLE, LID)"):
         record(out, "twonn", lambda: float(lowdim.twonn(S)))
+        # headline: TwoNN calibrated on uniform balls (docs/intrinsic_dimension.md)
+        record(out, "id_calibrated", lambda: float(lowdim.intrinsic_dim(S, calibrate="ball")))
         local, why = (None, f"kNN: {why_nn}") if nn is None else compute(
             lambda: _finite_lid(S, k, nn))
         if local is None:
