@@ -14,7 +14,9 @@ bool cpu_has(Isa isa) {
     case Isa::scalar: return true;
     case Isa::avx2:
 #if defined(LOWDIM_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+      // F16C and POPCNT come with every AVX2 CPU; the AVX2 files are compiled with them.
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("popcnt");
 #else
       return false;
 #endif

@@ -1,7 +1,8 @@
 """lowdim: fast CPU kernels for embedding geometry.
 
 Project (very sparse random projection, FWHT, SRHT, FJLT), compress (product
-quantization) and measure (kNN, intrinsic dimension, Euclidean MST) embedding matrices.
+quantization; float, integer and binary codecs searched on the codes) and measure (kNN,
+intrinsic dimension, Euclidean MST) embedding matrices.
 Every function runs on the C++ backend (SIMD, threads, GIL released) when it is built,
 else on the numpy backend; both give the same answers for the same seed.
 """
@@ -15,6 +16,8 @@ except PackageNotFoundError:  # running from a source tree
 from ._config import (available_isas, backend, config, get_num_threads, isa, set_backend,
                       set_isa, set_num_threads, show_config)
 from ._jl import johnson_lindenstrauss_min_dim
+from .codecs import (ScalarQuantizer, binarize, from_bf16, from_fp8, from_fp16, hamming_knn,
+                     rescore, to_bf16, to_fp8, to_fp16)
 from .fastrp import FastRP, fastrp
 from .hadamard import SRHT, FastJLT, fjlt, fwht, srht
 from .intrinsic import intrinsic_dim, lid, twonn
@@ -35,7 +38,9 @@ __all__ = [
     "sparse_random_projection", "srht",
     # compress
     "ProductQuantizer", "pq_decode", "pq_encode",
+    "ScalarQuantizer", "binarize", "from_bf16", "from_fp8", "from_fp16", "rescore", "to_bf16",
+    "to_fp8", "to_fp16",
     # measure
-    "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch", "ph_dimension",
-    "remove_duplicates", "twonn",
+    "hamming_knn", "intrinsic_dim", "knn", "lid", "mst", "mst_length", "mst_length_batch",
+    "ph_dimension", "remove_duplicates", "twonn",
 ]

@@ -5,6 +5,8 @@ own _ref_<family>.py and is gathered here. This backend runs when the native bui
 missing or LOWDIM_BACKEND=numpy, and it is the executable specification the native
 kernels are tested against.
 """
+from .codecs._ref_codecs import (codec_decode, codec_encode, codec_norms, codec_search_float,
+                                  codec_search_int, hamming_knn)
 from ._ref_hadamard import fjlt, fwht, srht
 from ._ref_knn import knn
 from ._ref_mst import mst, mst_length_batch
@@ -13,6 +15,8 @@ from ._ref_sparse_projection import csr_spmm, sparse_rp_csr, sparse_rp_dense, sp
 from ._rng import random_bits
 
 __all__ = [
+    "codec_decode", "codec_encode", "codec_norms", "codec_search_float", "codec_search_int",
+    "hamming_knn",
     "csr_spmm", "fjlt", "fwht", "knn", "mst", "mst_length_batch", "pq_decode",
     "pq_distance_table", "pq_encode", "pq_kmeans", "pq_search", "random_bits",
     "sparse_rp_csr", "sparse_rp_dense", "sparse_rp_pattern", "srht",

@@ -1,0 +1,120 @@
+"""Float and bit conversions: fp16, bfloat16, OCP FP8 (E4M3FN, E5M2) codes and packed bits.
+
+Round to nearest even on the float32 bits, bit-identical to ml_dtypes (float8_e4m3fn,
+float8_e5m2, bfloat16) and numpy's float16 for every value the format represents after
+rounding; values beyond the largest finite one saturate to it (±448 E4M3, ±57344 E5M2,
+±65504 fp16, ±3.39e38 bf16) where ml_dtypes/numpy give NaN or inf.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _config
+from .._validate import as_float_array
+from ._ref_codecs import FLOAT_FORMATS
+
+_FP8_KINDS = {"e4m3": "fp8_e4m3", "fp8_e4m3": "fp8_e4m3", "e4m3fn": "fp8_e4m3",
+              "e5m2": "fp8_e5m2", "fp8_e5m2": "fp8_e5m2"}
+_F32_MAX = float(np.finfo(np.float32).max)
+_EMPTY = np.zeros(0, np.float32)    # lo / vdiff: unused by the float kinds and binary
+
+
+def _float32_rows(X, name="X"):
+    """X (any shape, ndim >= 1) as float32 rows (-1, last); float64 beyond float32 clips."""
+    arr = as_float_array(X, name=name, ndim=tuple(range(1, 33)))
+    if arr.dtype != np.float32:
+        arr = np.clip(arr, -_F32_MAX, _F32_MAX).astype(np.float32)
+    return arr, arr.reshape(-1, arr.shape[-1])
+
+
+def _fp8_kind(kind) -> str:
+    if not isinstance(kind, str) or kind.lower() not in _FP8_KINDS:
+        raise ValueError(f"kind must be 'e4m3' or 'e5m2', got {kind!r}")
+    return _FP8_KINDS[kind.lower()]
+
+
+def _encode(X, kind, n_threads):
+    arr, rows = _float32_rows(X)
+    codes = _config.kernels().codec_encode(rows, kind, _EMPTY, _EMPTY,
+                                           _config.resolve_threads(n_threads))
+    return codes.reshape(arr.shape)
+
+
+def _decode(codes, kind, n_threads):
+    dtype = np.dtype(np.uint16 if FLOAT_FORMATS[kind][3] == 16 else np.uint8)
+    if not isinstance(codes, np.ndarray) or codes.dtype != dtype:
+        got = codes.dtype if isinstance(codes, np.ndarray) else type(codes).__name__
+        raise TypeError(f"codes must be a numpy array of dtype {dtype} for {kind}, got {got}")
+    if codes.ndim < 1 or codes.size == 0:
+        raise ValueError(f"codes is empty or 0-D: got shape {codes.shape}")
+    rows = np.ascontiguousarray(codes).reshape(-1, codes.shape[-1])
+    out = _config.kernels().codec_decode(rows, kind, _EMPTY, _EMPTY, rows.shape[1],
+                                         _config.resolve_threads(n_threads))
+    return out.reshape(codes.shape)
+
+
+
+def to_fp8(X, kind="e4m3", *, n_threads=None):
+    """FP8 codes (uint8, same shape as X) of X, round to nearest even.
+
+    Parameters
+    ----------
+    X : array, ndim >= 1, float16/32/64 or int (float64 is rounded to float32 first)
+    kind : {'e4m3', 'e5m2'} (also 'fp8_e4m3', 'fp8_e5m2')
+        E4M3FN: bias 7, no inf, max 448. E5M2: bias 15, max 57344.
+
+    Returns
+    -------
+    ndarray of uint8: the bits of ``X.astype(ml_dtypes.float8_e4m3fn)`` (or e5m2) wherever
+    that is finite. Values beyond the largest finite value saturate to ±max (ml_dtypes gives
+    NaN for e4m3fn and ±inf for e5m2). NaN or ±inf in X raise ValueError.
+    """
+    return _encode(X, _fp8_kind(kind), n_threads)
+
+
+def from_fp8(codes, kind="e4m3", *, n_threads=None):
+    """float32 values of FP8 codes (uint8), exactly; NaN/inf codes decode as in ml_dtypes."""
+    return _decode(codes, _fp8_kind(kind), n_threads)
+
+
+def to_bf16(X, *, n_threads=None):
+    """bfloat16 codes (uint16, same shape), round to nearest even, saturating at ±3.39e38."""
+    return _encode(X, "bf16", n_threads)
+
+
+def from_bf16(codes, *, n_threads=None):
+    """float32 values of bfloat16 codes (uint16): the code in the top half of the bits."""
+    return _decode(codes, "bf16", n_threads)
+
+
+def to_fp16(X, *, n_threads=None):
+    """IEEE half codes (uint16, same shape): ``X.astype(np.float16).view(np.uint16)`` where
+    that is finite; beyond ±65504 saturates (numpy gives ±inf)."""
+    return _encode(X, "fp16", n_threads)
+
+
+def from_fp16(codes, *, n_threads=None):
+    """float32 values of IEEE half codes (uint16)."""
+    return _decode(codes, "fp16", n_threads)
+
+
+def binarize(X, *, n_threads=None):
+    """One bit per value, packed: bit = X > 0 (so 0.0 and -0.0 give 0, as in
+    sentence-transformers' ``embeddings > 0``), in ``np.packbits`` order along the last
+    axis (first value in the most significant bit; the last byte is zero-padded).
+
+    Parameters
+    ----------
+    X : array of shape (n, d) or (d,); NaN/inf raise ValueError
+
+    Returns
+    -------
+    ndarray of uint8, shape (n, ceil(d/8)) or (ceil(d/8),).
+    """
+    arr = as_float_array(X, ndim=(1, 2))
+    rows = arr.reshape(-1, arr.shape[-1])
+    if rows.dtype != np.float32:   # the sign survives the cast; tiny values keep > 0
+        rows = np.where(rows > 0, np.float32(1), np.float32(0))
+    codes = _config.kernels().codec_encode(rows, "binary", _EMPTY, _EMPTY,
+                                           _config.resolve_threads(n_threads))
+    return codes.reshape(arr.shape[:-1] + (codes.shape[1],))
