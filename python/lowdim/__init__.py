@@ -24,6 +24,7 @@ from .intrinsic import intrinsic_dim, lid, twonn
 from .mst import mst, mst_length, mst_length_batch, ph_dimension
 from .neighbors import knn, remove_duplicates
 from .pq import ProductQuantizer, pq_decode, pq_encode
+from .quantizers import RaBitQ
 from .random_projection import (GaussianRandomProjection, SparseRandomProjection,
                                 gaussian_random_projection, sparse_random_projection)
 from . import measures  # noqa: E402  (lowdim.measures.isoscore, linear_cka, ...)
@@ -39,7 +40,7 @@ __all__ = [
     "fastrp", "fjlt", "fwht", "gaussian_random_projection", "johnson_lindenstrauss_min_dim",
     "sparse_random_projection", "srht",
     # compress
-    "ProductQuantizer", "pq_decode", "pq_encode",
+    "ProductQuantizer", "pq_decode", "pq_encode", "RaBitQ",
     "ScalarQuantizer", "binarize", "from_bf16", "from_fp8", "from_fp16", "rescore", "to_bf16",
     "to_fp8", "to_fp16",
     # measure

@@ -22,6 +22,7 @@ STREAM_SPARSE_RP = 0x53505250 << 32   # very sparse projection R: stream of row 
 STREAM_GAUSS_RP = 0x47525050 << 32    # Gaussian projection: stream of row j = this + j
 STREAM_PQ_SUBSAMPLE = 0x50515353   # PQ k-means: training points kept when subsampling
 STREAM_PQ_INIT = 0x5051494E        # PQ k-means: training points used as initial centroids
+STREAM_OPQ_INIT = 0x4F505149       # OPQ: Gaussian matrix whose QR gives the initial rotation
 STREAM_PH_SUBSAMPLE = 0x50484453 << 32   # ph_dimension subsamples, + (size << 12) + rerun
 STREAM_ID_REFERENCE = 0x49445246 << 32   # ID calibration samples, + (kind << 28) + (rep << 16) + d
 STREAM_ID_BOOTSTRAP = 0x49444253   # ID error bars: bootstrap resamples of per-point statistics

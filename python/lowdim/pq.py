@@ -21,6 +21,7 @@ from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
 from ._validate import as_float_array, c_aligned, check_int, check_memory
+from .quantizers import opq as _opq
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
@@ -165,6 +166,13 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         (faiss does the same).
     seed : int, None, RandomState or Generator, default 1234
         Seed of the subsample and of the initial centroids.
+    rotation : None or 'opq', default None
+        'opq': learn an orthogonal rotation first (non-parametric OPQ, Ge et al. CVPR 2013,
+        on faiss OPQMatrix's schedule, quantizers/opq.py), then train the codebooks on the
+        rotated data. encode, decode, distance_table and search apply it (y = x·rotation_ᵀ).
+    opq_iter : int, default 50
+        OPQ rounds (faiss's OPQMatrix.niter): k-means (40 Lloyd iterations in the first
+        round, 4 warm-started after), encode/decode, orthogonal Procrustes.
     n_threads : int, optional
 
     Notes
@@ -186,17 +194,20 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     Attributes
     ----------
     codebooks_ : ndarray of shape (M, K, d/M), float32 (faiss's ``pq.centroids`` layout)
+    rotation_ : ndarray (d, d) float32, orthogonal (faiss's OPQMatrix.A), or None
     n_features_in_ : int
     seed_ : int, the seed actually used
     """
 
     def __init__(self, n_subquantizers, nbits=8, *, n_iter=25, max_points_per_centroid=256,
-                 seed=1234, n_threads=None):
+                 seed=1234, rotation=None, opq_iter=50, n_threads=None):
         self.n_subquantizers = n_subquantizers
         self.nbits = nbits
         self.n_iter = n_iter
         self.max_points_per_centroid = max_points_per_centroid
         self.seed = seed
+        self.rotation = rotation
+        self.opq_iter = opq_iter
         self.n_threads = n_threads
 
     # ---- training -----------------------------------------------------------------------
@@ -212,6 +223,9 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         nbits = check_int(self.nbits, name="nbits", low=1, high=16)
         n_iter = check_int(self.n_iter, name="n_iter", low=0, high=100_000)
         mppc = check_int(self.max_points_per_centroid, name="max_points_per_centroid", low=1)
+        if self.rotation not in (None, "opq"):
+            raise ValueError(f"rotation must be None or 'opq', got {self.rotation!r}")
+        opq_iter = check_int(self.opq_iter, name="opq_iter", low=0, high=100_000)
         n_threads = _config.resolve_threads(self.n_threads)
         x = as_float_array(X, ndim=2, dtype=np.float32)
         n, d = x.shape
@@ -230,11 +244,17 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         dsub = d // M
         first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
         init = np.ascontiguousarray(x[first].reshape(K, M, dsub).transpose(1, 0, 2))
+        rot = None
+        if self.rotation == "opq":
+            rot = _opq.train_rotation(x, init, opq_iter, seed, n_threads)
+            x = _opq.rotate(x, rot)
+            init = np.ascontiguousarray(x[first].reshape(K, M, dsub).transpose(1, 0, 2))
         t = _subspace_exponents(init, x)
         if t is not None:            # k-means on 2^-t-scaled data: the same centroids, scaled
             x, init = _scale_subspaces(x, t, dsub), _scaled_codebooks(init, t)
         cb = _config.kernels().pq_kmeans(x, init, n_iter, n_threads)
         self.codebooks_ = cb if t is None else _scaled_codebooks(cb, t, sign=1)
+        self.rotation_ = rot
         self.n_features_in_ = d
         self.seed_ = seed
         return self
@@ -248,13 +268,24 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def _threads(self) -> int:
         return _config.resolve_threads(self.n_threads)
 
+    def _rotated(self, X, name="X"):
+        """X, or X·rotation_ᵀ (float32) when a rotation was learnt."""
+        rot = getattr(self, "rotation_", None)
+        if rot is None:
+            return X
+        return _opq.rotate(_check_x(X, self._fitted_codebooks(), name=name), rot)
+
     def encode(self, X):
         """Codes of X (n, d): ndarray (n, M), uint8 for nbits ≤ 8 else uint16."""
-        return pq_encode(X, self._fitted_codebooks(), n_threads=self._threads())
+        cb = self._fitted_codebooks()
+        return pq_encode(self._rotated(X), cb, n_threads=self._threads())
 
     def decode(self, codes):
-        """Reconstruction (n, d) float32 of codes (n, M)."""
-        return pq_decode(codes, self._fitted_codebooks(), n_threads=self._threads())
+        """Reconstruction (n, d) float32 of codes (n, M) (rotated back with rotation_)."""
+        out = pq_decode(codes, self._fitted_codebooks(), n_threads=self._threads())
+        rot = getattr(self, "rotation_", None)
+        return out if rot is None else np.ascontiguousarray(out.astype(np.float64) @ rot,
+                                                            np.float32)
 
     def transform(self, X):
         """Same as encode (scikit-learn name)."""
@@ -267,7 +298,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def distance_table(self, Q):
         """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""
         cb = self._fitted_codebooks()
-        q = _check_x(Q, cb, name="Q")
+        q = _check_x(self._rotated(Q, "Q"), cb, name="Q")
         return _distance_table(q, cb, self._threads())
 
     def search(self, Q, codes, k):
@@ -285,7 +316,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         indices : ndarray (nq, k) int64
         """
         cb = self._fitted_codebooks()
-        q = _check_x(Q, cb, name="Q")
+        q = _check_x(self._rotated(Q, "Q"), cb, name="Q")
         c = _check_codes(codes, cb)
         k = check_int(k, name="k", low=1, high=c.shape[0])
         kern, t = _config.kernels(), _subspace_exponents(cb, q)
@@ -314,6 +345,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         pq = cls(M, nbits, n_iter=n_iter, max_points_per_centroid=max_points_per_centroid,
                  seed=seed)
         pq.codebooks_ = cb.copy()
+        pq.rotation_ = None
         pq.n_features_in_ = M * dsub
         pq.seed_ = seed if isinstance(seed, int) else None
         return pq
@@ -342,24 +374,29 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         except ImportError:
             raise ImportError("to_faiss() needs faiss: pip install faiss-cpu") from None
         cb = self._fitted_codebooks()
+        if getattr(self, "rotation_", None) is not None:
+            raise ValueError("to_faiss() returns a bare faiss.ProductQuantizer, which has no "
+                             "rotation; pair it with a faiss.OPQMatrix whose A is rotation_")
         M, K, dsub = cb.shape
         pq = faiss.ProductQuantizer(M * dsub, M, K.bit_length() - 1)
         faiss.copy_array_to_vector(np.ascontiguousarray(cb).ravel(), pq.centroids)
         return pq
 
     def save(self, path):
-        """Write the codebooks and parameters to a .npz file (see load).
+        """Write the codebooks, the rotation and the parameters to a .npz file (see load).
 
         A path gets ".npz" appended when it lacks it (as np.savez does) and is written
         atomically: a temporary file in the same directory, then renamed over `path`.
         """
         cb = self._fitted_codebooks()
+        rot = getattr(self, "rotation_", None)
         seed = self.seed_ if isinstance(getattr(self, "seed_", None), int) else -1
         arrays = dict(format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
                       codebooks=cb, n_subquantizers=np.array(cb.shape[0]),
                       nbits=np.array(cb.shape[1].bit_length() - 1), n_iter=np.array(self.n_iter),
                       max_points_per_centroid=np.array(self.max_points_per_centroid),
-                      seed=np.array(seed, dtype=np.int64))
+                      seed=np.array(seed, dtype=np.int64), opq_iter=np.array(self.opq_iter),
+                      rotation=np.zeros((0, 0), np.float32) if rot is None else rot)
         if hasattr(path, "write"):
             np.savez(path, **arrays)
             return
@@ -379,9 +416,14 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         """Read a quantizer written by save(); ValueError for corrupted, foreign or hostile
         files (every entry's type, shape and size is checked, sizes before reading)."""
         data = _read_saved(path)
-        return cls._from_codebooks(data["codebooks"], n_iter=data["n_iter"],
-                                   max_points_per_centroid=data["max_points_per_centroid"],
-                                   seed=data["seed"] if data["seed"] >= 0 else None)
+        pq = cls._from_codebooks(data["codebooks"], n_iter=data["n_iter"],
+                                 max_points_per_centroid=data["max_points_per_centroid"],
+                                 seed=data["seed"] if data["seed"] >= 0 else None)
+        if "rotation" in data:
+            pq.rotation, pq.rotation_ = "opq", data["rotation"].copy()
+        if "opq_iter" in data:
+            pq.opq_iter = data["opq_iter"]
+        return pq
 
 
 # ---- the saved file: np.savez of named 0-d integers, a 0-d string and the codebooks --------
@@ -391,6 +433,7 @@ _SAVED_INTS = {   # name: (low, high) accepted; bounds as ProductQuantizer.fit c
     "n_iter": (0, 100_000), "max_points_per_centroid": (1, 2**62), "seed": (-1, 2**63 - 1),
 }
 _SAVED_KEYS = ("format", "codebooks", *_SAVED_INTS)
+_SAVED_OPTIONAL = ("rotation", "opq_iter")    # written since OPQ; older files lack them
 
 
 class _Refused(ValueError):
@@ -412,6 +455,14 @@ def _check_saved_headers(headers: dict, name: str) -> None:
             if h.dtype.kind != "U" or h.shape != () or h.dtype.itemsize > 4 * 256:
                 raise _Refused(f"{name} is not a lowdim ProductQuantizer file (format entry "
                                f"of dtype {h.dtype}, shape {h.shape})")
+        elif key == "rotation":
+            if h.dtype != np.float32 or len(h.shape) != 2:
+                raise _Refused(f"{name}: rotation of dtype {h.dtype} and shape {h.shape} is "
+                               "not a float32 (d, d) matrix")
+            try:
+                check_member_size(h, what=name)
+            except ValueError as exc:
+                raise _Refused(str(exc)) from None
         elif h.dtype.kind not in "iu" or h.shape != ():
             raise _Refused(f"{name}: {key} must be a single integer, got dtype {h.dtype} "
                            f"and shape {h.shape}")
@@ -430,9 +481,10 @@ def _read_saved(path) -> dict:
                 missing = [k for k in _SAVED_KEYS if k not in f.files]
                 if missing:
                     raise ValueError(f"missing entries {missing}")
-                headers = {k: read_member_header(f.zip, k) for k in _SAVED_KEYS}
+                present = [k for k in (*_SAVED_KEYS, *_SAVED_OPTIONAL) if k in f.files]
+                headers = {k: read_member_header(f.zip, k) for k in present}
                 _check_saved_headers(headers, name)
-                data = {k: f[k] for k in _SAVED_KEYS}
+                data = {k: f[k] for k in present}
     except FileNotFoundError:
         raise
     except _Refused:           # our own check: its message already says what is wrong
@@ -458,4 +510,16 @@ def _read_saved(path) -> dict:
                          f"match n_subquantizers={M}, nbits={nbits}")
     if not np.isfinite(cb).all():
         raise ValueError(f"{name}: codebooks contain NaN or infinity")
+    # files written before OPQ have neither entry: no rotation
+    rot, d = data.get("rotation"), cb.shape[0] * cb.shape[2]
+    if rot is not None and rot.size:
+        if rot.shape != (d, d) or not np.isfinite(rot).all():
+            raise ValueError(f"{name}: rotation of dtype {rot.dtype} and shape {rot.shape} is "
+                             f"not a finite float32 ({d}, {d}) matrix")
+        out["rotation"] = rot
+    if "opq_iter" in data:
+        value = int(data["opq_iter"])
+        if not 0 <= value <= 100_000:
+            raise ValueError(f"{name}: opq_iter must be in [0, 100000], got {value}")
+        out["opq_iter"] = value
     return out

@@ -1,0 +1,54 @@
+// pybind11 face of the RaBitQ kernels (cpp/src/rabitq); twin: python/lowdim/quantizers/
+// _ref_rabitq.py. Arrays arrive validated by python/lowdim/quantizers/rabitq.py; the checks
+// here only keep a direct caller of _core from reading out of bounds. Kernels run without the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+
+#include "lowdim/rabitq.h"
+#include "interrupt.h"
+
+namespace py = pybind11;
+using namespace pybind11::literals;
+
+namespace {
+
+template <class T>
+using CArray = py::array_t<T, py::array::c_style>;
+
+void require(bool ok, const char* what) {
+  if (!ok) throw py::value_error(what);
+}
+
+// codes (n, stride) uint8 whose first nbytes bytes are sign bits; y (nq, nbytes * 8) float32.
+CArray<float> rabitq_scan_py(CArray<std::uint8_t> codes, std::size_t nbytes, CArray<float> y,
+                             int n_threads) {
+  require(codes.ndim() == 2 && y.ndim() == 2, "codes and y must be 2-D");
+  const std::size_t n = codes.shape(0), stride = codes.shape(1), nq = y.shape(0);
+  require(nbytes >= 1 && nbytes <= stride, "nbytes must be in [1, bytes per code]");
+  require(static_cast<std::size_t>(y.shape(1)) == nbytes * 8, "y must have 8 * nbytes columns");
+  CArray<float> out({nq, n});
+  const std::uint8_t* pc = codes.data();
+  const float* py_ = y.data();
+  float* po = out.mutable_data();
+  lowdim_py::run_nogil([&] { lowdim::rabitq_scan(pc, n, nbytes, stride, py_, nq, po, n_threads); });
+  return out;
+}
+
+CArray<float> rabitq_lut_py(CArray<float> y) {
+  require(y.ndim() == 1 && y.shape(0) % 8 == 0 && y.shape(0) >= 8,
+          "y must be 1-D with a multiple of 8 entries");
+  const std::size_t nbytes = y.shape(0) / 8;
+  CArray<float> out({nbytes, std::size_t{256}});
+  lowdim::rabitq_build_lut(y.data(), nbytes, out.mutable_data());
+  return out;
+}
+
+}  // namespace
+
+void register_rabitq(py::module_& m) {
+  m.def("rabitq_scan", &rabitq_scan_py, py::arg("codes").noconvert(), "nbytes"_a,
+        py::arg("y").noconvert(), "n_threads"_a);
+  m.def("rabitq_lut", &rabitq_lut_py, py::arg("y").noconvert());
+}

@@ -1,0 +1,13 @@
+// Scalar RaBitQ scan: one table lookup per code byte into eight lanes. The fallback of every
+// other ISA and the bitwise reference the AVX2 kernel is tested against.
+#include "lowdim/rabitq.h"
+#include "rabitq_impl.h"
+
+namespace lowdim::scalar {
+
+void rabitq_scan_rows(const float* lut, const std::uint8_t* codes, std::size_t n,
+                      std::size_t nbytes, std::size_t stride, float* out) {
+  for (std::size_t r = 0; r < n; ++r) out[r] = rabitq_impl::scan_row(lut, codes + r * stride, nbytes);
+}
+
+}  // namespace lowdim::scalar

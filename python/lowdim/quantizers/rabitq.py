@@ -1,0 +1,325 @@
+"""RaBitQ: 1-bit codes of x − c after a random rotation, with an unbiased distance estimator
+and a per-pair error bound (Gao & Long, "RaBitQ", SIGMOD 2024, Theorem 3.2 and eq. 14-15).
+
+o = (x − c)/‖x − c‖, o' = P o (P: lowdim's seeded randomized Hadamard, as ScalarQuantizer);
+code b = sign bits of o', x̄ = (2b − 1)/√D, factors ‖x − c‖ and ⟨ō, o⟩ = Σ|o'_j| / (√D ‖o'‖).
+⟨o, q − c⟩ ≈ ⟨x̄, P(q − c)⟩ / ⟨ō, o⟩, unbiased; its error is below
+‖q − c‖ · √(1 − ⟨ō,o⟩²)/⟨ō,o⟩ · ε₀/√(D − 1) with high probability (ε₀ = 1.9 in the paper).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import zipfile
+
+import numpy as np
+
+from .. import _config, _rng
+from .._base import BaseEstimator, TransformerMixin, check_is_fitted
+from .._validate import as_float_array, check_int, next_pow2_exponent
+from ..codecs.quantizer import ScalarQuantizer
+
+FORMAT_NAME = "lowdim.RaBitQ"
+FORMAT_VERSION = 1
+ROTATIONS = (None, "hadamard")
+FACTOR_BYTES = 8                 # float32 ‖x − c‖, float32 ⟨ō, o⟩ after the sign bytes
+_EMPTY = np.zeros(0, np.float32)
+_BLOCK = 1 << 22                 # (query, code) pairs per estimate block: bounds temporaries
+_ENCODE_ROWS = 4096
+
+
+class RaBitQ(TransformerMixin, BaseEstimator):
+    """RaBitQ 1-bit quantizer with distance estimates, error bounds and bound-based reranking.
+
+    Parameters
+    ----------
+    bits : int, default 1
+        Bits per dimension; only 1 is implemented (extended RaBitQ, bits > 1, is not).
+    rotation : 'hadamard' or None, default 'hadamard'
+        'hadamard': zero-pad to D = 2^⌈log₂ d⌉, seeded random signs, orthonormal FWHT (the
+        rotation of ScalarQuantizer(rotation='hadamard') with the same seed). None: D = d and
+        no rotation (faiss's IndexRaBitQ without a pre-transform); the error bound assumes a
+        random rotation and does not hold for adversarial data without one.
+    seed : int, default 0
+    eps0 : float > 0, default 1.9
+        Confidence parameter ε₀ of the error bound (the paper's setting).
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    center_ : ndarray (d,) float32, the mean of the training data
+    n_features_in_ : int
+    code_size : int, bytes per code: ⌈D/8⌉ sign bytes (np.packbits order) then two
+        little-endian float32 factors ‖x − c‖ and ⟨ō, o⟩.
+
+    Notes
+    -----
+    Distances are squared Euclidean. Queries are used exactly in float32 (no query
+    quantization). NaN or inf in any input raises ValueError.
+    """
+
+    def __init__(self, bits=1, *, rotation="hadamard", seed=0, eps0=1.9, n_threads=None):
+        self.bits = bits
+        self.rotation = rotation
+        self.seed = seed
+        self.eps0 = eps0
+        self.n_threads = n_threads
+
+    # ---- parameters -----------------------------------------------------------------------
+
+    def _check_params(self):
+        bits = check_int(self.bits, name="bits", low=1, high=8)
+        if bits != 1:
+            raise ValueError(f"bits={bits} is not implemented; RaBitQ supports bits=1")
+        if self.rotation not in ROTATIONS:
+            raise ValueError(f"rotation must be 'hadamard' or None, got {self.rotation!r}")
+        if (isinstance(self.eps0, bool) or not isinstance(self.eps0, numbers.Real)
+                or not math.isfinite(self.eps0) or self.eps0 <= 0):
+            raise ValueError(f"eps0 must be a finite number > 0, got {self.eps0!r}")
+        _rng.check_seed(self.seed)
+
+    def _threads(self) -> int:
+        return _config.resolve_threads(self.n_threads)
+
+    @property
+    def _D(self) -> int:
+        d = self.n_features_in_
+        return 1 << next_pow2_exponent(d) if self.rotation == "hadamard" else d
+
+    @property
+    def _nbytes(self) -> int:
+        return (self._D + 7) // 8
+
+    @property
+    def code_size(self) -> int:
+        """Bytes per code (sign bytes + 8 bytes of factors)."""
+        check_is_fitted(self, "n_features_in_")
+        return self._nbytes + FACTOR_BYTES
+
+    def _rotator(self) -> ScalarQuantizer:
+        sq = ScalarQuantizer("binary", rotation=self.rotation, seed=self.seed,
+                             n_threads=self.n_threads)
+        sq.n_features_in_ = self.n_features_in_
+        return sq
+
+    def _rotated(self, x: np.ndarray) -> np.ndarray:
+        """float32 (n, d) -> P(x − c), float32 (n, 8·nbytes) zero beyond D."""
+        y = self._rotator()._rotate(np.ascontiguousarray(x - self.center_, np.float32))
+        pad = self._nbytes * 8 - y.shape[1]
+        return np.ascontiguousarray(np.pad(y, ((0, 0), (0, pad))) if pad else y, np.float32)
+
+    def _check_x(self, X, name="X") -> np.ndarray:
+        x = as_float_array(X, name=name, ndim=2)
+        if x.shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {x.shape[1]} features, but this RaBitQ was fitted "
+                             f"with {self.n_features_in_}")
+        if x.dtype != np.float32:
+            f32max = float(np.finfo(np.float32).max)
+            x = np.clip(x, -f32max, f32max).astype(np.float32)
+        return x
+
+    def _check_codes(self, codes) -> np.ndarray:
+        check_is_fitted(self, "n_features_in_")
+        if not isinstance(codes, np.ndarray) or codes.dtype != np.uint8:
+            got = codes.dtype if isinstance(codes, np.ndarray) else type(codes).__name__
+            raise TypeError(f"codes must be a numpy array of dtype uint8, got {got}")
+        if codes.ndim != 2 or codes.shape[1] != self.code_size or codes.shape[0] < 1:
+            raise ValueError(f"codes must have shape (n, {self.code_size}) with n >= 1, "
+                             f"got {codes.shape}")
+        return np.ascontiguousarray(codes)
+
+    def _factors(self, c: np.ndarray):
+        f = np.ascontiguousarray(c[:, self._nbytes:]).view("<f4").astype(np.float64)
+        return f[:, 0], f[:, 1]
+
+    # ---- fit / encode / decode ---------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Learn the centre c = mean of X (n, d). Returns self."""
+        self._check_params()
+        x = as_float_array(X, ndim=2, dtype=np.float32)
+        self.center_ = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def encode(self, X):
+        """Codes of X (n, d): uint8 (n, code_size), see the class docstring for the layout."""
+        check_is_fitted(self, "n_features_in_")
+        self._check_params()
+        x = self._check_x(X)
+        nb, D = self._nbytes, self._D
+        out = np.empty((x.shape[0], nb + FACTOR_BYTES), np.uint8)
+        for r0 in range(0, x.shape[0], _ENCODE_ROWS):      # blocks bound the float64 copies
+            o = self._rotated(x[r0:r0 + _ENCODE_ROWS])
+            bits = _config.kernels().codec_encode(o, "binary", _EMPTY, _EMPTY, self._threads())
+            o64 = o.astype(np.float64)
+            norm = np.sqrt(np.einsum("ij,ij->i", o64, o64))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ip = np.where(norm > 0, np.abs(o64).sum(axis=1) / (math.sqrt(D) * norm), 1.0)
+            out[r0:r0 + o.shape[0], :nb] = bits[:, :nb]
+            out[r0:r0 + o.shape[0], nb:] = np.stack([norm, ip], 1).astype("<f4").view(np.uint8)
+        return out
+
+    def decode(self, codes):
+        """c + ‖x − c‖·⟨ō,o⟩·P⁻¹x̄: the projection of x − c on the code's direction (the
+        least-squares reconstruction in the rotated D-space); float32 (n, d). When d < D the
+        padding coordinates of the reconstruction are dropped. Search does not use it."""
+        c = self._check_codes(codes)
+        D = self._D
+        signs = np.unpackbits(c[:, :self._nbytes], axis=1, count=D).astype(np.float32)
+        norm, ip = self._factors(c)
+        xbar = (2.0 * signs - 1.0) * ((norm * ip) / math.sqrt(D)).astype(np.float32)[:, None]
+        return self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
+
+    def transform(self, X):
+        """Same as encode (scikit-learn name)."""
+        return self.encode(X)
+
+    def inverse_transform(self, codes):
+        """Same as decode (scikit-learn name)."""
+        return self.decode(codes)
+
+    # ---- estimates ----------------------------------------------------------------------------
+
+    def _estimate(self, y: np.ndarray, c: np.ndarray):
+        """Rotated queries y (nq, 8·nbytes) and codes -> (estimate, bound) float64 (nq, n)."""
+        D = self._D
+        s = _config.kernels().rabitq_scan(c, self._nbytes, y, self._threads())
+        y64 = y.astype(np.float64)
+        sy = y64.sum(axis=1)[:, None]
+        rq2 = np.einsum("ij,ij->i", y64, y64)[:, None]
+        norm, ip = self._factors(c)
+        xy = (2.0 * s.astype(np.float64) - sy) / math.sqrt(D)
+        est = norm * norm + rq2 - 2.0 * (norm / ip) * xy
+        slack = np.sqrt(np.maximum(0.0, 1.0 - ip * ip)) / ip * (self.eps0 / math.sqrt(max(D - 1, 1)))
+        return est, 2.0 * np.sqrt(rq2) * (norm * slack)
+
+    def estimate_distances(self, Q, codes):
+        """Estimated squared distances between queries and coded vectors, with error bounds.
+
+        Returns
+        -------
+        estimates : ndarray (nq, n) float32, unbiased estimates of ‖q − x‖²
+        bounds : ndarray (nq, n) float32; ‖q − x‖² lies in estimates ± bounds with high
+            probability (the paper's bound at confidence ε₀ = eps0)
+        """
+        c = self._check_codes(codes)
+        self._check_params()
+        y = self._rotated(self._check_x(Q, "Q"))
+        est, bound = self._estimate(y, c)
+        return est.astype(np.float32), bound.astype(np.float32)
+
+    def search(self, Q, codes, k, *, rescore=None):
+        """k nearest codes per query by estimated squared distance, or exactly with rescore.
+
+        Parameters
+        ----------
+        Q : array (nq, d); codes : from encode, (n, code_size); k : int in [1, n]
+        rescore : None or float array (n, d), the original vectors of the codes
+            With vectors: only candidates whose lower bound (estimate − bound) is at most the
+            k-th smallest upper bound are reranked by their exact squared distance, so the
+            result is the exact top k whenever the bounds hold.
+
+        Returns
+        -------
+        distances : ndarray (nq, k) float32 ascending (estimates, or exact with rescore);
+            equal distances by lower index
+        indices : ndarray (nq, k) int64
+        n_reranked : ndarray (nq,) int64, candidates reranked per query (0 without rescore)
+        """
+        c = self._check_codes(codes)
+        self._check_params()
+        q = self._check_x(Q, "Q")
+        n = c.shape[0]
+        k = check_int(k, name="k", low=1, high=n)
+        vec = None
+        if rescore is not None:
+            vec = as_float_array(rescore, name="rescore")
+            if vec.shape != (n, self.n_features_in_):
+                raise ValueError(f"rescore must have shape ({n}, {self.n_features_in_}) (the "
+                                 f"original vectors of the codes), got {vec.shape}")
+        nq = q.shape[0]
+        dist = np.empty((nq, k), np.float32)
+        idx = np.empty((nq, k), np.int64)
+        reranked = np.zeros(nq, np.int64)
+        step = max(1, _BLOCK // n)
+        for q0 in range(0, nq, step):
+            qs = q[q0:q0 + step]
+            est, bound = self._estimate(self._rotated(qs), c)
+            if vec is None:
+                d, i = _top_k(est, k)
+                dist[q0:q0 + step], idx[q0:q0 + step] = d, i
+                continue
+            ub = np.partition(est + bound, k - 1, axis=1)[:, k - 1:k]
+            keep = (est - bound) <= ub
+            for j in range(qs.shape[0]):
+                cand = np.flatnonzero(keep[j])
+                diff = vec[cand].astype(np.float64) - qs[j].astype(np.float64)
+                exact = np.einsum("ij,ij->i", diff, diff)
+                order = np.lexsort((cand, exact))[:k]
+                dist[q0 + j], idx[q0 + j] = exact[order], cand[order]
+                reranked[q0 + j] = cand.size
+        return dist, idx, reranked
+
+    # ---- persistence ------------------------------------------------------------------------
+
+    def save(self, path):
+        """Write parameters and the centre to a .npz file (see load)."""
+        check_is_fitted(self, "n_features_in_")
+        self._check_params()
+        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+                 bits=np.array(self.bits, np.int64), rotation=np.array(self.rotation or ""),
+                 seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
+                 eps0=np.array(float(self.eps0)), center=self.center_)
+
+    @classmethod
+    def load(cls, path):
+        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
+        keys = ("format", "format_version", "bits", "rotation", "seed", "eps0", "center")
+        where = os.fspath(path)
+        try:
+            with open(path, "rb") as fh:
+                f = np.load(fh, allow_pickle=False)
+                if not isinstance(f, np.lib.npyio.NpzFile):
+                    raise ValueError("not an .npz archive")
+                missing = [k for k in keys if k not in f.files]
+                if missing:
+                    raise ValueError(f"missing entries {missing}")
+                data = {k: f[k] for k in keys}
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{where!s} is not a valid lowdim RaBitQ file "
+                             f"(corrupted or foreign): {exc}") from None
+        if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
+            raise ValueError(f"{where!s} is not a lowdim RaBitQ file (format {data['format']!r})")
+        if int(data["format_version"]) != FORMAT_VERSION:
+            raise ValueError(f"{where!s} has format version {int(data['format_version'])}; "
+                             f"this lowdim reads version {FORMAT_VERSION}")
+        center = data["center"]
+        if center.dtype != np.float32 or center.ndim != 1 or center.size < 1 \
+                or not np.isfinite(center).all():
+            raise ValueError(f"{where!s}: the centre (dtype {center.dtype}, shape "
+                             f"{center.shape}) is not a finite float32 vector")
+        out = cls(int(data["bits"]), rotation=str(data["rotation"]) or None,
+                  seed=int(data["seed"]), eps0=float(data["eps0"]))
+        try:
+            out._check_params()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where!s}: invalid parameters: {exc}") from None
+        out.center_ = center.copy()
+        out.n_features_in_ = center.size
+        return out
+
+
+def _top_k(key: np.ndarray, k: int):
+    """Per row the k smallest keys ascending, equal keys by lower index (also at the k-th)."""
+    kth = np.partition(key, k - 1, axis=1)[:, k - 1]
+    dist = np.empty((key.shape[0], k), np.float32)
+    idx = np.empty((key.shape[0], k), np.int64)
+    for j in range(key.shape[0]):
+        cand = np.flatnonzero(key[j] <= kth[j])
+        order = np.lexsort((cand, key[j, cand]))[:k]
+        dist[j], idx[j] = key[j, cand[order]], cand[order]
+    return dist, idx

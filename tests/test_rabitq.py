@@ -1,0 +1,213 @@
+"""RaBitQ (lowdim.RaBitQ, Gao & Long SIGMOD 2024): the scan kernel against a dense dot
+product, bitwise equality across backends/ISAs/threads, unbiasedness and coverage of the
+error bound (the estimator error is ≈ Gaussian, so coverage at ε₀ is ≈ P(|N(0,1)| ≤ ε₀)),
+exact top k with bound-based reranking, recall against sign codes + Hamming and faiss.
+"""
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import lowdim
+from lowdim import _config, _ref
+from lowdim.quantizers.rabitq import FACTOR_BYTES
+
+
+def _gauss(rng, n, d, shift=1.0):
+    return (rng.standard_normal((n, d)) + shift * rng.standard_normal(d)).astype(np.float32)
+
+
+def _clustered(rng, n, d, n_clusters=20, spread=0.35):
+    centres = rng.standard_normal((n_clusters, d)).astype(np.float32)
+    lab = rng.integers(0, n_clusters, n)
+    return (centres[lab] + spread * rng.standard_normal((n, d))).astype(np.float32)
+
+
+def _true_sq(q, x):
+    q64, x64 = q.astype(np.float64), x.astype(np.float64)
+    return ((q64 * q64).sum(1)[:, None] + (x64 * x64).sum(1)[None] - 2 * q64 @ x64.T)
+
+
+def _exact_topk(q, x, k):
+    d = _true_sq(q, x)
+    return np.argsort(d, axis=1, kind="stable")[:, :k]
+
+
+def _recall(found, truth):
+    return float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(found, truth)]))
+
+
+@pytest.mark.parametrize("nbytes", [1, 3, 8, 13, 32])
+def test_scan_is_masked_sum_and_bitwise_twin(rng, nbytes):
+    codes = rng.integers(0, 256, (301, nbytes + FACTOR_BYTES)).astype(np.uint8)
+    y = rng.standard_normal((4, nbytes * 8)).astype(np.float32)
+    got = _config.kernels().rabitq_scan(codes, nbytes, y, 2)
+    bits = np.unpackbits(codes[:, :nbytes], axis=1).astype(np.float64)
+    np.testing.assert_allclose(got, y.astype(np.float64) @ bits.T, rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(got, _ref.rabitq_scan(codes, nbytes, y, 1))
+    np.testing.assert_array_equal(got, _config.kernels().rabitq_scan(codes, nbytes, y, 1))
+
+
+@pytest.mark.parametrize("d", [1, 7, 100, 128])
+def test_codes_identical_across_backends_and_threads(rng, variant, d):
+    x = _gauss(rng, 300, d)
+    q = _gauss(rng, 5, d)
+    r = lowdim.RaBitQ(seed=3).fit(x)
+    codes = r.encode(x)
+    est = r.estimate_distances(q, codes)[0]
+    saved = lowdim.backend()
+    lowdim.set_backend("numpy")
+    try:
+        ref = lowdim.RaBitQ(seed=3, n_threads=1).fit(x)
+        np.testing.assert_array_equal(codes, ref.encode(x))
+        np.testing.assert_array_equal(est, ref.estimate_distances(q, codes)[0])
+    finally:
+        lowdim.set_backend(saved)
+    np.testing.assert_array_equal(codes, lowdim.RaBitQ(seed=3, n_threads=1).fit(x).encode(x))
+
+
+def test_layout_and_factors(rng):
+    x = _gauss(rng, 200, 100)
+    r = lowdim.RaBitQ().fit(x)
+    c = r.encode(x)
+    assert r.code_size == 128 // 8 + 8 and c.shape == (200, r.code_size)
+    norm, ip = c[:, 16:].copy().view("<f4").T
+    np.testing.assert_allclose(norm, np.linalg.norm(x - r.center_, axis=1), rtol=1e-5)
+    # ⟨ō, o⟩ of a random direction concentrates near √(2/π) ≈ 0.798 (paper, Sec. 3.2)
+    assert abs(ip.mean() - math.sqrt(2 / math.pi)) < 0.02
+    zero = r.encode(r.center_[None])
+    assert zero[0, 16:].view("<f4")[1] == 1.0 and zero[0, 16:].view("<f4")[0] == 0.0
+
+
+def test_estimator_is_unbiased(rng):
+    x = _gauss(rng, 4000, 128)
+    q = _gauss(rng, 60, 128)
+    r = lowdim.RaBitQ(seed=1).fit(x)
+    est, _ = r.estimate_distances(q, r.encode(x))
+    true = _true_sq(q, x)
+    rel = (est - true) / true
+    assert abs(rel.mean()) < 2e-3          # signed mean: no bias
+    assert 0.01 < np.abs(rel).mean() < 0.1  # but individual estimates do err
+
+
+@pytest.mark.parametrize("eps0, low, high", [(1.9, 0.925, 0.965), (4.0, 0.999, 1.0)])
+def test_bound_coverage(rng, eps0, low, high):
+    x = _gauss(rng, 3000, 256)
+    q = _gauss(rng, 40, 256)
+    r = lowdim.RaBitQ(eps0=eps0).fit(x)
+    est, bound = r.estimate_distances(q, r.encode(x))
+    covered = np.abs(_true_sq(q, x) - est) <= bound
+    assert low <= covered.mean() <= high
+
+
+# The bound scales with ‖x − c‖‖q − c‖ (c the global mean here, no IVF), so at ε₀ = 4 most
+# rows are reranked; at the paper's 1.9 far fewer.
+@pytest.mark.parametrize("eps0, most", [(1.9, 0.5), (4.0, 1.0)])
+def test_rerank_returns_exact_top_k(rng, eps0, most):
+    x = _clustered(rng, 3000, 128)
+    q = _clustered(np.random.default_rng(7), 30, 128)
+    r = lowdim.RaBitQ(eps0=eps0).fit(x)
+    codes = r.encode(x)
+    d, i, nr = r.search(q, codes, 10, rescore=x)
+    truth = _exact_topk(q, x, 10)
+    np.testing.assert_array_equal(i, truth)
+    np.testing.assert_allclose(d, np.take_along_axis(_true_sq(q, x), truth, 1), rtol=1e-5,
+                               atol=1e-4)
+    assert (nr >= 10).all() and nr.mean() < most * len(x)
+    d0, i0, nr0 = r.search(q, codes, 10)
+    assert (nr0 == 0).all() and (np.diff(d0, axis=1) >= 0).all()
+
+
+def test_recall_beats_sign_codes_and_hamming(rng):
+    x = _clustered(rng, 3000, 768)
+    q = _clustered(np.random.default_rng(5), 50, 768)
+    truth = _exact_topk(q, x, 10)
+    r = lowdim.RaBitQ().fit(x)
+    ours = _recall(r.search(q, r.encode(x), 10)[1], truth)
+    sq = lowdim.ScalarQuantizer("binary", rotation="hadamard").fit(x)
+    ham = _recall(sq.search(q, sq.encode(x), 10)[1], truth)
+    assert ours >= ham + 0.05, (ours, ham)
+
+
+def test_recall_at_least_faiss(rng):
+    faiss = pytest.importorskip("faiss")
+    if not hasattr(faiss, "IndexRaBitQ"):
+        pytest.skip("this faiss has no IndexRaBitQ")
+    d = 256
+    x = _clustered(rng, 4000, d)
+    q = _clustered(np.random.default_rng(9), 60, d)
+    truth = _exact_topk(q, x, 10)
+    r = lowdim.RaBitQ().fit(x)
+    ours = _recall(r.search(q, r.encode(x), 10)[1], truth)
+    index = faiss.IndexRaBitQ(d, faiss.METRIC_L2)
+    index.qb = 0                       # float queries, as ours
+    index.train(x)
+    index.add(x)
+    theirs = _recall(index.search(q, 10)[1], truth)
+    assert index.code_size == r.code_size
+    assert ours >= theirs - 0.01, (ours, theirs)
+
+
+def test_decode_is_projection_on_code_direction(rng):
+    # d = 128 = D: with zero padding the decoded padding coordinates are dropped
+    x = _gauss(rng, 200, 128)
+    r = lowdim.RaBitQ().fit(x)
+    c = r.encode(x)
+    xh = r.decode(c)
+    assert xh.shape == x.shape and xh.dtype == np.float32
+    np.testing.assert_array_equal(r.encode(xh)[:, :16], c[:, :16])
+    norm, ip = c[:, 16:].copy().view("<f4").T.astype(np.float64)
+    np.testing.assert_allclose(np.linalg.norm(xh - r.center_, axis=1), norm * ip, rtol=1e-4)
+    mse = ((xh - x) ** 2).sum(1)
+    np.testing.assert_allclose(mse, norm**2 * (1 - ip**2), rtol=1e-3, atol=1e-3)
+
+
+def test_no_rotation_matches_sign_of_centred_vector(rng):
+    x = _gauss(rng, 100, 20)
+    r = lowdim.RaBitQ(rotation=None).fit(x)
+    c = r.encode(x)
+    np.testing.assert_array_equal(c[:, :3], np.packbits(x - r.center_ > 0, axis=1))
+
+
+def test_save_load_pickle(rng, tmp_path):
+    x = _gauss(rng, 100, 50)
+    r = lowdim.RaBitQ(seed=11, eps0=2.5).fit(x)
+    codes = r.encode(x)
+    r.save(tmp_path / "r.npz")
+    back = lowdim.RaBitQ.load(tmp_path / "r.npz")
+    assert back.get_params()["eps0"] == 2.5 and back.seed == 11
+    np.testing.assert_array_equal(back.encode(x), codes)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(r)).encode(x), codes)
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a valid lowdim RaBitQ file"):
+        lowdim.RaBitQ.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "other.npz", format=np.array("something"))
+    with pytest.raises(ValueError, match="missing entries"):
+        lowdim.RaBitQ.load(tmp_path / "other.npz")
+
+
+def test_bad_input(rng):
+    x = _gauss(rng, 50, 16)
+    with pytest.raises(ValueError, match="bits=2 is not implemented"):
+        lowdim.RaBitQ(bits=2).fit(x)
+    with pytest.raises(ValueError, match="rotation must be 'hadamard' or None"):
+        lowdim.RaBitQ(rotation="opq").fit(x)
+    with pytest.raises(ValueError, match="eps0 must be a finite number > 0"):
+        lowdim.RaBitQ(eps0=0).fit(x)
+    with pytest.raises(ValueError, match="NaN or infinity|NaN|finite"):
+        lowdim.RaBitQ().fit(np.full((3, 4), np.nan))
+    r = lowdim.RaBitQ().fit(x)
+    codes = r.encode(x)
+    with pytest.raises(lowdim._base.NotFittedError):
+        lowdim.RaBitQ().encode(x)
+    with pytest.raises(TypeError, match="codes must be a numpy array of dtype uint8"):
+        r.estimate_distances(x, codes.astype(np.int8))
+    with pytest.raises(ValueError, match=r"codes must have shape \(n, 10\)"):
+        r.search(x, codes[:, :5], 3)
+    with pytest.raises(ValueError, match="Q has 15 features, but this RaBitQ was fitted with 16"):
+        r.search(x[:, :15], codes, 3)
+    with pytest.raises(ValueError, match=r"k must be"):
+        r.search(x, codes, 51)
+    with pytest.raises(ValueError, match=r"rescore must have shape \(50, 16\)"):
+        r.search(x, codes, 3, rescore=x[:10])
