@@ -57,8 +57,10 @@ def test_pipeline_set_output_pandas(make):
         out = pipe.fit_transform(X)
     est = pipe[-1]
     prefix = type(est).__name__.lower()
-    width = 4 if prefix != "productquantizer" else 2
-    assert list(out.columns) == [f"{prefix}{i}" for i in range(width)]
+    if prefix == "productquantizer":       # transform = reconstruction: the input's columns
+        assert list(out.columns) == list(X.columns)
+    else:
+        assert list(out.columns) == [f"{prefix}{i}" for i in range(4)]
     assert list(out.index) == list(X.index)
     np.testing.assert_array_equal(est.feature_names_in_, X.columns.to_numpy(dtype=object))
     # The frame holds what the estimator alone gives on the scaled numbers.
@@ -78,7 +80,7 @@ def test_get_feature_names_out_validates_input_features(make):
         warnings.simplefilter("ignore", UserWarning)
         est = make().fit(X)
     names = est.get_feature_names_out()
-    assert names.dtype == object and len(names) == (2 if "Product" in type(est).__name__ else 3)
+    assert names.dtype == object and len(names) == (8 if "Product" in type(est).__name__ else 3)
     np.testing.assert_array_equal(est.get_feature_names_out(list(X.columns)), names)
     with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
         est.get_feature_names_out([f"g{i}" for i in range(8)])
@@ -88,6 +90,9 @@ def test_get_feature_names_out_validates_input_features(make):
     with pytest.raises(ValueError, match=r"length equal to number of features \(8\), got 3"):
         unnamed.get_feature_names_out(["a", "b", "c"])
     assert len(unnamed.get_feature_names_out([f"a{i}" for i in range(8)])) == len(names)
+    if "Product" in type(est).__name__:
+        np.testing.assert_array_equal(names, X.columns.to_numpy(dtype=object))
+        np.testing.assert_array_equal(unnamed.get_feature_names_out(), [f"x{i}" for i in range(8)])
 
 
 @pytest.mark.parametrize("est, call", [

@@ -19,8 +19,8 @@ import numpy as np
 
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
-from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
-                    prefixed_feature_names_out)
+from ._base import (BaseEstimator, TransformerMixin, check_feature_names,
+                    check_feature_names_in, check_is_fitted)
 from ._validate import as_float_array, c_aligned, check_int, check_memory, sklearn_style_array
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
@@ -189,6 +189,10 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     ``compute_codes`` sums in its own order, so codes equal faiss's except where two centroids
     are at equal distance up to float32 rounding.
 
+    As a scikit-learn transformer, ``transform`` returns the float32 reconstruction
+    ``decode(encode(X))`` (same columns as X), so the next step of a Pipeline sees features;
+    ``encode`` gives the integer codes and ``decode`` reads them back.
+
     Attributes
     ----------
     codebooks_ : ndarray of shape (M, K, d/M), float32 (faiss's ``pq.centroids`` layout)
@@ -288,22 +292,25 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         return pq_decode(codes, self._fitted_codebooks(), n_threads=self._threads())
 
     def transform(self, X):
-        """Same as encode (scikit-learn name)."""
-        return self.encode(X)
-
-    def inverse_transform(self, codes):
-        """Same as decode (scikit-learn name)."""
-        return self.decode(codes)
+        """Reconstruction decode(encode(X)): (n, d) float32, X with every sub-vector replaced
+        by its nearest centroid. In a Pipeline the next step sees quantized features, not
+        code ids; the codes themselves come from encode."""
+        cb = self._fitted_codebooks()
+        codes = pq_encode(self._validate(X, reset=False), cb, n_threads=self._threads())
+        return pq_decode(codes, cb, n_threads=self._threads())
 
     def get_feature_names_out(self, input_features=None):
-        """Names of transform's M output columns: productquantizer0 … productquantizer{M-1};
-        input_features, if given, must match feature_names_in_ (scikit-learn's rule)."""
-        cb = self._fitted_codebooks()
-        return prefixed_feature_names_out(self, cb.shape[0], input_features)
+        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
+        against it as scikit-learn does), else x0 … x{d-1}."""
+        self._fitted_codebooks()
+        names = check_feature_names_in(self, input_features)
+        if names is None:
+            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return names
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = []   # transform gives integer codes
+        tags.transformer_tags.preserves_dtype = ["float32"]   # PQ computes in float32
         return tags
 
     def distance_table(self, Q):
