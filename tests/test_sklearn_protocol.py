@@ -140,3 +140,27 @@ def test_pq_M_and_its_alias():
         lowdim.ProductQuantizer().fit(X)
     with pytest.raises(ValueError, match="not divisible by M=3"):
         lowdim.ProductQuantizer(3).fit(X)
+
+
+@pytest.mark.parametrize("make", [lambda: lowdim.SRHT(4, random_state=3),
+                                  lambda: lowdim.FastJLT(4, random_state=3),
+                                  lambda: lowdim.SparseRandomProjection(4, random_state=3),
+                                  lambda: lowdim.ProductQuantizer(2, nbits=2)],
+                         ids=["SRHT", "FastJLT", "SparseRandomProjection", "ProductQuantizer"])
+def test_pickles_carry_versions_and_refuse_another_generator(make, monkeypatch):
+    X = np.random.default_rng(0).standard_normal((200, 8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        est = make().fit(X)
+    blob = pickle.dumps(est)
+    state = est.__getstate__()
+    assert state["_lowdim_versions"] == {"lowdim": lowdim.__version__,
+                                         "generator": lowdim._rng.GENERATOR_VERSION}
+    np.testing.assert_array_equal(pickle.loads(blob).transform(X), est.transform(X))
+    legacy = type(est).__new__(type(est))       # a pickle made before the versions entry
+    legacy.__setstate__({k: v for k, v in state.items() if k != "_lowdim_versions"})
+    np.testing.assert_array_equal(legacy.transform(X), est.transform(X))
+    monkeypatch.setattr(lowdim._rng, "GENERATOR_VERSION", lowdim._rng.GENERATOR_VERSION + 1)
+    with pytest.raises(ValueError, match=f"pickled by lowdim {lowdim.__version__} with "
+                                         "random-generator version 1; .* cannot reproduce"):
+        pickle.loads(blob)

@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.base import BaseEstimator as _ParamsBase, TransformerMixin
 except ImportError:  # scikit-learn is optional
-    class BaseEstimator:  # type: ignore[no-redef]
+    class _ParamsBase:  # type: ignore[no-redef]
         @classmethod
         def _get_param_names(cls):
             sig = inspect.signature(cls.__init__)
@@ -53,6 +53,38 @@ try:
 except ImportError:  # scikit-learn is optional: the same bases as its NotFittedError
     class _SklearnNotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
         pass
+
+
+class BaseEstimator(_ParamsBase):
+    """Pickles carry the lowdim and random-generator versions; unpickling refuses a
+    generator version other than this one (the seeds would give other transforms)."""
+
+    def __getstate__(self):
+        from . import __version__
+        from ._rng import GENERATOR_VERSION
+        parent = getattr(super(), "__getstate__", None)
+        state = parent() if parent is not None else None
+        state = dict(self.__dict__ if state is None else state)
+        state["_lowdim_versions"] = {"lowdim": __version__, "generator": GENERATOR_VERSION}
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+        from ._rng import GENERATOR_VERSION
+        state = dict(state)
+        # Pickles older than this entry were all made with generator version 1.
+        made = state.pop("_lowdim_versions", {"lowdim": "unknown", "generator": 1})
+        if made.get("generator") != GENERATOR_VERSION:
+            raise ValueError(
+                f"this {type(self).__name__} was pickled by lowdim {made.get('lowdim')} with "
+                f"random-generator version {made.get('generator')}; lowdim {__version__} has "
+                f"version {GENERATOR_VERSION} and cannot reproduce it exactly: refit it, or "
+                f"load it with lowdim {made.get('lowdim')}")
+        parent = getattr(super(), "__setstate__", None)
+        if parent is not None:
+            parent(state)
+        else:
+            self.__dict__.update(state)
 
 
 class NotFittedError(_SklearnNotFittedError):
