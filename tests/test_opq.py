@@ -106,7 +106,7 @@ def test_bad_input(data):
     with pytest.raises(TypeError, match="opq_iter must be an integer"):
         lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1.5).fit(data)
     opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1).fit(data)
-    with pytest.raises(ValueError, match="X has 31 features, but the codebooks expect 32"):
+    with pytest.raises(ValueError, match="X has 31 features, but ProductQuantizer is expecting 32"):
         opq.encode(data[:, :31])
     with pytest.raises(ValueError, match="to_faiss"):
         opq.to_faiss()

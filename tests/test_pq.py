@@ -156,7 +156,9 @@ def test_fit_subsamples_and_reduces_error(rng):
     mse = ((pq.decode(pq.encode(X)) - X) ** 2).mean()
     mse0 = ((lowdim.ProductQuantizer(4, 4, n_iter=0).fit(X).decode(pq.encode(X)) - X) ** 2).mean()
     assert mse < 0.8 * X.var() and mse <= mse0
-    np.testing.assert_array_equal(pq.fit_transform(X), pq.encode(X))
+    # transform is the reconstruction (a Pipeline's next step sees features, not code ids)
+    np.testing.assert_array_equal(pq.fit_transform(X), pq.decode(pq.encode(X)))
+    assert pq.transform(X).dtype == np.float32 and not hasattr(pq, "inverse_transform")
 
 
 def test_bad_input(rng):

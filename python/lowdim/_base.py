@@ -15,9 +15,9 @@ import warnings
 import numpy as np
 
 try:
-    from sklearn.base import BaseEstimator, TransformerMixin
+    from sklearn.base import BaseEstimator as _ParamsBase, TransformerMixin
 except ImportError:  # scikit-learn is optional
-    class BaseEstimator:  # type: ignore[no-redef]
+    class _ParamsBase:  # type: ignore[no-redef]
         @classmethod
         def _get_param_names(cls):
             sig = inspect.signature(cls.__init__)
@@ -48,8 +48,52 @@ except ImportError:  # scikit-learn is optional
             return self.fit(X, y, **fit_params).transform(X)
 
 
-class NotFittedError(ValueError, AttributeError):
-    """Raised when an estimator is used before fit (same bases as scikit-learn's)."""
+try:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+except ImportError:  # scikit-learn is optional: the same bases as its NotFittedError
+    class _SklearnNotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+        pass
+
+
+class BaseEstimator(_ParamsBase):
+    """Pickles carry the lowdim and random-generator versions; unpickling refuses a
+    generator version other than this one (the seeds would give other transforms)."""
+
+    def __getstate__(self):
+        from . import __version__
+        from ._rng import GENERATOR_VERSION
+        parent = getattr(super(), "__getstate__", None)
+        state = parent() if parent is not None else None
+        state = dict(self.__dict__ if state is None else state)
+        state["_lowdim_versions"] = {"lowdim": __version__, "generator": GENERATOR_VERSION}
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+        from ._rng import GENERATOR_VERSION
+        state = dict(state)
+        # Pickles older than this entry were all made with generator version 1.
+        made = state.pop("_lowdim_versions", {"lowdim": "unknown", "generator": 1})
+        if made.get("generator") != GENERATOR_VERSION:
+            raise ValueError(
+                f"this {type(self).__name__} was pickled by lowdim {made.get('lowdim')} with "
+                f"random-generator version {made.get('generator')}; lowdim {__version__} has "
+                f"version {GENERATOR_VERSION} and cannot reproduce it exactly: refit it, or "
+                f"load it with lowdim {made.get('lowdim')}")
+        parent = getattr(super(), "__setstate__", None)
+        if parent is not None:
+            parent(state)
+        else:
+            self.__dict__.update(state)
+
+
+class NotFittedError(_SklearnNotFittedError):
+    """Raised when an estimator is used before fit.
+
+    A subclass of scikit-learn's NotFittedError when it is installed (so ``except
+    sklearn.exceptions.NotFittedError`` catches it), else of ValueError and AttributeError
+    (scikit-learn's bases); the message is scikit-learn's either way.
+    """
 
 
 def check_is_fitted(estimator, attribute: str) -> None:
@@ -114,3 +158,27 @@ def check_feature_names(estimator, X, *, reset: bool) -> None:
     if not unexpected and not missing:
         message += "Feature names must be in the same order as they were in fit.\n"
     raise ValueError(message)
+
+
+def check_feature_names_in(estimator, input_features=None):
+    """input_features as get_feature_names_out receives it, checked with scikit-learn's rules
+    and texts: equal to feature_names_in_ when that is set, of length n_features_in_."""
+    if input_features is None:
+        return getattr(estimator, "feature_names_in_", None)
+    input_features = np.asarray(input_features, dtype=object)
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None and not np.array_equal(fitted, input_features):
+        raise ValueError("input_features is not equal to feature_names_in_")
+    n_in = getattr(estimator, "n_features_in_", None)
+    if n_in is not None and len(input_features) != n_in:
+        raise ValueError("input_features should have length equal to number of "
+                         f"features ({n_in}), got {len(input_features)}")
+    return input_features
+
+
+def prefixed_feature_names_out(estimator, n_features_out: int, input_features=None):
+    """<classname-lowercase>0 … <classname-lowercase>{n-1}, input_features validated first
+    (what scikit-learn's ClassNamePrefixFeaturesOutMixin returns)."""
+    check_feature_names_in(estimator, input_features)
+    prefix = type(estimator).__name__.lower()
+    return np.asarray([f"{prefix}{i}" for i in range(n_features_out)], dtype=object)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+# Bump when any value of any stream changes: pickles made under another version are refused
+# (python/lowdim/_base.py), since their seeds would no longer give the same transforms.
+GENERATOR_VERSION = 1
+
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 STREAM_MUL = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)

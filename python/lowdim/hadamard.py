@@ -12,9 +12,11 @@ import math
 import numpy as np
 
 from . import _config, _rng
-from ._base import BaseEstimator, TransformerMixin, check_is_fitted
+from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
+                    prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import as_float_array, check_fraction, check_int, next_pow2_exponent
+from ._validate import (as_float_array, check_fraction, check_int, next_pow2_exponent,
+                        sklearn_style_array)
 
 
 # NaN/inf checks: every output of these transforms depends on every input of its row
@@ -219,8 +221,20 @@ def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
 class _HadamardProjection(TransformerMixin, BaseEstimator):
     """Shared fit/transform of SRHT and FastJLT: fit only fixes sizes and the seed."""
 
+    def _validate(self, X, *, reset):
+        # The random projections' path (random_projection.py): lowdim's own checks with
+        # scikit-learn's texts whether or not it is installed, feature names by its rules.
+        check_feature_names(self, X, reset=reset)
+        # transform leaves NaN/inf to srht/fjlt, which check the output (see _NONFINITE).
+        arr = as_float_array(sklearn_style_array(X), ndim=2, allow_nonfinite=not reset)
+        if not reset and arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} "
+                             f"is expecting {self.n_features_in_} features as input")
+        return arr
+
     def fit(self, X, y=None):
-        arr = as_float_array(X, ndim=2)
+        """Fix n_components_ (JL bound for 'auto') and the seed; only X's shape is used."""
+        arr = self._validate(X, reset=True)
         n_samples, d = arr.shape
         n = _padded_length(d)
         if isinstance(self.n_components, str) and self.n_components == "auto":
@@ -243,11 +257,18 @@ class _HadamardProjection(TransformerMixin, BaseEstimator):
 
     def _checked(self, X):
         check_is_fitted(self, "seed_")
-        arr = as_float_array(X, ndim=2, allow_nonfinite=True)   # srht/fjlt check the output
-        if arr.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} "
-                             f"is expecting {self.n_features_in_} features as input")
-        return arr
+        return self._validate(X, reset=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names <classname-lowercase>0 … <classname-lowercase>{k-1}; input_features,
+        if given, must match feature_names_in_ (scikit-learn's rule)."""
+        check_is_fitted(self, "seed_")
+        return prefixed_feature_names_out(self, self.n_components_, input_features)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # float16 -> float32
+        return tags
 
 
 class SRHT(_HadamardProjection):

@@ -19,8 +19,9 @@ import numpy as np
 
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
-from ._base import BaseEstimator, TransformerMixin, check_is_fitted
-from ._validate import as_float_array, c_aligned, check_int, check_memory
+from ._base import (BaseEstimator, TransformerMixin, check_feature_names,
+                    check_feature_names_in, check_is_fitted)
+from ._validate import as_float_array, c_aligned, check_int, check_memory, sklearn_style_array
 from .quantizers import opq as _opq
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
@@ -154,8 +155,13 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_subquantizers : int
-        M, the number of sub-spaces; must divide the number of features d.
+    M : int
+        The number of sub-spaces (faiss's and nanopq's name); must divide the number of
+        features d.
+    n_subquantizers : int, optional, keyword only
+        Alias of M (lowdim's earlier name); set one of the two. Both are parameters, so
+        get_params, set_params and clone keep whichever was given; fit raises ValueError
+        when both are set to different values.
     nbits : int in [1, 16], default 8
         Bits per sub-code: K = 2**nbits centroids per sub-space; codes are uint8 for
         nbits ≤ 8 and uint16 above.
@@ -191,6 +197,10 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     ``compute_codes`` sums in its own order, so codes equal faiss's except where two centroids
     are at equal distance up to float32 rounding.
 
+    As a scikit-learn transformer, ``transform`` returns the float32 reconstruction
+    ``decode(encode(X))`` (same columns as X), so the next step of a Pipeline sees features;
+    ``encode`` gives the integer codes and ``decode`` reads them back.
+
     Attributes
     ----------
     codebooks_ : ndarray of shape (M, K, d/M), float32 (faiss's ``pq.centroids`` layout)
@@ -199,8 +209,9 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     seed_ : int, the seed actually used
     """
 
-    def __init__(self, n_subquantizers, nbits=8, *, n_iter=25, max_points_per_centroid=256,
-                 seed=1234, rotation=None, opq_iter=50, n_threads=None):
+    def __init__(self, M=None, nbits=8, *, n_iter=25, max_points_per_centroid=256,
+                 seed=1234, rotation=None, opq_iter=50, n_threads=None, n_subquantizers=None):
+        self.M = M
         self.n_subquantizers = n_subquantizers
         self.nbits = nbits
         self.n_iter = n_iter
@@ -219,7 +230,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        M = check_int(self.n_subquantizers, name="n_subquantizers", low=1)
+        M = self._n_subspaces()
         nbits = check_int(self.nbits, name="nbits", low=1, high=16)
         n_iter = check_int(self.n_iter, name="n_iter", low=0, high=100_000)
         mppc = check_int(self.max_points_per_centroid, name="max_points_per_centroid", low=1)
@@ -227,13 +238,14 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"rotation must be None or 'opq', got {self.rotation!r}")
         opq_iter = check_int(self.opq_iter, name="opq_iter", low=0, high=100_000)
         n_threads = _config.resolve_threads(self.n_threads)
-        x = as_float_array(X, ndim=2, dtype=np.float32)
+        x = self._validate(X, reset=True)
         n, d = x.shape
         if d % M:
-            raise ValueError(f"n_features={d} is not divisible by n_subquantizers={M}")
+            raise ValueError(f"n_features={d} is not divisible by M={M}")
         K = 1 << nbits
         if n < K:
-            raise ValueError(f"k-means needs at least 2**nbits = {K} training points, got {n}")
+            raise ValueError(f"k-means needs at least 2**nbits = {K} training points, "
+                             f"got n_samples={n}")
         if n < MIN_POINTS_PER_CENTROID * K:
             warnings.warn(f"training {K} centroids per sub-space on {n} points: at least "
                           f"{MIN_POINTS_PER_CENTROID * K} ({MIN_POINTS_PER_CENTROID} per centroid) "
@@ -259,6 +271,28 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         self.seed_ = seed
         return self
 
+    def _n_subspaces(self) -> int:
+        """M, from M or its alias n_subquantizers (scikit-learn: resolved in fit, not init)."""
+        M, alias = self.M, self.n_subquantizers
+        if alias is not None:
+            if M is not None and not (M is alias or M == alias):
+                raise ValueError(f"M={M!r} and its alias n_subquantizers={alias!r} differ; "
+                                 "set only one of them")
+            M = alias
+        if M is None:
+            raise TypeError("ProductQuantizer needs M, the number of sub-spaces")
+        return check_int(M, name="M", low=1)
+
+    def _validate(self, X, *, reset):
+        # The random projections' path (random_projection.py): lowdim's checks with
+        # scikit-learn's texts, installed or not; feature names by its rules. float32 as faiss.
+        check_feature_names(self, X, reset=reset)
+        x = as_float_array(sklearn_style_array(X), ndim=2, dtype=np.float32)
+        if not reset and x.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} "
+                             f"is expecting {self.n_features_in_} features as input")
+        return x
+
     # ---- codec --------------------------------------------------------------------------
 
     def _fitted_codebooks(self) -> np.ndarray:
@@ -278,7 +312,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def encode(self, X):
         """Codes of X (n, d): ndarray (n, M), uint8 for nbits ≤ 8 else uint16."""
         cb = self._fitted_codebooks()
-        return pq_encode(self._rotated(X), cb, n_threads=self._threads())
+        return pq_encode(self._rotated(self._validate(X, reset=False)), cb,
+                         n_threads=self._threads())
 
     def decode(self, codes):
         """Reconstruction (n, d) float32 of codes (n, M) (rotated back with rotation_)."""
@@ -288,12 +323,24 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
                                                             np.float32)
 
     def transform(self, X):
-        """Same as encode (scikit-learn name)."""
-        return self.encode(X)
+        """Reconstruction decode(encode(X)): (n, d) float32, X with every sub-vector replaced
+        by its nearest centroid. In a Pipeline the next step sees quantized features, not
+        code ids; the codes themselves come from encode."""
+        return self.decode(self.encode(X))
 
-    def inverse_transform(self, codes):
-        """Same as decode (scikit-learn name)."""
-        return self.decode(codes)
+    def get_feature_names_out(self, input_features=None):
+        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
+        against it as scikit-learn does), else x0 … x{d-1}."""
+        self._fitted_codebooks()
+        names = check_feature_names_in(self, input_features)
+        if names is None:
+            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return names
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]   # PQ computes in float32
+        return tags
 
     def distance_table(self, Q):
         """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""

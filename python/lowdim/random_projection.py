@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 
 from . import _config, _rng
-from ._base import BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted
+from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
+                    prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
 from ._validate import (as_float_array, c_aligned, check_fraction, check_int, check_memory,
                         sklearn_style_array)
@@ -295,8 +296,7 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Output names <classname-lowercase>0 … <classname-lowercase>{k-1}."""
         check_is_fitted(self, "seed_")
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(self.n_components_)], dtype=object)
+        return prefixed_feature_names_out(self, self.n_components_, input_features)
 
     def __getstate__(self):
         # Pickles hold the seed, never the matrix or its inverse.

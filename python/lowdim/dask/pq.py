@@ -137,13 +137,13 @@ def search(quantizer, Q, codes, k, *, n_threads=1):
 # ---- training ---------------------------------------------------------------------------
 
 def _params(quantizer, X):
-    M = check_int(quantizer.n_subquantizers, name="n_subquantizers", low=1)
+    M = quantizer._n_subspaces()
     nbits = check_int(quantizer.nbits, name="nbits", low=1, high=16)
     n_iter = check_int(quantizer.n_iter, name="n_iter", low=0, high=100_000)
     mppc = check_int(quantizer.max_points_per_centroid, name="max_points_per_centroid", low=1)
     n, d = X.shape
     if d % M:
-        raise ValueError(f"n_features={d} is not divisible by n_subquantizers={M}")
+        raise ValueError(f"n_features={d} is not divisible by M={M}")
     K = 1 << nbits
     if n < K:
         raise ValueError(f"k-means needs at least 2**nbits = {K} training points, got {n}")
