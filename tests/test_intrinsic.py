@@ -213,3 +213,10 @@ def test_mle_smooth_validates_precomputed_indices(bad, match):
 def test_mle_estimator_of_equidistant_points_is_refused_not_inf():
     with pytest.raises(ValueError, match="MLE is undefined"):
         lid_id.MLE(K=5).fit(np.eye(30))
+
+
+def test_mle_precomputed_rows_must_match_x():
+    X = np.random.default_rng(6).standard_normal((40, 3))
+    dist, idx = lowdim.knn(X, 6)
+    with pytest.raises(ValueError, match="has 20 rows but X has 40"):
+        lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist[:20], idx[:20]), smooth=True)
