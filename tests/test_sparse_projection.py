@@ -423,3 +423,11 @@ def test_estimators_refuse_a_huge_object_view_before_converting_it(cls):
     X = np.broadcast_to(np.array([[1.0]], dtype=object), (2**36, 1))   # 512 GiB as float64
     with pytest.raises(ValueError, match="GiB of memory"):
         cls(1, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("cls", [lowdim.GaussianRandomProjection,
+                                 lowdim.SparseRandomProjection])
+def test_estimators_refuse_a_projection_that_overflows(cls):
+    X = np.full((2, 4), 3e38, np.float32)            # finite; the projection is not
+    with pytest.raises(ValueError, match="the projection overflows"):
+        cls(3, random_state=0).fit_transform(X)

@@ -352,6 +352,7 @@ class SparseRandomProjection(_BaseRandomProjection):
     def _transform(self, kind, arr):
         y = _project_sparse(kind, arr, self.n_components_, self.density_, self.seed_,
                             self.n_threads)
+        _require_finite_projection(y)
         return _densify(y, kind, self.dense_output)
 
 
@@ -382,4 +383,7 @@ class GaussianRandomProjection(_BaseRandomProjection):
                                       dtype=self._fit_dtype)
 
     def _transform(self, kind, arr):
-        return _project_gaussian(kind, arr, self.n_components_, self.seed_)
+        with np.errstate(over="ignore", invalid="ignore"):   # reported below
+            y = _project_gaussian(kind, arr, self.n_components_, self.seed_)
+        _require_finite_projection(y)
+        return y
