@@ -24,18 +24,14 @@ from hypothesis import strategies as st
 import lowdim
 import hostile_cases as hc
 
-# Inputs that still fail because of bugs being fixed elsewhere (issue 10). Each is
-# (entry or "*", tag); a case carrying a listed tag is left out. Empty it as fixes merge.
+# Inputs that still fail: open bugs of issue 10 first, then behaviour that is by design.
+# Each is (entry or "*", tag); a case carrying a listed tag is left out (a "check:" tag
+# switches one check off and keeps the case). Remove an entry when its fix merges.
 MEASURES = ("isoscore", "isoscore_star", "uniformity", "alignment", "w2_isotropy",
             "mean_cosine", "effective_rank", "vn_entropy", "alpha_req", "outlier_dimensions",
             "hubness", "linear_cka", "procrustes_distance", "mutual_knn_alignment",
             "knn_overlap", "summary", "compare_summary")
 KNOWN_OPEN = {
-    # SparseRandomProjection / GaussianRandomProjection raise scikit-learn's multi-line
-    # messages (0-D/1-D/complex/NaN input) when it is installed. A "check:" tag switches
-    # one check off, keeps the case.
-    *((e, "check:one_line_error") for e in ("SparseRandomProjection",
-                                            "GaussianRandomProjection")),
     # Sparse input of a huge declared shape (an empty CSC of 2**35 rows) is converted to
     # CSR, whose indptr needs 256 GiB: MemoryError
     *((e, "view:broadcast_huge") for e in ("fastrp", "FastRP", "sparse_random_projection(csr)")),
@@ -46,15 +42,6 @@ KNOWN_OPEN = {
     # TwoNN and MLE on subnormal coordinates: 0/0 ratios, log(0) (RuntimeWarning, NaN/inf)
     *((e, "values:subnormal") for e in ("twonn", "id.TwoNN", "intrinsic_dim", "lid", "id.MLE",
                                         "id.MLE.fit_pw")),
-    # float64 codebooks beyond float32's range are cast to inf (overflow warning)
-    ("pq_decode", "values:huge"),
-    # mst_length's gradient on subnormal coordinates: native 0, numpy -1
-    ("mst_length", "values:subnormal"),
-    # ph_dimension with a huge alpha: inf on native, overflow warning on numpy
-    ("ph_dimension", "param:alpha=1e+300"), ("ph_dimension", "param:alpha=400.0"),
-    # GaussianRandomProjection on float16 input that overflowed to inf: RuntimeWarning in
-    # its scikit-learn input check
-    ("GaussianRandomProjection", "values:big"),
     # lowdim.measures sums float32 moments in float32 BLAS (X.T @ X, einsum): coordinates
     # whose squares pass float32's (or float64's) range overflow: RuntimeWarning, inf/NaN
     *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
