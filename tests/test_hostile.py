@@ -32,9 +32,6 @@ MEASURES = ("isoscore", "isoscore_star", "uniformity", "alignment", "w2_isotropy
             "hubness", "linear_cka", "procrustes_distance", "mutual_knn_alignment",
             "knn_overlap", "summary", "compare_summary")
 KNOWN_OPEN = {
-    # Sparse input of a huge declared shape (an empty CSC of 2**35 rows) is converted to
-    # CSR, whose indptr needs 256 GiB: MemoryError
-    *((e, "view:broadcast_huge") for e in ("fastrp", "FastRP", "sparse_random_projection(csr)")),
     # MLE local ID is inf when a point's k neighbours are equidistant (integer grids),
     # ph_dimension returns inf when E_α grows like n (np.eye, grids)
     *((e, "check:finite_output") for e in ("lid", "id.MLE", "id.MLE.fit_pw", "intrinsic_dim",

@@ -431,3 +431,12 @@ def test_estimators_refuse_a_projection_that_overflows(cls):
     X = np.full((2, 4), 3e38, np.float32)            # finite; the projection is not
     with pytest.raises(ValueError, match="the projection overflows"):
         cls(3, random_state=0).fit_transform(X)
+
+
+@pytest.mark.parametrize("call", [lambda A: lowdim.fastrp(A, 2),
+                                  lambda A: lowdim.sparse_random_projection(A, 2)])
+def test_sparse_input_whose_csr_form_cannot_fit_is_refused_before_converting(call):
+    import scipy.sparse as sp
+    A = sp.csc_matrix((2**36, 4), dtype=np.float32)       # empty; CSR indptr: 512 GiB
+    with pytest.raises(ValueError, match="the CSR form of"):
+        call(A)

@@ -35,6 +35,8 @@ def _is_sparse(X) -> bool:
 
 def _as_csr(X, *, name="X", check_finite=True):
     """A scipy sparse X as CSR (int32 or int64 indices, float32/float64 data), validated."""
+    if X.format != "csr":       # CSR's indptr has n + 1 entries, however few nonzeros
+        check_memory(8.0 * (X.shape[0] + 1) + 16.0 * X.nnz, what=f"the CSR form of {name}")
     X = X.tocsr()
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
