@@ -36,9 +36,6 @@ KNOWN_OPEN = {
     # ph_dimension returns inf when E_α grows like n (np.eye, grids)
     *((e, "check:finite_output") for e in ("lid", "id.MLE", "id.MLE.fit_pw", "intrinsic_dim",
                                            "ph_dimension")),
-    # TwoNN and MLE on subnormal coordinates: 0/0 ratios, log(0) (RuntimeWarning, NaN/inf)
-    *((e, "values:subnormal") for e in ("twonn", "id.TwoNN", "intrinsic_dim", "lid", "id.MLE",
-                                        "id.MLE.fit_pw")),
     # lowdim.measures sums float32 moments in float32 BLAS (X.T @ X, einsum): coordinates
     # whose squares pass float32's (or float64's) range overflow: RuntimeWarning, inf/NaN
     *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
