@@ -177,12 +177,81 @@ def _mle_precomputed(X, Y, p):
                                        smooth=p["flag"]).dimension_
 
 
+def _sq_chain(X, Y, p):
+    """ScalarQuantizer fit/encode/decode/search, and a save/load round trip of the fit."""
+    import lowdim
+    sq = lowdim.ScalarQuantizer(p["sq_kind"], rotation=p["rotation"], seed=p["seed"],
+                                n_threads=p["n_threads"]).fit(X)
+    codes = sq.encode(Y)
+    D, I = sq.search(Y, codes, p["k"], metric=p["metric"], rescore=X if p["flag"] else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sq.npz")
+        sq.save(path)
+        again = type(sq).load(path).decode(codes)
+    return codes, sq.decode(codes), D, I, again
+
+
+def _plain(result):
+    """A measure's dict (summary, compare_summary) as a tuple of arrays, in key order."""
+    if isinstance(result, dict):
+        return tuple(np.asarray(v) for _, v in sorted(result.items()))
+    return result
+
+
+def _measures(t):
+    import lowdim.measures as M
+    return {
+        "measures.isoscore": lambda X, Y, p: M.isoscore(X),
+        "measures.isoscore_star": lambda X, Y, p: M.isoscore_star(X, zeta=p["fraction"]),
+        "measures.uniformity": lambda X, Y, p: M.uniformity(
+            X, t=p["alpha"], normalize=p["flag"], max_pairs=p["k"], seed=p["seed"]),
+        "measures.alignment": lambda X, Y, p: M.alignment(X, Y, alpha=p["alpha"],
+                                                          normalize=p["flag"]),
+        "measures.w2_isotropy": lambda X, Y, p: M.w2_isotropy(X, normalize=p["flag"]),
+        "measures.mean_cosine": lambda X, Y, p: M.mean_cosine(X),
+        "measures.effective_rank": lambda X, Y, p: M.effective_rank(X, eps=p["eps"],
+                                                                    center=p["flag"]),
+        "measures.vn_entropy": lambda X, Y, p: M.vn_entropy(X, center=p["flag"]),
+        "measures.alpha_req": lambda X, Y, p: M.alpha_req(X, fit_range=(1, p["k"])),
+        "measures.outlier_dimensions": lambda X, Y, p: M.outlier_dimensions(
+            X, statistic=p["statistic"], factor=p["alpha"]),
+        "measures.hubness": lambda X, Y, p: M.hubness(X, p["k"], metric=p["metric"],
+                                                      n_threads=t(p)),
+        "measures.linear_cka": lambda X, Y, p: M.linear_cka(X, Y, debiased=p["flag"]),
+        "measures.procrustes_distance": lambda X, Y, p: M.procrustes_distance(X, Y),
+        "measures.mutual_knn_alignment": lambda X, Y, p: M.mutual_knn_alignment(
+            X, Y, p["k"], metric=p["metric"], n_threads=t(p)),
+        "measures.knn_overlap": lambda X, Y, p: M.knn_overlap(X, Y, p["k"], metric=p["metric"],
+                                                              n_threads=t(p)),
+        "measures.summary": lambda X, Y, p: _plain(M.summary(X, k=p["k"], seed=p["seed"])),
+        "measures.compare_summary": lambda X, Y, p: _plain(M.compare_summary(X, Y, k=p["k"])),
+    }
+
+
+def _codecs(t):
+    import lowdim as L
+    return {
+        "to_fp8": lambda X, Y, p: L.to_fp8(X, p["fp8_kind"], n_threads=t(p)),
+        "from_fp8": lambda X, Y, p: L.from_fp8(X, p["fp8_kind"], n_threads=t(p)),
+        "to_bf16": lambda X, Y, p: L.to_bf16(X, n_threads=t(p)),
+        "from_bf16": lambda X, Y, p: L.from_bf16(X, n_threads=t(p)),
+        "to_fp16": lambda X, Y, p: L.to_fp16(X, n_threads=t(p)),
+        "from_fp16": lambda X, Y, p: L.from_fp16(X, n_threads=t(p)),
+        "binarize": lambda X, Y, p: L.binarize(X, n_threads=t(p)),
+        "hamming_knn": lambda X, Y, p: L.hamming_knn(X, p["k"], Y=Y if p["flag"] else None,
+                                                     n_threads=t(p)),
+        "rescore": lambda X, Y, p: L.rescore(X, Y, X, p["k"], metric=p["metric"]),
+        "ScalarQuantizer": _sq_chain,
+    }
+
+
 def _entries():
     import lowdim
     import lowdim.id
     L = lowdim
     t = lambda p: p["n_threads"]                                            # noqa: E731
     return {
+        **_codecs(t), **_measures(t),
         "fwht": lambda X, Y, p: L.fwht(X, axis=p["axis"], normalize=p["flag"], n_threads=t(p)),
         "srht": lambda X, Y, p: L.srht(X, p["k"], seed=p["seed"], n_threads=t(p)),
         "fjlt": lambda X, Y, p: L.fjlt(X, p["k"], density=p["density"], seed=p["seed"],

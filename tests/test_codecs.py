@@ -522,3 +522,16 @@ def test_bad_input_messages(rng):
         lowdim.hamming_knn(np.zeros((3, 2), np.uint8), 3)
     with pytest.raises(lowdim._base.NotFittedError):
         lowdim.ScalarQuantizer("int8").encode(X)
+
+
+@pytest.mark.parametrize("decode", [lowdim.from_bf16, lowdim.from_fp16])
+def test_decoding_a_huge_declared_view_is_refused_before_allocating(decode):
+    codes = np.broadcast_to(np.zeros((1, 4), np.uint16), (2**36, 4))   # 1 TiB of float32
+    with pytest.raises(ValueError, match="GiB of memory"):
+        decode(codes)
+
+
+def test_hamming_knn_refuses_a_huge_declared_view_before_copying():
+    codes = np.broadcast_to(np.zeros((1, 8), np.uint8)[:, ::2], (2**37, 4))   # not contiguous
+    with pytest.raises(ValueError, match="GiB of memory"):
+        lowdim.hamming_knn(codes, 1)

@@ -24,63 +24,32 @@ from hypothesis import strategies as st
 import lowdim
 import hostile_cases as hc
 
-# Inputs that still fail because of bugs being fixed elsewhere (issue 10). Each is
-# (entry or "*", tag); a case carrying a listed tag is left out. Empty it as fixes merge.
+# Inputs that still fail: open bugs of issue 10 first, then behaviour that is by design.
+# Each is (entry or "*", tag); a case carrying a listed tag is left out (a "check:" tag
+# switches one check off and keeps the case). Remove an entry when its fix merges.
+MEASURES = ("isoscore", "isoscore_star", "uniformity", "alignment", "w2_isotropy",
+            "mean_cosine", "effective_rank", "vn_entropy", "alpha_req", "outlier_dimensions",
+            "hubness", "linear_cka", "procrustes_distance", "mutual_knn_alignment",
+            "knn_overlap", "summary", "compare_summary")
 KNOWN_OPEN = {
-    # fwht writes its result into a pickled or memmapped input (lead: fwht copy logic)
-    ("fwht", "view:pickled"), ("fwht", "view:memmap"),
-    # float32 kNN overflows for coordinates whose squares fit (numerics)
-    *((e, v) for e in ("knn", "lid", "intrinsic_dim", "twonn", "id.MLE", "id.MLE.fit_pw",
-                       "id.TwoNN", "remove_duplicates", "mst", "mst_length", "ph_dimension",
-                       "mst_length_batch") for v in ("values:huge", "values:big")),
-    # fwht / Gaussian projection / SRHT / FJLT overflow to inf near the float range (numerics)
-    *((e, "values:huge") for e in ("fwht", "srht", "fjlt", "SRHT", "FastJLT",
-                                   "gaussian_random_projection", "GaussianRandomProjection",
-                                   "sparse_random_projection", "SparseRandomProjection",
-                                   "sparse_random_projection(csr)", "fastrp", "FastRP")),
-    # pq_encode picks the wrong centroid at 1e20 scales (numerics)
-    *((e, v) for e in ("pq_encode", "ProductQuantizer") for v in ("values:huge", "values:big")),
-    # misaligned arrays reach the C++ kernels as typed pointers (numerics)
-    ("*", "view:misaligned"),
-    # n_threads=2**31 (and above) is a pybind TypeError on native (threads)
-    ("*", "param:n_threads=2147483648"), ("*", "param:n_threads=9223372036854775808"),
-    ("set_num_threads", "param:k=2147483648"), ("set_num_threads", "param:k=9223372036854775808"),
-    # johnson_lindenstrauss_min_dim(nan | inf) and eps=1e-300 give -2**63 (numerics)
-    *(("johnson_lindenstrauss_min_dim", f"param:{p}") for p in (
-        "k=nan", "k=inf", "eps=1e-300", "eps=nan", "eps=inf")),
-    # SparseRandomProjection / GaussianRandomProjection raise scikit-learn's multi-line
-    # messages (0-D/1-D/complex/NaN input) when it is installed (numerics: estimator checks
-    # with and without scikit-learn). A "check:" tag switches one check off, keeps the case.
-    *((e, "check:one_line_error") for e in ("SparseRandomProjection",
-                                            "GaussianRandomProjection")),
-    # Sparse input of a huge declared shape (an empty CSC of 2**35 rows) is converted to
-    # CSR, whose indptr needs 256 GiB: MemoryError (numerics: sparse costs by nonzeros)
-    *((e, "view:broadcast_huge") for e in ("fastrp", "FastRP", "sparse_random_projection(csr)")),
-    # Found by this sweep (not yet assigned; issue 10's silent inf/NaN family):
-    # MLE local ID is inf when a point's k neighbours are equidistant (integer grids),
-    # ph_dimension returns inf when E_α grows like n (np.eye, grids)
-    *((e, "check:finite_output") for e in ("lid", "id.MLE", "id.MLE.fit_pw", "intrinsic_dim",
-                                           "ph_dimension")),
-    # TwoNN and MLE on subnormal coordinates: 0/0 ratios, log(0) (RuntimeWarning, NaN/inf)
-    *((e, "values:subnormal") for e in ("twonn", "id.TwoNN", "intrinsic_dim", "lid", "id.MLE",
-                                        "id.MLE.fit_pw")),
-    # fastrp with iteration_weights=(1e300, 1e300): overflow to inf (listed in issue 10)
-    *((e, "param:weights=(1e+300, 1e+300)") for e in ("fastrp",)),
-    # mst_length_batch with a huge alpha: inf on native, overflow warning on numpy
-    ("mst_length_batch", "param:alpha=1e+300"), ("mst_length_batch", "param:alpha=400.0"),
-    # float64 codebooks beyond float32's range are cast to inf (overflow warning)
-    ("pq_decode", "values:huge"),
-    # mst_length's gradient on subnormal coordinates: native 0, numpy -1
-    ("mst_length", "values:subnormal"),
-    # ph_dimension with a huge alpha: inf on native, overflow warning on numpy
-    ("ph_dimension", "param:alpha=1e+300"), ("ph_dimension", "param:alpha=400.0"),
-    # GaussianRandomProjection on float16 input that overflowed to inf: RuntimeWarning in
-    # its scikit-learn input check
-    ("GaussianRandomProjection", "values:big"),
-    # MLE with precomputed kNN: negative indices wrap, too large ones raise IndexError (numerics)
-    ("id.MLE(precomputed)", "values:neg_ints"), ("id.MLE(precomputed)", "values:normal"),
-    ("id.MLE(precomputed)", "values:huge"), ("id.MLE(precomputed)", "values:big"),
-    ("id.MLE(precomputed)", "values:ints"),
+    # MLE local ID is inf when a point's k neighbours are equidistant (integer grids; the
+    # global estimate is finite or refused), ph_dimension returns inf when E_α grows like
+    # n (np.eye, grids)
+    *((e, "check:finite_output") for e in ("lid", "id.MLE.fit_pw", "ph_dimension")),
+    # lowdim.measures sums float32 moments in float32 BLAS (X.T @ X, einsum): coordinates
+    # whose squares pass float32's (or float64's) range overflow: RuntimeWarning, inf/NaN
+    *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
+    # ... and subnormal coordinates: 0/0 in normalised moments (RuntimeWarning, NaN)
+    *((f"measures.{m}", "values:subnormal") for m in MEASURES),
+    # outlier_dimensions reports the kurtosis of a constant dimension as NaN (documented)
+    ("measures.outlier_dimensions", "check:finite_output"),
+    # Not bugs: kNN-based measures at exact distance ties depend on the ISA's tie order
+    # (README, "Determinism") and hubness skewness is not continuous in the neighbours;
+    # FP8/bf16/fp16 codes of NaN/inf decode to NaN/inf by definition.
+    *((f"measures.{m}", f"values:{v}") for m in ("hubness", "mutual_knn_alignment",
+                                                 "knn_overlap", "summary", "compare_summary")
+      for v in ("near_ties", "ints", "dups", "const", "zeros", "negzero")),
+    *((e, "check:finite_output") for e in ("from_fp8", "from_bf16", "from_fp16")),
 }
 
 PROFILES = {
@@ -182,6 +151,9 @@ VIEWS = ["plain", "plain", "noncontig", "reversed", "fortran", "readonly", "misa
          "memmap", "pickled", "matrix", "masked", "broadcast_huge"]
 
 
+CODE_DTYPES = ["uint8", "uint8", "uint16", "uint16", "int32", "float32", "bool"]
+
+
 def hostile(valid, bad):
     """Mostly valid values (the interesting code runs), often hostile ones."""
     return st.one_of(st.sampled_from(valid), st.sampled_from(bad))
@@ -210,6 +182,11 @@ PARAMS = {
     "M": hostile([1, 2, 4, 8], [0, -1, 3, True, 2.0]),
     "nbits": hostile([1, 2, 3], [0, 17, True, 2.0, -1]),
     "n_iter": hostile([0, 1, 3], [-1, 10**6, True, 2.5]),
+    "fp8_kind": hostile(["e4m3", "e5m2", "fp8_e4m3"], ["e3m4", None, 1, "E4M3"]),
+    "sq_kind": hostile(["fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "uint8", "int4",
+                        "binary"], ["int3", None, 1]),
+    "rotation": hostile([None, "hadamard"], ["x", 1, True]),
+    "statistic": hostile(["variance", "mean_abs"], ["kurtosis", None, 1]),
 }
 
 
@@ -234,6 +211,13 @@ def compatible(draw, xspec, kind):
     d = shape[-1] if len(shape) == 2 else 4
     if kind == "rows_like_x":       # queries / Y with X's number of columns
         good = st.tuples(st.sampled_from(ROWS), st.just(d))
+    elif kind == "same_shape":      # a second representation of the same rows, same dims
+        good = st.just(shape) if len(shape) == 2 else st.tuples(st.sampled_from(ROWS),
+                                                                st.just(d))
+    elif kind in ("same_rows", "codes_like_x"):   # same rows, any dims / codes of X's width
+        n = shape[0] if shape else 0
+        good = (st.tuples(st.just(n), st.sampled_from(SIZES)) if kind == "same_rows"
+                else st.tuples(st.sampled_from(ROWS), st.just(d)))
     elif kind == "codebooks":       # (M, K, d/M) for X of d columns
         divisors = [m for m in (1, 2, 3, 4, 8) if d and d % m == 0] or [1]
         good = st.sampled_from(divisors).flatmap(lambda m: st.tuples(
@@ -241,14 +225,43 @@ def compatible(draw, xspec, kind):
     else:                           # "indices": (n, k) neighbour indices of X's n points
         good = st.tuples(st.just(shape[0] if shape else 0), st.sampled_from([1, 2, 3, 5]))
     shape2 = draw(st.one_of(good, good, good, shapes_nd((1, 2, 3))))
-    dtypes = ["int64", "int32", "uint8", "float32"] if kind == "indices" else DTYPES
+    dtypes = (["int64", "int32", "uint8", "float32"] if kind == "indices"
+              else CODE_DTYPES if kind == "codes_like_x" else DTYPES)
     fills = (["in_rows", "in_rows", "ints", "neg_ints", "huge", "normal"] if kind == "indices"
              else FILLS)
     return draw(array_spec(st.just(shape2), dtypes, fills))
 
 
-# entry: (X shape strategy or None, kind of Y or None, parameter names)
+# entry: (X shape strategy or None, kind of Y or None, parameter names[, dtypes of X])
 ENTRIES = {
+    "to_fp8": (shapes_nd(), None, ["fp8_kind", "n_threads"]),
+    "from_fp8": (shapes_nd(), None, ["fp8_kind", "n_threads"], CODE_DTYPES),
+    "to_bf16": (shapes_nd(), None, ["n_threads"]),
+    "from_bf16": (shapes_nd(), None, ["n_threads"], CODE_DTYPES),
+    "to_fp16": (shapes_nd(), None, ["n_threads"]),
+    "from_fp16": (shapes_nd(), None, ["n_threads"], CODE_DTYPES),
+    "binarize": (shapes_nd(), None, ["n_threads"]),
+    "hamming_knn": (shapes_nd(), "codes_like_x", ["k", "flag", "n_threads"], CODE_DTYPES),
+    "rescore": (shapes_nd(), "indices", ["k", "metric"]),
+    "ScalarQuantizer": (shapes_nd(), "rows_like_x", ["sq_kind", "rotation", "seed", "k",
+                                                     "metric", "flag", "n_threads"]),
+    "measures.isoscore": (shapes_nd(), None, []),
+    "measures.isoscore_star": (shapes_nd(), None, ["fraction"]),
+    "measures.uniformity": (shapes_nd(), None, ["alpha", "flag", "k", "seed"]),
+    "measures.alignment": (shapes_nd(), "same_shape", ["alpha", "flag"]),
+    "measures.w2_isotropy": (shapes_nd(), None, ["flag"]),
+    "measures.mean_cosine": (shapes_nd(), None, []),
+    "measures.effective_rank": (shapes_nd(), None, ["eps", "flag"]),
+    "measures.vn_entropy": (shapes_nd(), None, ["flag"]),
+    "measures.alpha_req": (shapes_nd(), None, ["k"]),
+    "measures.outlier_dimensions": (shapes_nd(), None, ["statistic", "alpha"]),
+    "measures.hubness": (shapes_nd(), None, ["k", "metric", "n_threads"]),
+    "measures.linear_cka": (shapes_nd(), "same_rows", ["flag"]),
+    "measures.procrustes_distance": (shapes_nd(), "same_shape", []),
+    "measures.mutual_knn_alignment": (shapes_nd(), "same_rows", ["k", "metric", "n_threads"]),
+    "measures.knn_overlap": (shapes_nd(), "same_rows", ["k", "metric", "n_threads"]),
+    "measures.summary": (shapes_nd(), None, ["k", "seed"]),
+    "measures.compare_summary": (shapes_nd(), "same_rows", ["k"]),
     "fwht": (shapes_nd(), None, ["axis", "flag", "n_threads"]),
     "srht": (shapes_nd(), None, ["k", "seed", "n_threads"]),
     "fjlt": (shapes_nd(), None, ["k", "density", "seed", "n_threads"]),
@@ -290,8 +303,8 @@ _TRIVIAL = ((2, 2), "float64", "normal", "plain", 0)     # X of entries that tak
 
 @st.composite
 def cases(draw, entry):
-    xshapes, ykind, names = ENTRIES[entry]
-    xspec = draw(array_spec(xshapes)) if xshapes is not None else _TRIVIAL
+    xshapes, ykind, names, *xdtypes = ENTRIES[entry]
+    xspec = draw(array_spec(xshapes, *xdtypes)) if xshapes is not None else _TRIVIAL
     yspec = draw(compatible(xspec, ykind)) if ykind is not None else None
     params = {name: draw(PARAMS[name]) for name in names}
     return entry, xspec, yspec, params
@@ -329,7 +342,10 @@ def test_native_and_numpy_agree_on_hostile_input(entry, worker, profile):
 
 def test_every_public_entry_point_is_swept():
     import lowdim.id
-    public = set(lowdim.__all__) | {f"id.{n}" for n in lowdim.id.__all__}
+    import lowdim.measures
+    results = {"AlphaReq", "Hubness", "OutlierDimensions", "Uniformity"}   # NamedTuple types
+    public = (set(lowdim.__all__) | {f"id.{n}" for n in lowdim.id.__all__}
+              | {f"measures.{n}" for n in set(lowdim.measures.__all__) - results})
     getters = {"available_isas", "backend", "config", "get_num_threads", "isa", "show_config",
                "set_backend", "set_isa"}           # no array input: test_settings_...
     swept = {e.split("(")[0].removesuffix(".fit_pw") for e in ENTRIES}

@@ -213,3 +213,18 @@ def test_mle_smooth_validates_precomputed_indices(bad, match):
 def test_mle_estimator_of_equidistant_points_is_refused_not_inf():
     with pytest.raises(ValueError, match="MLE is undefined"):
         lid_id.MLE(K=5).fit(np.eye(30))
+
+
+def test_mle_precomputed_rows_must_match_x():
+    X = np.random.default_rng(6).standard_normal((40, 3))
+    dist, idx = lowdim.knn(X, 6)
+    with pytest.raises(ValueError, match="has 20 rows but X has 40"):
+        lid_id.MLE(K=5).fit(X, precomputed_knn_arrays=(dist[:20], idx[:20]), smooth=True)
+
+
+@pytest.mark.parametrize("scale", [2.0**-1070, 2.0**-600, 2.0**1000])   # subnormal .. huge
+def test_id_estimators_are_scale_free_at_the_ends_of_the_float_range(scale):
+    X = np.round(np.random.default_rng(7).standard_normal((60, 3)) * 8) + 0.5
+    for f in (lambda x: lowdim.twonn(x), lambda x: lid_id.MLE(K=5).fit(x).dimension_,
+              lambda x: lowdim.lid(x, 5)):
+        np.testing.assert_allclose(f(X * scale), f(X), rtol=1e-12)

@@ -543,3 +543,13 @@ def test_power_of_two_scaled_data_gives_the_same_codes_bitwise(e):
     np.testing.assert_array_equal(pq.distance_table(Xs[:5]), want)
     big = lowdim.ProductQuantizer(3, 4, seed=5).fit(X * np.float32(1e20))
     assert all(len(np.unique(c)) == 16 for c in big.encode(X * np.float32(1e20)).T)
+
+
+def test_float64_beyond_float32_range_is_refused_not_inf():
+    cb = np.full((1, 2, 2), 1e300)                   # finite float64, inf as float32
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        lowdim.pq_decode(np.zeros((3, 1), np.uint8), cb)
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        lowdim.ProductQuantizer(1, 1).fit(np.full((4, 2), -1e39))
+    out = lowdim.pq_decode(np.zeros((1, 1), np.uint8), np.full((1, 2, 2), 3e38))
+    assert np.isfinite(out).all()                     # inside the range: unchanged

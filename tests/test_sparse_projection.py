@@ -403,3 +403,40 @@ def test_sparse_cost_follows_the_nonzeros_not_n_features():
     y = lowdim.sparse_random_projection(one, 5000, seed=1)     # milliseconds, not seconds
     np.testing.assert_array_equal(
         y[0], [2.0 * _entry_oracle(1, j, 2**26 - 3, 2**-13, 5000) for j in range(5000)])
+
+
+def test_jl_bound_of_one_sample_and_tiny_eps_is_refused_without_warning():
+    with pytest.raises(ValueError, match="does not fit in int64"):
+        lowdim.johnson_lindenstrauss_min_dim(1, eps=1e-300)     # 0/0: used to warn
+
+
+def test_fastrp_refuses_weights_beyond_float32_instead_of_inf():
+    import scipy.sparse as sp
+    A = sp.csr_matrix(np.array([[0.0, 1e300], [1e300, 0.0]]))
+    with pytest.raises(ValueError, match="beyond the float32 range"):
+        lowdim.fastrp(A, 2)
+
+
+@pytest.mark.parametrize("cls", [lowdim.GaussianRandomProjection,
+                                 lowdim.SparseRandomProjection])
+def test_estimators_refuse_a_huge_object_view_before_converting_it(cls):
+    X = np.broadcast_to(np.array([[1.0]], dtype=object), (2**36, 1))   # 512 GiB as float64
+    with pytest.raises(ValueError, match="GiB of memory"):
+        cls(1, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize("cls", [lowdim.GaussianRandomProjection,
+                                 lowdim.SparseRandomProjection])
+def test_estimators_refuse_a_projection_that_overflows(cls):
+    X = np.full((2, 4), 3e38, np.float32)            # finite; the projection is not
+    with pytest.raises(ValueError, match="the projection overflows"):
+        cls(3, random_state=0).fit_transform(X)
+
+
+@pytest.mark.parametrize("call", [lambda A: lowdim.fastrp(A, 2),
+                                  lambda A: lowdim.sparse_random_projection(A, 2)])
+def test_sparse_input_whose_csr_form_cannot_fit_is_refused_before_converting(call):
+    import scipy.sparse as sp
+    A = sp.csc_matrix((2**36, 4), dtype=np.float32)       # empty; CSR indptr: 512 GiB
+    with pytest.raises(ValueError, match="the CSR form of"):
+        call(A)

@@ -27,10 +27,11 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
     if np.any(n_samples <= 0) or not np.all(np.isfinite(n_samples)):   # inf/NaN -> -2⁶³
         raise ValueError(f"The JL bound is defined for n_samples greater than zero, "
                          f"got {n_samples!r}")
-    with np.errstate(divide="ignore", over="ignore", under="ignore"):
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         denominator = (eps**2 / 2) - (eps**3 / 3)
         k = 4 * np.log(n_samples) / denominator
-    # A tiny eps (1e-300: the denominator underflows) would cast to int64 as −2⁶³.
+    # A tiny eps (1e-300: the denominator underflows; 0/0 for n_samples=1) would cast to
+    # int64 as −2⁶³ (NaN fails the test below as well).
     if not np.all(k < 2.0**63):
         raise ValueError(f"The JL bound for eps={eps!r} does not fit in int64 "
                          "(eps is too small)")

@@ -41,7 +41,11 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
             arr.ndim >= 2 and arr.shape[-1] < min_cols):
         raise ValueError(f"{name} is empty or too small: got shape {arr.shape}")
     check_copy_memory(arr, dtype, name=name)
-    arr = c_aligned(arr, dtype)
+    source = arr
+    with np.errstate(over="ignore"):          # overflow is refused below, with its reason
+        arr = c_aligned(arr, dtype)
+    if arr.dtype.kind == "f" and source.dtype.kind == "f" and arr.itemsize < source.itemsize:
+        _refuse_narrowing_overflow(source, arr, name)
     # np.sum first (no temporary): finite sum => all finite; only else the full check.
     if not allow_nonfinite:
         with np.errstate(over="ignore", invalid="ignore"):
@@ -49,6 +53,17 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
         if not np.isfinite(total) and not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+def _refuse_narrowing_overflow(source, arr, name) -> None:
+    """A finite value of `source` that became ±inf in the narrower `arr` (float64 beyond
+    float32's range) would silently turn into inf: ValueError instead."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total) and (np.isinf(arr) & np.isfinite(source)).any():
+        top = float(np.finfo(arr.dtype).max)
+        raise ValueError(f"{name} has finite values beyond the {arr.dtype} range "
+                         f"(|x| > {top:.7g}); rescale it first")
 
 
 def c_aligned(arr, dtype=None) -> np.ndarray:
@@ -77,6 +92,7 @@ def sklearn_style_array(X):
     if arr.dtype.kind == "c":
         raise ValueError("Complex data not supported")
     if arr.dtype.kind == "O":
+        check_copy_memory(arr, np.float64)          # a huge np.broadcast_to view of objects
         arr = arr.astype(np.float64)
     if arr.ndim == 1:
         raise ValueError(f"Expected a 2-D array, got a 1-D array of shape {arr.shape} "

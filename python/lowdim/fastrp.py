@@ -30,6 +30,9 @@ def _check_adjacency(adjacency):
         raise ValueError(f"adjacency must be square, got shape {shape}")
     if (data < 0).any():
         raise ValueError("adjacency has negative weights")
+    if data.size and data.max() > np.finfo(np.float32).max:     # would become inf below
+        raise ValueError("adjacency has weights beyond the float32 range (> 3.402823e+38); "
+                         "rescale it first")
     return (indptr.astype(np.int64), indices.astype(np.int64), data.astype(np.float32),
             shape[0])
 

@@ -64,6 +64,18 @@ def mle_from_distances(dist, kfac=None) -> np.ndarray:
         return np.where(s > 0, (k if kfac is None else kfac) / np.where(s > 0, s, 1.0), np.inf)
 
 
+def _scale_free(x: np.ndarray) -> np.ndarray:
+    """x, or x times a power of two (exact) when its coordinates are so tiny that squared
+    distances underflow (subnormals: 0/0 ratios, log 0) or so large that distances overflow
+    the dtype (inf ratios). TwoNN and MLE read only ratios of distances, so the estimates
+    do not change; ordinary data is returned untouched."""
+    top = max(float(x.max()), -float(x.min()))
+    info = np.finfo(x.dtype)
+    if top == 0 or 2.0 ** (info.minexp // 4) <= top <= 2.0 ** (info.maxexp // 4):
+        return x
+    return np.ldexp(x, -int(np.frexp(top)[1])).astype(x.dtype, copy=False)
+
+
 def check_knn_indices(idx: np.ndarray) -> np.ndarray:
     """Neighbour indices (n, k) that name rows 0..n-1: integers, none negative (numpy would
     wrap them) or out of range; returned C-contiguous int64."""
@@ -139,7 +151,7 @@ def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
     None; otherwise they refer to remove_duplicates(X) and estimates[inverse] maps back.
     `first` = (distances, indices) of X already searched (skips that search).
     """
-    x = as_float_array(X, name="X")
+    x = _scale_free(as_float_array(X, name="X"))
     if k > x.shape[0] - 1:
         raise ValueError(f"k must be <= {x.shape[0] - 1} (number of other points), got {k}")
     if first is not None and len(first[0]) != len(x):
@@ -208,7 +220,7 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
     discard_fraction = _check_discard(discard_fraction)
     _check_choice(method, "method", ("linear", "mle"))
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
-    x = as_float_array(X, name="X")
+    x = _scale_free(as_float_array(X, name="X"))
     if x.shape[0] < 3:
         raise ValueError(f"TwoNN needs at least 3 points, got {x.shape[0]}")
     dist, _ = _knn_mod.knn(x, 2, n_threads=n_threads)

@@ -36,6 +36,8 @@ def _is_sparse(X) -> bool:
 
 def _as_csr(X, *, name="X", check_finite=True):
     """A scipy sparse X as CSR (int32 or int64 indices, float32/float64 data), validated."""
+    if X.format != "csr":       # CSR's indptr has n + 1 entries, however few nonzeros
+        check_memory(8.0 * (X.shape[0] + 1) + 16.0 * X.nnz, what=f"the CSR form of {name}")
     X = X.tocsr()
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
@@ -352,6 +354,7 @@ class SparseRandomProjection(_BaseRandomProjection):
     def _transform(self, kind, arr):
         y = _project_sparse(kind, arr, self.n_components_, self.density_, self.seed_,
                             self.n_threads)
+        _require_finite_projection(y)
         return _densify(y, kind, self.dense_output)
 
 
@@ -382,4 +385,7 @@ class GaussianRandomProjection(_BaseRandomProjection):
                                       dtype=self._fit_dtype)
 
     def _transform(self, kind, arr):
-        return _project_gaussian(kind, arr, self.n_components_, self.seed_)
+        with np.errstate(over="ignore", invalid="ignore"):   # reported below
+            y = _project_gaussian(kind, arr, self.n_components_, self.seed_)
+        _require_finite_projection(y)
+        return y

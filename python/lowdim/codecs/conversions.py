@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _config
-from .._validate import as_float_array
+from .._validate import as_float_array, c_aligned, check_copy_memory, check_memory
 from ._ref_codecs import FLOAT_FORMATS
 
 _FP8_KINDS = {"e4m3": "fp8_e4m3", "fp8_e4m3": "fp8_e4m3", "e4m3fn": "fp8_e4m3",
@@ -47,7 +47,9 @@ def _decode(codes, kind, n_threads):
         raise TypeError(f"codes must be a numpy array of dtype {dtype} for {kind}, got {got}")
     if codes.ndim < 1 or codes.size == 0:
         raise ValueError(f"codes is empty or 0-D: got shape {codes.shape}")
-    rows = np.ascontiguousarray(codes).reshape(-1, codes.shape[-1])
+    check_copy_memory(codes, dtype, name="codes")       # e.g. a huge np.broadcast_to view
+    check_memory(float(codes.size) * 4, what="the decoded float32 values")
+    rows = c_aligned(codes, dtype).reshape(-1, codes.shape[-1])   # a pickled dtype: native
     out = _config.kernels().codec_decode(rows, kind, _EMPTY, _EMPTY, rows.shape[1],
                                          _config.resolve_threads(n_threads))
     return out.reshape(codes.shape)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
-from .._validate import as_float_array, check_int, next_pow2_exponent
+from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
 from ._ref_codecs import FLOAT_FORMATS, INT_LEVELS, KINDS, code_dtype, code_width
 
 FORMAT_NAME = "lowdim.ScalarQuantizer"
@@ -96,7 +96,8 @@ def _check_bits(codes, name):
     if codes.ndim != 2 or codes.shape[0] < 1 or codes.shape[1] < 1:
         raise ValueError(f"{name} must have shape (n, nbytes) with n, nbytes >= 1, "
                          f"got {codes.shape}")
-    return np.ascontiguousarray(codes)
+    check_copy_memory(codes, np.uint8, name=name)      # e.g. a huge np.broadcast_to view
+    return np.ascontiguousarray(codes, dtype=np.uint8)
 
 
 def rescore(Q, candidates, vectors, k, *, metric="euclidean"):

@@ -120,6 +120,9 @@ class MLE(_IDEstimator):
         kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
             dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
+            if X is not None and np.ndim(X) >= 1 and len(X) != len(dist):
+                raise ValueError(f"precomputed_knn_arrays has {len(dist)} rows but X has "
+                                 f"{len(X)}: give one row of neighbours per point of X")
             if smooth:                        # only smoothing reads the indices
                 idx = _lid.check_knn_indices(idx)
             if (dist[:, 0] == 0).any():
