@@ -53,7 +53,9 @@ def main(quick: bool) -> None:
             rows.append([label, f"{wall:.1f}", f"{target:.0f}", "met" if wall < target else "MISSED",
                          f"{rep['shape']['twonn']:.1f} / {rep['shape']['mle']:.1f}",
                          "; ".join(f"{k} {v:.1f}s" for k, v in slow)])
-            notes.append(f"{label}: {rep['compression']['recommendation']}")
+            comp = rep["compression"]
+            notes.append(f"{label}: {len(comp['rows'])} settings, metric {comp['metric']}; "
+                         + "; ".join(r["text"] for r in comp["recommendations"]))
     body = (f"Input: {n} × {d} float32 .npy (clustered 16-dimensional latent mixture + noise), "
             "wall time of the whole CLI process including imports and file reading.\n\n"
             + table(["mode", "wall s", "target s", "target", "TwoNN / MLE", "slowest steps"], rows)

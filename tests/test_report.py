@@ -101,8 +101,10 @@ def test_report_json_matches_library_and_known_answers(files, points, tmp_path, 
         assert 3.2 < shape[key] < 4.8, (key, shape[key])   # points fill a 4-D cube
     assert shape["effective_rank"] == pytest.approx(effective_rank(points), rel=1e-6)
     assert 3 < shape["effective_rank"] < 4.01
-    recalls = {(p["method"], p["k"]): p["recall_at_10"] for p in rep["compression"]["projections"]}
-    assert recalls[("truncate", 16)] < 1.0 and 0 <= min(recalls.values()) <= 1
+    rows = {r["setting"]: r for r in rep["compression"]["rows"]}
+    assert rows["truncate-3 float32"]["recall_at_10"] < 1.0
+    assert all(0 <= r["recall_at_10"] <= 1 for r in rows.values() if not r.get("skipped"))
+    assert rows["float32 (exact)"]["recall_at_10"] == 1.0
     assert "Recommendation" in res.stdout and "<svg" in page.read_text()
 
 
@@ -116,7 +118,15 @@ def test_builtin_sample_report_finds_the_documented_answers(tmp_path, variant):
     assert rep["basics"]["duplicate_rows"] == EXPECTED["duplicate_rows"] == 10
     for key in ("twonn", "mle", "id_calibrated"):   # within ~15% of the latent dimension, 8
         assert abs(rep["shape"][key] / EXPECTED["intrinsic_dimension"] - 1) < 0.19, key
-    assert builtin_sample().shape == (3000, 128)
+    X = builtin_sample()
+    assert X.shape == (3000, 128)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1, atol=1e-5)
+    comp = rep["compression"]
+    assert comp["metric"] == EXPECTED["metric"] and "unit-norm" in comp["metric_reason"]
+    recs = {r["target"]: r for r in comp["recommendations"]}
+    assert recs[0.95]["setting"] == EXPECTED["recommend_0.95"]
+    assert recs[0.99]["setting"] == EXPECTED["recommend_0.99"]
+    assert any("Hadamard rotation helps int4" in n for n in comp["notes"])
 
 
 def test_nonfinite_rows_are_reported_and_excluded(tmp_path, points, variant):
@@ -313,7 +323,7 @@ def test_undefined_measures_are_reported_and_the_rest_printed(tmp_path, variant)
     assert shape["mle"] is None and shape["undefined"]["mle"]
     assert shape["mst_length"] == pytest.approx(199 * np.sqrt(2), rel=1e-6)
     assert shape["effective_rank"] == pytest.approx(effective_rank(np.eye(200)), rel=1e-9)
-    assert rep["compression"]["pq"] and rep["compression"]["projections"]
+    assert rep["compression"]["rows"] and rep["compression"]["metric"] == "cosine"
     assert "TwoNN undefined (every ratio r2/r1 is 1" in res.stdout
     assert "Recommendation" in res.stdout and "undefined (" in page.read_text()
 
@@ -332,3 +342,126 @@ def test_report_on_too_few_finite_rows_prints_basics(tmp_path, variant):
     assert rep["basics"]["nonfinite_rows"] == 3 and rep["shape"] is None
     assert "only 3 finite rows" in rep["undefined"]["shape"]
     assert "Shape: undefined (only 3 finite rows" in res.stdout
+
+
+# ---- compression frontier -----------------------------------------------------------------
+
+def _frontier_rows(rng, n=40):
+    rows = [{"setting": f"s{i}", "bytes_per_vector": float(b), "recall_at_10": float(r),
+             "compression_ratio": 512 / b, "snippet": f"code {i}"}
+            for i, (b, r) in enumerate(zip(rng.integers(1, 20, n), rng.integers(0, 11, n) / 10))]
+    rows.append({"setting": "skipped", "bytes_per_vector": 1.0, "recall_at_10": None,
+                 "skipped": "failed"})
+    return rows
+
+
+def test_frontier_is_exactly_the_non_dominated_set(rng, variant):
+    if variant != "numpy":
+        pytest.skip("pure Python")
+    from lowdim.report.compression import pareto
+    for _ in range(20):
+        rows = _frontier_rows(rng)
+        pareto(rows)
+        measured = [r for r in rows if r["recall_at_10"] is not None]
+        assert not rows[-1]["pareto"]           # the skipped row
+        for r in measured:  # brute force: dominated = another is <= in bytes, >= in recall,
+            dominated = any(  # and differs in one of the two
+                (s["bytes_per_vector"], s["recall_at_10"]) != (r["bytes_per_vector"],
+                                                               r["recall_at_10"])
+                and s["bytes_per_vector"] <= r["bytes_per_vector"]
+                and s["recall_at_10"] >= r["recall_at_10"] for s in measured)
+            assert r["pareto"] == (not dominated), r
+
+
+def test_recommendation_is_the_smallest_frontier_setting_meeting_the_target(rng, variant):
+    if variant != "numpy":
+        pytest.skip("pure Python")
+    from lowdim.report.compression import pareto, recommend
+    for _ in range(20):
+        rows = _frontier_rows(rng)
+        pareto(rows)
+        for target in (0.5, 0.9, 1.0):
+            rec = recommend(rows, target)
+            ok = [r for r in rows if r["pareto"] and r["recall_at_10"] >= target]
+            if ok:
+                best = min(ok, key=lambda r: r["bytes_per_vector"])
+                assert rec["met"] and rec["setting"] == best["setting"]
+                assert rec["snippet"] == best["snippet"]
+            else:
+                top = max(r["recall_at_10"] for r in rows if r["pareto"])
+                assert not rec["met"] and rec["miss"] == pytest.approx(target - top)
+                assert "misses by" in rec["text"]
+
+
+def test_hadamard_rotation_helps_int4_with_an_outlier_dimension(rng, variant):
+    from lowdim.report.analysis import SIZES, Progress
+    from lowdim.report.compression import compression
+    X = (rng.normal(size=(3000, 16)) @ rng.normal(size=(16, 256)) / 4
+         + 0.3 * rng.normal(size=(3000, 256))).astype(np.float32)
+    X[:, 0] *= 20                               # one dimension of large magnitude
+    comp = compression(X, quick=True, seed=0, progress=Progress(None), sizes=SIZES,
+                       codecs=("int4",))
+    rows = {r["setting"]: r for r in comp["rows"]}
+    assert rows["int4+hadamard"]["recall_at_10"] > rows["int4"]["recall_at_10"] + 0.05
+    assert any(n.startswith("the Hadamard rotation helps int4") for n in comp["notes"])
+
+
+def test_cli_rows_match_direct_library_calls(tmp_path, variant):
+    if variant not in ("numpy", "native-avx2"):
+        pytest.skip("numpy and avx2 cover the end-to-end run")
+    from lowdim.report.analysis import SIZES
+    from lowdim.report.compression import recall, split
+    rng = np.random.default_rng(5)
+    basis = np.linalg.qr(rng.standard_normal((768, 32)))[0]
+    X = (rng.standard_normal((2000, 32)) @ basis.T).astype(np.float32)   # 32-dim subspace
+    np.save(tmp_path / "sub.npy", X)
+    out = tmp_path / "r.json"
+    res = run_cli("report", str(tmp_path / "sub.npy"), "--quick", "--quiet", "--json", str(out),
+                  "--codecs", "int8,binary,pca,truncate", "--target-recall", "0.8",
+                  backend=variant)
+    assert res.returncode == 0, res.stderr
+    comp = json.loads(out.read_text())["compression"]
+    assert comp["schema_version"] == 2 and comp["metric"] == "euclidean"
+    rows = {r["setting"]: r for r in comp["rows"]}
+    Q, B, T = split(X, comp["n_queries"], SIZES["base"][1], SIZES["pq_train"][1], 0)
+    truth = lowdim.knn(Q, 10, Y=B)[1]
+    q = lowdim.ScalarQuantizer("int8").fit(T)
+    assert rows["int8"]["recall_at_10"] == recall(q.search(Q, q.encode(B), 10)[1], truth)
+    assert rows["int8"]["bytes_per_vector"] == 768 and rows["int8"]["compression_ratio"] == 4
+    b = lowdim.ScalarQuantizer("binary").fit(T)
+    assert rows["binary"]["recall_at_10"] == recall(b.search(Q, b.encode(B), 10)[1], truth)
+    assert rows["binary"]["bytes_per_vector"] == 96
+    assert rows["binary+int8 rescore"]["bytes_per_vector"] == 96 + 768
+    for k in (96, 192):                    # the 32-dim subspace: PCA keeps every neighbour
+        assert rows[f"PCA-{k} float32"]["recall_at_10"] > 0.99
+    assert rows["truncate-96 float32"]["recall_at_10"] < 0.9
+    assert [r["target"] for r in comp["recommendations"]] == [0.99, 0.95, 0.9, 0.8]
+    assert "pq" not in {r["family"] for r in comp["rows"]}
+    assert "Recommendation: recall@10 ≥ 0.8" in res.stdout
+
+
+def test_failing_codec_is_skipped_with_its_reason(tmp_path, variant):
+    if variant != "numpy":
+        pytest.skip("covered once")
+    X = np.random.default_rng(1).standard_normal((40, 128)).astype(np.float32)
+    np.save(tmp_path / "few.npy", X)
+    out = tmp_path / "r.json"
+    res = run_cli("report", str(tmp_path / "few.npy"), "--quiet", "--json", str(out),
+                  "--codecs", "pca", backend="numpy")
+    assert res.returncode == 0, res.stderr
+    rows = {r["setting"]: r for r in json.loads(out.read_text())["compression"]["rows"]}
+    assert "needs at least 64 training rows" in rows["PCA-64 float32"]["skipped"]
+    assert rows["PCA-64 float32"]["recall_at_10"] is None
+    assert rows["PCA-8 float32"]["recall_at_10"] is not None
+    assert "skipped PCA-64 float32: PCA-64 needs" in res.stdout
+
+
+@pytest.mark.parametrize("args, needle", [(("--codecs", "int9"), "unknown codec int9"),
+                                          (("--target-recall", "1.5"), "recall in (0, 1]"),
+                                          (("--metric", "l1"), "invalid choice")])
+def test_bad_compression_arguments_give_one_line(args, needle, variant):
+    if variant != "numpy":
+        pytest.skip("covered once")
+    res = run_cli("report", "--quick", *args, backend="numpy")
+    assert res.returncode == 2 and needle in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1

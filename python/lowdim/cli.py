@@ -38,7 +38,25 @@ def _sample(text: str) -> int:
     return value
 
 
+def _target(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a recall in (0, 1], got {text}")
+    return value
+
+
+def _codecs(text: str) -> tuple:
+    from .report.settings import CODEC_NAMES
+    names = tuple(t.strip() for t in text.split(",") if t.strip())
+    bad = [t for t in names if t not in CODEC_NAMES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"unknown codec {', '.join(bad) or repr(text)}; "
+                                         f"choose from {','.join(CODEC_NAMES)}")
+    return names
+
+
 _seed.__name__ = _sample.__name__ = "int"      # argparse names the type in its messages
+_target.__name__, _codecs.__name__ = "float", "list"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "report", help="geometry and compression report of an embedding matrix",
         description="Shape (intrinsic dimension, local ID, PH0, MST, effective rank) and "
-                    "compression trade-offs (random projection, SRHT, truncation, PQ) of an "
+                    "compression trade-offs (float16/bfloat16/FP8/int8/int4/binary codes, PQ, "
+                    "PCA, truncation, SRHT, sparse projection; Pareto frontier and the "
+                    "smallest setting per recall target) of an "
                     "(n, d) embedding matrix. Without FILE it runs on a built-in sample "
                     "whose correct answers are known (intrinsic dimension 8, 10 duplicates).")
     rep.add_argument("file", nargs="?", help=".npy, .npz, .fvecs, .bvecs, .csv or .tsv")
@@ -58,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--seed", type=_seed, default=0,
                      help="seed of every subsample, in [0, 2**63) (default 0)")
     rep.add_argument("--quick", action="store_true", help="smaller subsamples: seconds, not minutes")
+    rep.add_argument("--metric", choices=("cosine", "euclidean", "inner_product"),
+                     help="search metric of the ground truth and every codec (default cosine "
+                          "when every row is unit-norm, else euclidean)")
+    rep.add_argument("--codecs", type=_codecs, metavar="LIST",
+                     help="comma-separated codecs to measure (float32, fp16, bf16, fp8_e4m3, "
+                          "fp8_e5m2, int8, int4, binary, hadamard, pq, pca, truncate, "
+                          "matryoshka, srht, sparse_rp); default all")
+    rep.add_argument("--target-recall", type=_target, metavar="R",
+                     help="add a recommendation for recall@10 >= R (0.99, 0.95, 0.90 always)")
     rep.add_argument("--json", metavar="OUT", help="write every number to OUT as JSON")
     rep.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with plots")
     rep.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -81,7 +110,7 @@ def report(args) -> int:
     except OutputError as exc:
         return _fail(str(exc))
     if args.file is None:
-        X, source = builtin_sample(), "built-in sample (3000 × 128; expected ID ≈ 8, 10 duplicates)"
+        X, source = builtin_sample(), "built-in sample (3000 × 128 unit-norm, sentence-embedding-like; expected ID ≈ 8, 10 duplicates)"
     else:
         try:
             X = load_matrix(args.file, key=args.key, n_sample=args.sample, seed=args.seed)
@@ -89,7 +118,10 @@ def report(args) -> int:
             return _fail(str(exc))
         source = str(args.file)
     progress = Progress(None if args.quiet else sys.stderr)
-    rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress)
+    targets = tuple(sorted({0.99, 0.95, 0.90, *([args.target_recall] if args.target_recall
+                                                else [])}, reverse=True))
+    rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress, metric=args.metric,
+                  codecs=args.codecs, targets=targets)
     rep["source"] = source
     print(text(rep, source), flush=True)
     try:
@@ -119,15 +151,6 @@ def main(argv=None) -> int:
             raise
         return _fail(f"internal error: {type(exc).__name__}: {exc} (LOWDIM_DEBUG=1 shows the "
                      "traceback; please report it)", 1)
-
-
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    if args.command == "config":
-        import lowdim
-        lowdim.show_config()
-        return 0
-    return report(args)
 
 
 if __name__ == "__main__":

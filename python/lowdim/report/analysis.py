@@ -1,5 +1,5 @@
 """The numbers of `lowdim report`: basics, shape (intrinsic dimension, LID, PH0, MST,
-effective rank) and compression trade-offs (projections, truncation, PQ) of a matrix.
+effective rank) and compression trade-offs (compression.py) of a matrix.
 
 Every expensive measure runs on a seeded subsample whose size is recorded in the result,
 so the default report on 100k × 768 stays within minutes on two cores. RankMe is
@@ -18,6 +18,7 @@ import numpy as np
 
 import lowdim
 
+from .compression import TARGETS, compression
 from .io import sample_rows
 
 # Subsample sizes: (default, --quick).
@@ -237,115 +238,8 @@ def _ph(M, seed):
             "E": np.asarray(energies).mean(axis=1).tolist()}
 
 
-def _recall(pred: np.ndarray, truth: np.ndarray) -> float:
-    hits = sum(len(np.intersect1d(p, t, assume_unique=True)) for p, t in zip(pred, truth))
-    return hits / truth.size
-
-
-def _distortion(Qp, Bp, Q, B, pairs):
-    qi, bi = pairs
-    orig = np.linalg.norm(Q[qi].astype(np.float64) - B[bi], axis=1)
-    proj = np.linalg.norm(Qp[qi].astype(np.float64) - Bp[bi], axis=1)
-    ok = orig > 0
-    if not ok.any():
-        raise Undefined("every sampled pair of points is at distance 0")
-    r = proj[ok] / orig[ok]
-    return {f"p{p}": float(np.quantile(r, p / 100)) for p in (5, 50, 95)}
-
-
-def compression(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
-    q = int(quick)
-    n, d = X.shape
-    n_queries = min(SIZES["queries"][q], max(1, n // 10))
-    rows = sample_rows(n, n_queries, seed + 3)
-    mask = np.zeros(n, dtype=bool)
-    mask[rows] = True
-    Q, B = X[mask], _sub(X[~mask], SIZES["base"][q], seed, 4)
-    kk = min(10, len(B))
-    out = {"n_queries": int(len(Q)), "n_base": int(len(B)), "k": kk, "projections": [], "pq": []}
-    with progress.step(f"exact kNN ground truth ({len(Q)} queries × {len(B)} points)"):
-        found, why = compute(lambda: lowdim.knn(Q, kk, Y=B))
-    if found is None:     # recall needs the truth: every row is undefined for one reason
-        out["undefined"] = {"projections": f"exact kNN: {why}", "pq": f"exact kNN: {why}"}
-        out["recommendation"] = recommend(out)
-        return out
-    truth = found[1]
-    rng_pairs = np.random.default_rng(seed)
-    pairs = (rng_pairs.integers(0, len(Q), 2000), rng_pairs.integers(0, len(B), 2000))
-    dims = [k for k in (16, 32, 64, 128, 256, 512) if k < d] or [max(1, d // 2)]
-    methods = {
-        "sparse_rp": lambda A, k: lowdim.sparse_random_projection(A, k, seed=seed),
-        "srht": lambda A, k: lowdim.srht(A, k, seed=seed),
-        "truncate": lambda A, k: A[:, :k],
-    }
-
-    def projection_row(fn, k):
-        Qp, Bp = fn(Q, k), fn(B, k)
-        _, pred = lowdim.knn(Qp, kk, Y=Bp)
-        return {"recall_at_10": _recall(pred, truth),
-                "distance_ratio": _distortion(Qp, Bp, Q, B, pairs)}
-
-    for name, fn in methods.items():
-        with progress.step(f"{name} at k = {dims}"):
-            for k in dims:
-                row = {"method": name, "k": k, "bytes_per_vector": 4 * k}
-                _merge(row, compute(lambda: projection_row(fn, k)),
-                       ("recall_at_10", "distance_ratio"))
-                out["projections"].append(row)
-    T = _sub(B, SIZES["pq_train"][q], seed, 5)
-    ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128) if d % m == 0 and m <= d] or [1]
-    if quick:
-        ms = ms[::2] + ([ms[-1]] if len(ms) % 2 == 0 else [])
-    # faiss's rule of thumb: >= 39 training points per centroid, so small inputs get fewer
-    # bits rather than a warning.
-    nbits = int(np.clip(np.floor(np.log2(max(len(T), 1) / 39)), 1, 8))
-
-    def pq_row(m):
-        pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10 if quick else 20,
-                                     seed=seed).fit(T)
-        codes = pq.encode(B)
-        recon = pq.decode(codes)
-        mse = float(np.mean(np.sum((B.astype(np.float64) - recon) ** 2, axis=1)))
-        energy = float(np.mean(np.sum(B.astype(np.float64) ** 2, axis=1)))
-        _, pred = pq.search(Q, codes, kk)
-        return {"mse": mse, "relative_mse": mse / energy if energy else 0.0,
-                "recall_at_10": _recall(pred, truth)}
-
-    with progress.step(f"PQ ({nbits} bits) at M = {ms}"):
-        for m in ms:
-            row = {"M": m, "nbits": nbits, "bytes_per_vector": m * nbits / 8}
-            _merge(row, compute(lambda: pq_row(m)), ("mse", "relative_mse", "recall_at_10"))
-            out["pq"].append(row)
-    out["recommendation"] = recommend(out)
-    return out
-
-
-def _merge(row: dict, computed, keys) -> None:
-    """Fill `row` from compute()'s (values, reason): the values, or None and the reason."""
-    values, reason = computed
-    if values is None:
-        row.update({k: None for k in keys}, undefined=reason)
-    else:
-        row.update(values)
-
-
-def recommend(comp: dict, target: float = 0.9) -> str:
-    measured = [p for p in comp["pq"] + comp["projections"] if p["recall_at_10"] is not None]
-    good = [p for p in measured if "M" in p and p["recall_at_10"] >= target]
-    if good:
-        best = min(good, key=lambda p: p["bytes_per_vector"])
-        return (f"PQ M={best['M']} keeps recall@10 ≥ {target} at {best['bytes_per_vector']:g} "
-                f"bytes/vector (recall {best['recall_at_10']:.3f}, MSE {best['relative_mse']:.3g} "
-                "of the mean squared norm)")
-    if not measured:
-        return "no compression measured"
-    best = max(measured, key=lambda p: (p["recall_at_10"], -p["bytes_per_vector"]))
-    label = f"PQ M={best['M']}" if "M" in best else f"{best['method']} k={best['k']}"
-    return (f"no PQ setting reaches recall@10 ≥ {target}; best measured: {label} at "
-            f"{best['bytes_per_vector']:g} bytes/vector with recall {best['recall_at_10']:.3f}")
-
-
-def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
+def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=None,
+            metric=None, codecs=None, targets=TARGETS) -> dict:
     """Everything the report shows, as a JSON-ready dict (undefined values are None).
 
     Warnings raised on the way (e.g. PQ's "few training points") are collected in
@@ -364,7 +258,9 @@ def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=N
             result["undefined"] = {"shape": why, "compression": why}
         else:
             result["shape"] = shape(X, quick, seed, progress)
-            result["compression"] = compression(X, quick, seed, progress)
+            result["compression"] = compression(X, quick=quick, seed=seed, progress=progress,
+                                                sizes=SIZES, metric=metric, codecs=codecs,
+                                                targets=targets)
     result["warnings"] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
     result["timings_s"] = progress.timings
     result["wall_time_s"] = round(time.perf_counter() - t0, 3)

@@ -79,6 +79,7 @@ def _shape_lines(s: dict, d: int) -> list:
     out.append(f"  intrinsic dimension: {_value(s, 'id_calibrated')} (TwoNN calibrated on "
                f"uniform balls)   raw: TwoNN {_value(s, 'twonn')}   MLE {_value(s, 'mle')}   "
                f"PH0 {_value(s, 'ph0_dimension')}")
+    out.append(f"    ({MEANS['id']})")
     out.append(f"  effective rank (RankMe): {_value(s, 'effective_rank')} of {d}")
     out.append(f"  MST length: {_value(s, 'mst_length', 6)}")
     if s["lid_quantiles"] is None:
@@ -91,29 +92,42 @@ def _shape_lines(s: dict, d: int) -> list:
     return out
 
 
+MEANS = {
+    "recall": "recall@10 = share of the 10 true nearest neighbours (exact search on the float "
+              "data) that the compressed search also returns; 1.0 = the same results.",
+    "bytes": "bytes/vector = storage of one compressed row, per-row extras included (shared "
+             "tables such as PQ codebooks or a PCA matrix are not); float32 takes 4 × d.",
+    "id": "intrinsic dimension = how many coordinates the data really uses locally; far below "
+          "d means strong reduction (PCA, fewer bits) can keep neighbours.",
+}
+
+
 def _compression_lines(c: dict) -> list:
     out = [f"Compression ({c['n_queries']} held-out queries against {c['n_base']} points, "
-           f"recall@{c['k']} vs exact kNN):"]
-    for part in ("projections", "pq"):
-        if (c.get("undefined") or {}).get(part):
-            out.append(f"  {part}: undefined ({c['undefined'][part]})")
-    ratio = lambda p, q: None if p["distance_ratio"] is None else p["distance_ratio"][q]  # noqa: E731
-    if c["projections"]:
-        out += ["  " + r for r in _rows(
-            ["method", "k", "bytes/vec", "recall", "dist ratio p5", "p50", "p95"],
-            [[p["method"], p["k"], p["bytes_per_vector"], p["recall_at_10"],
-              ratio(p, "p5"), ratio(p, "p50"), ratio(p, "p95")] for p in c["projections"]])]
-        out += [f"  {p['method']} k={p['k']}: undefined ({p['undefined']})"
-                for p in c["projections"] if p.get("undefined")]
-        out.append("")
-    if c["pq"]:
-        out += ["  " + r for r in _rows(
-            ["PQ M", "nbits", "bytes/vec", "recall", "MSE", "MSE / mean ‖x‖²"],
-            [[p["M"], p["nbits"], p["bytes_per_vector"], p["recall_at_10"], p["mse"],
-              p["relative_mse"]] for p in c["pq"]])]
-        out += [f"  PQ M={p['M']}: undefined ({p['undefined']})"
-                for p in c["pq"] if p.get("undefined")]
-    out += ["", f"Recommendation: {c['recommendation']}"]
+           f"metric {c['metric']} ({c['metric_reason']}); * = Pareto frontier:"]
+    if (c.get("undefined") or {}).get("rows"):
+        out.append(f"  undefined ({c['undefined']['rows']})")
+    rows = [r for r in c["rows"] if not r.get("skipped")]
+    r100 = c.get("recall_at_100_measured")
+    headers = ["", "setting", "bytes/vec", "ratio", "recall@10"] + (["recall@100"] if r100
+                                                                    else []) + [
+        "spearman", "encode vec/s", "search ms/q"]
+    table = []
+    for r in rows:
+        table.append(["*" if r["pareto"] else "", r["setting"], r["bytes_per_vector"],
+                      r["compression_ratio"], r["recall_at_10"]] +
+                     ([r["recall_at_100"]] if r100 else []) +
+                     [r["spearman"], _fmt(r["encode_vectors_per_s"], 2),
+                      r["search_ms_per_query"]])
+    if table:
+        out += ["  " + line for line in _rows(headers, table)]
+    out += [f"  skipped {r['setting']}: {r['skipped']}" for r in c["rows"] if r.get("skipped")]
+    out += ["", f"  What this means: {MEANS['recall']}", f"  {MEANS['bytes']}", ""]
+    out += [f"Finding: {n}" for n in c.get("notes", [])]
+    for rec in c["recommendations"]:
+        out.append(f"Recommendation: {rec['text']}")
+        if rec.get("snippet"):
+            out.append(f"    {rec['snippet']}")
     return out
 
 
@@ -155,9 +169,6 @@ def _svg_axes(title, xlabel, ylabel, xs, ys, draw, w=460, h=300, logx=False, y_f
             f'{body}</svg>')
 
 
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-
-
 def _lid_plot(s):
     h = s["lid_histogram"]
     if h is None:
@@ -171,30 +182,36 @@ def _lid_plot(s):
                      [float(c) for c in counts], draw)
 
 
+FAMILY_COLORS = {"float32": "#000000", "scalar": "#1f77b4", "scalar+hadamard": "#17becf",
+                 "binary": "#7f7f7f", "pq": "#d62728", "pca": "#2ca02c", "truncate": "#ff7f0e",
+                 "srht": "#9467bd", "sparse_rp": "#8c564b"}
+
+
 def _recall_plot(c):
-    series = {}
-    for p in c["projections"]:
-        if p["recall_at_10"] is not None:
-            series.setdefault(p["method"], []).append((p["bytes_per_vector"], p["recall_at_10"]))
-    series["PQ"] = [(p["bytes_per_vector"], p["recall_at_10"]) for p in c["pq"]
-                    if p["recall_at_10"] is not None]
-    series = {name: pts for name, pts in series.items() if pts}
-    if not series:
+    pts = [r for r in c["rows"] if r.get("recall_at_10") is not None and r["bytes_per_vector"]]
+    if not pts:
         return ""
-    xs = [x for pts in series.values() for x, _ in pts]
+    xs = [r["bytes_per_vector"] for r in pts]
 
     def draw(X, Y):
         out = []
-        for i, (name, pts) in enumerate(series.items()):
-            pts = sorted(pts)
-            col = COLORS[i % len(COLORS)]
-            out.append(f'<polyline fill="none" stroke="{col}" stroke-width="2" points="'
-                       + " ".join(f"{X(x)},{Y(y)}" for x, y in pts) + '"/>')
-            out += [f'<circle cx="{X(x)}" cy="{Y(y)}" r="3" fill="{col}"/>' for x, y in pts]
-            out.append(f'<text x="{X(min(xs)) + 10}" y="{60 + 14 * i}" fill="{col}">{html.escape(name)}</text>')
+        front = sorted((r["bytes_per_vector"], r["recall_at_10"]) for r in pts if r["pareto"])
+        out.append('<polyline fill="none" stroke="#444" stroke-width="1.5" points="'
+                   + " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in front) + '"/>')
+        for r in pts:
+            col = FAMILY_COLORS.get(r["family"], "#bcbd22")
+            x, y = X(r["bytes_per_vector"]), Y(r["recall_at_10"])
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{4 if r["pareto"] else 2.5}" '
+                       f'fill="{col}"><title>{html.escape(r["setting"])}</title></circle>')
+            out.append(f'<text x="{x + 4:.1f}" y="{y - 3:.1f}" font-size="8" fill="{col}">'
+                       f'{html.escape(r["setting"])}</text>')
+        fams = [f for f in FAMILY_COLORS if any(r["family"] == f for r in pts)]
+        out += [f'<text x="{X(min(xs)) + 10}" y="{60 + 12 * i}" fill="{FAMILY_COLORS[f]}">'
+                f'{html.escape(f)}</text>' for i, f in enumerate(fams)]
         return "".join(out)
-    return _svg_axes("recall@10 vs bytes per vector", "bytes per vector (log)", "recall@10",
-                     xs, [0.0, 1.0], draw, logx=True)
+    return _svg_axes("recall@10 vs bytes per vector (line: Pareto frontier)",
+                     "bytes per vector (log)", "recall@10", xs, [0.0, 1.0], draw, w=900,
+                     h=560, logx=True)
 
 
 def _ph_plot(s):
@@ -224,6 +241,8 @@ def html_page(rep: dict, source: str) -> str:
     return ("<!doctype html><html><head><meta charset='utf-8'><title>lowdim report</title>"
             "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
             "pre{background:#f6f6f6;padding:1em;overflow:auto}svg{margin:.5em}</style></head><body>"
-            f"<h1>lowdim report</h1><div>{plots}</div><pre>{html.escape(text(rep, source))}</pre>"
+            f"<h1>lowdim report</h1><div>{plots}</div>"
+            + "".join(f"<p><small>{html.escape(m)}</small></p>" for m in MEANS.values())
+            + f"<pre>{html.escape(text(rep, source))}</pre>"
             f"<script type='application/json' id='data'>{html.escape(json_text(rep))}</script>"
             "</body></html>")

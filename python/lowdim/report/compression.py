@@ -1,0 +1,202 @@
+"""The compression section of `lowdim report`: every setting of settings.grid measured on
+held-out queries, its Pareto frontier and the smallest setting meeting each recall target.
+
+recall@k = |found ∩ exact k nearest| / k on the float data with the same metric; Spearman
+correlation of the codec's distance with the exact one on random (query, base) pairs.
+A setting is on the frontier when no other is smaller (or as small) and at least as
+accurate, one of the two strictly. Row schema: docs/report.md (SCHEMA_VERSION).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+import lowdim
+
+from .io import sample_rows
+from .settings import Binary, grid
+
+SCHEMA_VERSION = 2
+TARGETS = (0.99, 0.95, 0.90)
+RECALL100_MIN_BASE = 5000        # recall@100 only when 100 is at most 2% of the base
+N_PAIRS = 2000
+
+
+def pick_metric(X: np.ndarray, metric=None) -> tuple[str, str]:
+    """(metric, why): cosine when every row has norm 1 ± 1e-3, euclidean otherwise."""
+    if metric is not None:
+        return metric, "chosen with --metric"
+    norms = np.linalg.norm(X.astype(np.float64), axis=1)
+    if len(norms) and np.all(np.abs(norms - 1) < 1e-3):
+        return "cosine", "default: every row is unit-norm"
+    return "euclidean", "default: rows are not unit-norm"
+
+
+def rankdata(a: np.ndarray) -> np.ndarray:
+    """Ranks 1..n with ties averaged (scipy.stats.rankdata's 'average')."""
+    _, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - (counts - 1) / 2.0)[inv]).astype(np.float64)
+
+
+def spearman(a, b) -> float:
+    ra, rb = rankdata(np.asarray(a)), rankdata(np.asarray(b))
+    ra, rb = ra - ra.mean(), rb - rb.mean()
+    den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
+    if den == 0:
+        raise ValueError("distances on the sampled pairs are all equal")
+    return float((ra * rb).sum() / den)
+
+
+def pair_distances(Q, B, metric) -> np.ndarray:
+    Q, B = Q.astype(np.float64), B.astype(np.float64)
+    if metric == "inner_product":
+        return -np.einsum("ij,ij->i", Q, B)
+    if metric == "cosine":
+        den = np.linalg.norm(Q, axis=1) * np.linalg.norm(B, axis=1)
+        return 1.0 - np.einsum("ij,ij->i", Q, B) / np.where(den > 0, den, 1.0)
+    return np.linalg.norm(Q - B, axis=1)
+
+
+def recall(pred: np.ndarray, truth: np.ndarray) -> float:
+    hits = sum(len(np.intersect1d(p, t)) for p, t in zip(pred, truth))
+    return hits / truth.size
+
+
+def split(X, n_queries, n_base, n_train, seed):
+    """Held-out queries Q, base B (disjoint from Q) and the training part T ⊂ B."""
+    n = len(X)
+    rows = sample_rows(n, n_queries, seed + 3)
+    mask = np.zeros(n, dtype=bool)
+    mask[np.arange(n) if rows is None else rows] = True
+    Q, rest = X[mask], X[~mask]
+    pick = sample_rows(len(rest), n_base, seed + 4)
+    B = rest if pick is None else rest[pick]
+    pick = sample_rows(len(B), n_train, seed + 5)
+    T = B if pick is None else B[pick]
+    return (np.ascontiguousarray(Q, np.float32), np.ascontiguousarray(B, np.float32),
+            np.ascontiguousarray(T, np.float32))
+
+
+def measure(setting, T, B, Q, truth10, truth100, pairs, exact_pairs, metric) -> dict:
+    """One row: bytes, recall, Spearman, timings (raises on a codec that fails)."""
+    setting.fit(T)
+    t0 = time.perf_counter()
+    codes = setting.encode(B)
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred = setting.search(Q, codes, truth10.shape[1], metric)
+    t_search = time.perf_counter() - t0
+    row = {"recall_at_10": recall(pred, truth10),
+           "recall_at_100": (None if truth100 is None else
+                             recall(setting.search(Q, codes, truth100.shape[1], metric), truth100)),
+           "encode_vectors_per_s": len(B) / max(t_enc, 1e-9),
+           "search_ms_per_query": 1e3 * t_search / len(Q)}
+    qi, bi = pairs
+    if isinstance(setting, Binary) and setting.rescore is None:
+        bits_q, bits_b = setting.b.encode(Q[qi]), codes[0][bi]
+        approx = np.unpackbits(bits_q ^ bits_b, axis=1).sum(axis=1)
+    else:
+        Qs, Bs = setting.approx(Q, codes, bi, metric)
+        approx = pair_distances(Qs[qi], Bs, metric)
+    row["spearman"] = spearman(approx, exact_pairs)
+    return row
+
+
+def pareto(rows: list) -> None:
+    """Mark row["pareto"]: no other measured row is at most as large and at least as
+    accurate, one of the two strictly."""
+    measured = [r for r in rows if r.get("recall_at_10") is not None]
+    for r in rows:
+        r["pareto"] = r in measured and not any(
+            s["bytes_per_vector"] <= r["bytes_per_vector"] and s["recall_at_10"] >=
+            r["recall_at_10"] and (s["bytes_per_vector"] < r["bytes_per_vector"] or
+                                   s["recall_at_10"] > r["recall_at_10"]) for s in measured)
+
+
+def recommend(rows: list, target: float) -> dict:
+    """The smallest frontier setting with recall@10 >= target; else the most accurate."""
+    front = [r for r in rows if r.get("pareto")]
+    if not front:
+        return {"target": target, "met": False, "setting": None,
+                "text": f"recall@10 ≥ {target:g}: nothing measured"}
+    good = [r for r in front if r["recall_at_10"] >= target]
+    if good:
+        r = min(good, key=lambda r: (r["bytes_per_vector"], -r["recall_at_10"]))
+        text = (f"recall@10 ≥ {target:g}: {r['setting']} — {r['bytes_per_vector']:g} bytes/vector"
+                f", {r['compression_ratio']:.3g}× smaller than float32, recall@10 "
+                f"{r['recall_at_10']:.3f}")
+        return {"target": target, "met": True, "setting": r["setting"], "text": text,
+                "snippet": r["snippet"]}
+    r = max(front, key=lambda r: (r["recall_at_10"], -r["bytes_per_vector"]))
+    miss = target - r["recall_at_10"]
+    return {"target": target, "met": False, "setting": r["setting"], "miss": miss,
+            "snippet": r["snippet"],
+            "text": (f"recall@10 ≥ {target:g}: no setting reaches it; closest {r['setting']} "
+                     f"(recall@10 {r['recall_at_10']:.3f}, misses by {miss:.3f}, "
+                     f"{r['bytes_per_vector']:g} bytes/vector)")}
+
+
+def notes(rows: list) -> list:
+    """Findings a reader should not miss: what the Hadamard rotation does to int8/int4."""
+    by = {r["setting"]: r for r in rows if r.get("recall_at_10") is not None}
+    out = []
+    for kind in ("int4", "int8"):
+        a, b = by.get(kind), by.get(kind + "+hadamard")
+        if a and b and abs(b["recall_at_10"] - a["recall_at_10"]) >= 0.01:
+            verb = "helps" if b["recall_at_10"] > a["recall_at_10"] else "hurts"
+            out.append(f"the Hadamard rotation {verb} {kind}: recall@10 {a['recall_at_10']:.3f} "
+                       f"→ {b['recall_at_10']:.3f} (it spreads large-magnitude outlier "
+                       "dimensions over all coordinates)")
+    return out
+
+
+def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
+                targets=TARGETS) -> dict:
+    q = int(quick)
+    n, d = X.shape
+    metric, why = pick_metric(X, metric)
+    if metric == "cosine":   # cosine of x is that of x/‖x‖; zero rows have none
+        norms = np.linalg.norm(X.astype(np.float64), axis=1)
+        X = (X[norms > 0] / norms[norms > 0, None]).astype(np.float32)
+        n = len(X)
+    n_queries = min(sizes["queries"][q], max(1, n // 10))
+    Q, B, T = split(X, n_queries, sizes["base"][q], sizes["pq_train"][q], seed)
+    kk = min(10, len(B))
+    k100 = 100 if (not quick and len(B) >= RECALL100_MIN_BASE) else None
+    out = {"schema_version": SCHEMA_VERSION, "metric": metric, "metric_reason": why,
+           "n_queries": int(len(Q)), "n_base": int(len(B)), "n_train": int(len(T)), "k": kk,
+           "recall_at_100_measured": k100 is not None, "rows": [], "notes": [],
+           "recommendations": []}
+    with progress.step(f"exact kNN ground truth ({len(Q)} queries × {len(B)} points, {metric})"):
+        try:
+            found = lowdim.knn(Q, k100 or kk, Y=B, metric=metric)[1]
+        except ValueError as exc:
+            out["undefined"] = {"rows": f"exact kNN: {exc}"}
+            out["recommendations"] = [recommend([], t) for t in targets]
+            return out
+    truth10, truth100 = found[:, :kk], (found if k100 else None)
+    rng = np.random.default_rng(seed)
+    pairs = (rng.integers(0, len(Q), N_PAIRS), rng.integers(0, len(B), N_PAIRS))
+    exact_pairs = pair_distances(Q[pairs[0]], B[pairs[1]], metric)
+    settings = grid(d, len(T), quick=quick, seed=seed, metric=metric, wanted=codecs)
+    f32_bytes = 4.0 * d
+    with progress.step(f"{len(settings)} compression settings"):
+        for s in settings:
+            row = {"setting": s.name, "family": s.family, "snippet": s.snippet}
+            try:
+                row.update(measure(s, T, B, Q, truth10, truth100, pairs, exact_pairs, metric))
+            except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+                row.update({k: None for k in ("recall_at_10", "recall_at_100", "spearman",
+                                              "encode_vectors_per_s", "search_ms_per_query")})
+                row["skipped"] = (str(exc).splitlines() or [type(exc).__name__])[0]
+            row["bytes_per_vector"] = float(s.bytes_per_vector) or None
+            row["compression_ratio"] = (f32_bytes / row["bytes_per_vector"]
+                                        if row["bytes_per_vector"] else None)
+            out["rows"].append(row)
+    out["rows"].sort(key=lambda r: (r["bytes_per_vector"] or 0.0, -(r["recall_at_10"] or 0)))
+    pareto(out["rows"])
+    out["recommendations"] = [recommend(out["rows"], t) for t in targets]
+    out["notes"] = notes(out["rows"])
+    return out

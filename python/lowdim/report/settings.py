@@ -1,0 +1,311 @@
+"""The grid of compression settings `lowdim report` measures, each a recipe that encodes a
+base, searches it with queries and tells its bytes per vector and a one-line snippet.
+
+Storage kinds are lowdim.ScalarQuantizer's (float16/bfloat16/FP8/int8/int4 with and without
+the Hadamard rotation, binary plain and rescored), PQ 8-bit at several M, and reductions
+(PCA fitted on the training part, Matryoshka truncation, SRHT, sparse projection) stored as
+float32, float16 and int8. New codecs (RaBitQ, OPQ) are added as one more Setting subclass
+and one line in `grid`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+import lowdim
+
+SCALAR_KINDS = ("fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "int4")
+REDUCED_STORAGE = ("float32", "fp16", "int8")
+FAMILIES = ("float32", "scalar", "scalar+hadamard", "binary", "pq", "pca", "truncate",
+            "srht", "sparse_rp")
+
+
+class Setting:
+    """One row of the table. Subclasses set family, name, and implement fit/search."""
+    family = ""
+    name = ""
+
+    def fit(self, T):            # T: training rows (float32, already in the search metric)
+        return self
+
+    def encode(self, B):
+        raise NotImplementedError
+
+    def search(self, Q, codes, k, metric):
+        raise NotImplementedError
+
+    def approx(self, Q, codes, rows, metric):
+        """(queries, base rows) in the space the codec ranks in, for distance correlation."""
+        raise NotImplementedError
+
+    bytes_per_vector = 0.0
+    snippet = ""
+
+
+def _sq(kind, rotation=None):
+    return lowdim.ScalarQuantizer(kind, rotation=rotation)
+
+
+def _sq_text(kind, rotation, var="X"):
+    rot = ', rotation="hadamard"' if rotation else ""
+    return f'q = lowdim.ScalarQuantizer("{kind}"{rot}).fit({var}); codes = q.encode({var})'
+
+
+class Float32(Setting):
+    family, name, snippet = "float32", "float32 (exact)", "codes = X.astype(np.float32)"
+
+    def encode(self, B):
+        self.bytes_per_vector = 4.0 * B.shape[1]
+        return np.ascontiguousarray(B, np.float32)
+
+    def search(self, Q, codes, k, metric):
+        return lowdim.knn(Q, k, Y=codes, metric=metric)[1]
+
+    def approx(self, Q, codes, rows, metric):
+        return Q, codes[rows]
+
+
+class Scalar(Setting):
+    def __init__(self, kind, rotation=None):
+        self.kind, self.rotation = kind, rotation
+        self.family = "scalar+hadamard" if rotation else "scalar"
+        self.name = kind + ("+hadamard" if rotation else "")
+        self.snippet = _sq_text(kind, rotation)
+
+    def fit(self, T):
+        self.q = _sq(self.kind, self.rotation).fit(T)
+        self.bytes_per_vector = float(self.q.code_size)
+        return self
+
+    def encode(self, B):
+        return self.q.encode(B)
+
+    def search(self, Q, codes, k, metric):
+        return self.q.search(Q, codes, k, metric=metric)[1]
+
+    def approx(self, Q, codes, rows, metric):
+        return Q, self.q.decode(codes[rows])
+
+
+class Binary(Setting):
+    """Sign bits searched by Hamming distance; rescored: oversample·k candidates reranked
+    with an int8 or a float32 copy, whose bytes count too."""
+    family = "binary"
+
+    def __init__(self, rescore=None, oversample=4):
+        self.rescore, self.oversample = rescore, oversample
+        self.name = "binary" + (f"+{rescore} rescore" if rescore else "")
+        base = _sq_text("binary", None).replace("q =", "b =").replace("codes =", "bits =") \
+            .replace("q.encode", "b.encode")
+        if rescore == "int8":
+            self.snippet = (base + '; q8 = lowdim.ScalarQuantizer("int8").fit(X); c8 = '
+                            "q8.encode(X); b.search(Q, bits, 10, rescore=(q8, c8))")
+        elif rescore == "float32":
+            self.snippet = base + "; b.search(Q, bits, 10, rescore=X)"
+        else:
+            self.snippet = base + "; b.search(Q, bits, 10)"
+
+    def fit(self, T):
+        self.b = _sq("binary").fit(T)
+        self.q8 = _sq("int8").fit(T) if self.rescore == "int8" else None
+        d = T.shape[1]
+        extra = {"int8": self.q8.code_size if self.q8 else 0, "float32": 4 * d}.get(
+            self.rescore, 0)
+        self.bytes_per_vector = float(self.b.code_size + extra)
+        return self
+
+    def encode(self, B):
+        bits = self.b.encode(B)
+        if self.rescore == "int8":
+            return bits, (self.q8, self.q8.encode(B))
+        if self.rescore == "float32":
+            return bits, np.ascontiguousarray(B, np.float32)
+        return bits, None
+
+    def search(self, Q, codes, k, metric):
+        bits, fine = codes
+        return self.b.search(Q, bits, k, metric=metric, rescore=fine,
+                             oversample=self.oversample)[1]
+
+    def approx(self, Q, codes, rows, metric):
+        bits, fine = codes
+        if fine is None:
+            return None, None        # Hamming distance: see hamming_pairs
+        if self.rescore == "int8":
+            return Q, fine[0].decode(fine[1][rows])
+        return Q, fine[rows]
+
+
+PQ_TRAIN = 10000     # ≈ 39 rows per centroid at 8 bits: enough for k-means, and PQ's fit
+                     # is the slowest step of the report on 100k × 768
+
+
+class PQ(Setting):
+    """faiss-style PQ, 8-bit codes (fewer bits when the training part is small), trained
+    on the first PQ_TRAIN rows of the (already random) training part."""
+    family = "pq"
+
+    def __init__(self, m, nbits, n_iter, seed):
+        self.m, self.nbits, self.n_iter, self.seed = m, nbits, n_iter, seed
+        self.name = f"PQ M={m}" + ("" if nbits == 8 else f" {nbits}-bit")
+        self.bytes_per_vector = m * nbits / 8
+        self.snippet = (f"pq = lowdim.ProductQuantizer({m}, nbits={nbits}).fit(X); "
+                        "codes = pq.encode(X)")
+
+    def fit(self, T):
+        self.pq = lowdim.ProductQuantizer(self.m, nbits=self.nbits, n_iter=self.n_iter,
+                                          seed=self.seed).fit(T[:PQ_TRAIN])
+        return self
+
+    def encode(self, B):
+        return self.pq.encode(B)
+
+    def search(self, Q, codes, k, metric):
+        if metric == "inner_product":   # PQ's ADC is euclidean: rank the decoded vectors
+            return lowdim.knn(Q, k, Y=self.pq.decode(codes), metric=metric)[1]
+        return self.pq.search(Q, codes, k)[1]    # cosine: rows are unit-norm here
+
+    def approx(self, Q, codes, rows, metric):
+        return Q, self.pq.decode(codes[rows])
+
+
+class Reduced(Setting):
+    """A reduction to k dims (pca, truncate, srht, sparse_rp) then float32/fp16/int8."""
+
+    def __init__(self, method, k, storage, seed, centre, basis=None):
+        self.method, self.k, self.storage, self.seed, self.centre = (method, k, storage,
+                                                                      seed, centre)
+        self.basis = basis
+        self.family = method
+        label = {"pca": "PCA", "truncate": "truncate", "srht": "SRHT",
+                 "sparse_rp": "sparse RP"}[method]
+        self.name = f"{label}-{k} {storage}"
+        store = ("codes = Z.astype(np.float32)" if storage == "float32"
+                 else _sq_text(storage, None, "Z"))
+        self.snippet = f"{self._reduce_text()}; {store}"
+
+    def _reduce_text(self):
+        k = self.k
+        if self.method == "pca":
+            if self.centre:
+                return (f"mu = X.mean(0); V = np.linalg.svd(X - mu, full_matrices=False)[2]"
+                        f"[:{k}]; Z = (X - mu) @ V.T")
+            return f"V = np.linalg.svd(X, full_matrices=False)[2][:{k}]; Z = X @ V.T"
+        if self.method == "truncate":
+            return f"Z = X[:, :{k}]"
+        if self.method == "srht":
+            return f"Z = lowdim.srht(X, {k}, seed={self.seed})"
+        return f"Z = lowdim.sparse_random_projection(X, {k}, seed={self.seed})"
+
+    def reduce(self, A):
+        k = self.k
+        if self.method == "pca":
+            return np.ascontiguousarray(((A - self.mu) @ self.V.T).astype(np.float32))
+        if self.method == "truncate":
+            return np.ascontiguousarray(A[:, :k])
+        if self.method == "srht":
+            return lowdim.srht(A, k, seed=self.seed).astype(np.float32)
+        return lowdim.sparse_random_projection(A, k, seed=self.seed).astype(np.float32)
+
+    def fit(self, T):
+        if self.method == "pca":
+            mu, V = self.basis.get(T)
+            self.mu = mu.astype(np.float32)
+            if V.shape[0] < self.k:
+                raise ValueError(f"PCA-{self.k} needs at least {self.k} training rows, "
+                                 f"got {T.shape[0]}")
+            self.V = np.ascontiguousarray(V[:self.k], np.float32)
+        self.q = None if self.storage == "float32" else _sq(self.storage).fit(self.reduce(T))
+        self.bytes_per_vector = float(4 * self.k if self.q is None else self.q.code_size)
+        return self
+
+    def encode(self, B):
+        Z = self.reduce(B)
+        return Z if self.q is None else self.q.encode(Z)
+
+    def search(self, Q, codes, k, metric):
+        Zq = self.reduce(Q)
+        if self.q is None:
+            return lowdim.knn(Zq, k, Y=codes, metric=metric)[1]
+        return self.q.search(Zq, codes, k, metric=metric)[1]
+
+    def approx(self, Q, codes, rows, metric):
+        Zq = self.reduce(Q)
+        return Zq, (codes[rows] if self.q is None else self.q.decode(codes[rows]))
+
+
+class PCABasis:
+    """Principal directions of the training part, computed once for every PCA setting:
+    eigenvectors of the d × d (co)variance, largest first. Centred for euclidean;
+    uncentred for cosine and inner product, whose scores a mean shift would change (the
+    first direction then holds the shared mean)."""
+
+    def __init__(self, centre):
+        self.centre, self._cache = centre, None
+
+    def get(self, T):
+        if self._cache is None or self._cache[0] is not T:
+            T64 = T.astype(np.float64)
+            mu = T64.mean(axis=0) if self.centre else np.zeros(T.shape[1])
+            C = (T64 - mu).T @ (T64 - mu)
+            w, V = np.linalg.eigh(C)
+            keep = min(len(T) - int(self.centre), T.shape[1])
+            V = V[:, ::-1][:, :max(keep, 0)].T
+            self._cache = (T, mu, V)
+        return self._cache[1], self._cache[2]
+
+
+def reduced_dims(d: int) -> list:
+    """k at d/16, d/8, d/4, d/2 (at least 2, below d)."""
+    return sorted({max(2, d // f) for f in (16, 8, 4, 2)} - {d}) or [max(1, d // 2)]
+
+
+def pq_ms(d: int, quick: bool) -> list:
+    """M dividing d with sub-vectors of at most 48 dims (coarser PQ is far off the frontier
+    at 8 bits per sub-vector); --quick every other."""
+    ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128)
+          if d % m == 0 and m <= d and d // m <= 48] or [1]
+    return ms[1::2] if quick and len(ms) > 2 else ms
+
+
+def grid(d, n_train, *, quick, seed, metric, wanted=None) -> list:
+    """The settings to measure. Pruned: no Hadamard for float16/bfloat16 (their error is
+    relative to each value, which a rotation cannot shrink) and, in --quick, no FP8+hadamard,
+    no float32-rescored binary, and reductions at d/8 and d/4 only."""
+    out = [Float32()]
+    for kind in SCALAR_KINDS:
+        out.append(Scalar(kind))
+        if kind not in ("fp16", "bf16") and not (quick and kind.startswith("fp8")):
+            out.append(Scalar(kind, "hadamard"))
+    out += [Binary(), Binary("int8")] + ([] if quick else [Binary("float32")])
+    # faiss's rule of thumb: >= 39 training points per centroid, so small inputs get fewer
+    # bits rather than a warning.
+    nbits = int(np.clip(np.floor(np.log2(max(min(n_train, PQ_TRAIN), 1) / 39)), 1, 8))
+    out += [PQ(m, nbits, 10, seed) for m in pq_ms(d, quick)]
+    ks = reduced_dims(d)
+    if quick and len(ks) > 2:
+        ks = ks[1:3]
+    basis = PCABasis(centre=metric == "euclidean")
+    for method in ("pca", "truncate", "srht", "sparse_rp"):
+        for k in ks:
+            for storage in REDUCED_STORAGE:
+                out.append(Reduced(method, k, storage, seed, metric == "euclidean", basis))
+    if wanted:     # the exact float32 row stays: it is the reference of every ratio
+        out = [s for s in out if isinstance(s, Float32) or _selected(s, wanted)]
+    return out
+
+
+# `--codecs` names: a kind (int8, fp16, …), a family (pq, pca, truncate, srht, sparse_rp,
+# binary, hadamard) or float32.
+CODEC_NAMES = ("float32", *SCALAR_KINDS, "binary", "hadamard", "pq", "pca", "truncate",
+               "matryoshka", "srht", "sparse_rp")
+
+
+def _selected(s: Setting, wanted) -> bool:
+    names = {s.family}
+    if isinstance(s, Scalar):
+        names |= {s.kind} | ({"hadamard"} if s.rotation else set())
+    if isinstance(s, Reduced) and s.method == "truncate":
+        names.add("matryoshka")
+    if isinstance(s, Float32):
+        names.add("float32")
+    return bool(names & set(wanted))
