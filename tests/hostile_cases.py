@@ -191,6 +191,24 @@ def _sq_chain(X, Y, p):
     return codes, sq.decode(codes), D, I, again
 
 
+def _rabitq_chain(X, Y, p):
+    """RaBitQ fit/encode/estimate/search (with bound reranking when flagged)/decode."""
+    import lowdim
+    q = lowdim.RaBitQ(seed=p["seed"]).fit(X)
+    codes = q.encode(Y)
+    est, bound = q.estimate_distances(Y, codes)
+    D, I, n_reranked = q.search(Y, codes, p["k"], rescore=Y if p["flag"] else None)
+    return codes, est, bound, D, I, n_reranked, q.decode(codes)
+
+
+def _scale_curve(X, Y, p):
+    """id_scale_curve's two curves as a tuple of arrays."""
+    import lowdim
+    curves = lowdim.id_scale_curve(X, n_threads=p["n_threads"])
+    return tuple(np.asarray(v) for name in sorted(curves)
+                 for _, v in sorted(curves[name].items()))
+
+
 def _plain(result):
     """A measure's dict (summary, compare_summary) as a tuple of arrays, in key order."""
     if isinstance(result, dict):
@@ -242,6 +260,9 @@ def _codecs(t):
                                                      n_threads=t(p)),
         "rescore": lambda X, Y, p: L.rescore(X, Y, X, p["k"], metric=p["metric"]),
         "ScalarQuantizer": _sq_chain,
+        "RaBitQ": _rabitq_chain,
+        "id_scale_curve": _scale_curve,
+        "id.id_scale_curve": _scale_curve,
     }
 
 

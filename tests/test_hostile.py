@@ -41,6 +41,10 @@ KNOWN_OPEN = {
     *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
     # ... and subnormal coordinates: 0/0 in normalised moments (RuntimeWarning, NaN)
     *((f"measures.{m}", "values:subnormal") for m in MEASURES),
+    # RaBitQ and id_scale_curve (new this session) overflow on coordinates near float32's
+    # range: RuntimeWarning from numpy casts/products instead of a clear ValueError
+    *((e, v) for e in ("RaBitQ", "id_scale_curve", "id.id_scale_curve")
+      for v in ("values:big", "values:huge")),
     # outlier_dimensions reports the kurtosis of a constant dimension as NaN (documented)
     ("measures.outlier_dimensions", "check:finite_output"),
     # Not bugs: kNN-based measures at exact distance ties depend on the ISA's tie order
@@ -245,6 +249,9 @@ ENTRIES = {
     "rescore": (shapes_nd(), "indices", ["k", "metric"]),
     "ScalarQuantizer": (shapes_nd(), "rows_like_x", ["sq_kind", "rotation", "seed", "k",
                                                      "metric", "flag", "n_threads"]),
+    "RaBitQ": (shapes_nd(), "rows_like_x", ["seed", "k", "flag"]),
+    "id_scale_curve": (shapes_nd(), None, ["n_threads"]),
+    "id.id_scale_curve": (shapes_nd(), None, ["n_threads"]),
     "measures.isoscore": (shapes_nd(), None, []),
     "measures.isoscore_star": (shapes_nd(), None, ["fraction"]),
     "measures.uniformity": (shapes_nd(), None, ["alpha", "flag", "k", "seed"]),

@@ -157,14 +157,17 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((20000, 256)).astype(np.float32)
         keep = x.copy()
+        # inputs built before any timer starts: the signal must land inside the kernel
+        batch, tall = np.tile(x, (8, 1)).reshape(80, 2000, 256), np.tile(x, (3, 1))
+        x16 = np.ascontiguousarray(x[:, :16])
+        book = np.ascontiguousarray(np.tile(x[:4096, :16], (16, 1))[None])  # 65536 centroids
         calls = {
             "mst_length": lambda: lowdim.mst_length(x),
             "mst": lambda: lowdim.mst(x),
-            "mst_length_batch": lambda: lowdim.mst_length_batch(x.reshape(10, 2000, 256)),
-            "knn": lambda: lowdim.knn(np.tile(x, (3, 1)), 10),
+            "mst_length_batch": lambda: lowdim.mst_length_batch(batch),
+            "knn": lambda: lowdim.knn(tall, 10),
             "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000).fit(x),
-            "pq_encode": lambda: lowdim.pq_encode(x[:, :16], np.ascontiguousarray(
-                np.tile(x[:4096, :16], (16, 1))[None])),   # 65536 centroids: seconds
+            "pq_encode": lambda: lowdim.pq_encode(x16, book),
         }
         report = {}
         base = len(os.listdir("/proc/self/task"))
@@ -178,10 +181,17 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
             try:
                 call()
                 report[name] = "finished"
+                timer.cancel()
             except KeyboardInterrupt:
-                late = time.monotonic() - fired[0]
-                timer.join()
-                report[name] = [late, len(os.listdir("/proc/self/task")) - base]
+                late = time.monotonic() - fired[0] if fired else -1.0
+                report[name] = [late, None]
+            while timer.is_alive():         # a signal that lands here belongs to this call
+                try:
+                    timer.join()
+                except KeyboardInterrupt:
+                    pass
+            if report[name] != "finished":
+                report[name][1] = len(os.listdir("/proc/self/task")) - base
         report["untouched"] = bool(np.array_equal(x, keep))
         print(json.dumps(report))
     """, timeout=300)
@@ -190,7 +200,7 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
     for name, result in report.items():
         assert result != "finished", f"{name} ended before the signal: make it longer"
         late, extra_threads = result
-        assert late < _LATENCY, (name, late)
+        assert 0 <= late < _LATENCY, (name, late)      # -1: interrupted before the signal
         assert extra_threads == 0, (name, extra_threads)
 
 
