@@ -136,6 +136,18 @@ def _subsample_sizes(n_min: int, n_max: int, n_steps: int) -> np.ndarray:
     return np.unique(np.round(np.geomspace(n_min, n_max, n_steps)).astype(np.int64))
 
 
+def ph_schedule(n, n_max, n_min, n_steps, n_reruns, seed):
+    """ph_dimension's validated subsample schedule (shared with lowdim.dask)."""
+    n_max = min(n, 2000) if n_max is None else check_int(n_max, name="n_max", low=3, high=n)
+    n_min = max(10, n_max // 10) if n_min is None else check_int(n_min, name="n_min", low=2)
+    if n_min >= n_max:
+        raise ValueError(f"n_min must be < n_max, got n_min={n_min}, n_max={n_max}")
+    n_steps = check_int(n_steps, name="n_steps", low=2)
+    n_reruns = check_int(n_reruns, name="n_reruns", low=1, high=4096)
+    seed = _rng.check_seed(seed)
+    return n_max, n_min, n_steps, n_reruns, seed
+
+
 def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5, seed=0,
                  return_points=False, n_threads=None):
     """PH0 (minimum-spanning-tree) intrinsic dimension of the rows of X.
@@ -174,13 +186,7 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
     alpha = check_positive(alpha, name="alpha")
     arr = _points(X)
     n = arr.shape[0]
-    n_max = min(n, 2000) if n_max is None else check_int(n_max, name="n_max", low=3, high=n)
-    n_min = max(10, n_max // 10) if n_min is None else check_int(n_min, name="n_min", low=2)
-    if n_min >= n_max:
-        raise ValueError(f"n_min must be < n_max, got n_min={n_min}, n_max={n_max}")
-    n_steps = check_int(n_steps, name="n_steps", low=2)
-    n_reruns = check_int(n_reruns, name="n_reruns", low=1, high=4096)
-    seed = _rng.check_seed(seed)
+    n_max, n_min, n_steps, n_reruns, seed = ph_schedule(n, n_max, n_min, n_steps, n_reruns, seed)
     threads = _config.resolve_threads(n_threads)
     sizes = _subsample_sizes(n_min, n_max, n_steps)
     energies = np.empty((sizes.size, n_reruns))

@@ -17,7 +17,7 @@ from .. import _config, _rng
 from .. import intrinsic as _id
 from .. import neighbors as _nb
 from .._validate import as_float_array, check_int, check_positive
-from ..mst import _points, _subsample_sizes   # `lowdim.mst` is the function, not the module
+from ..mst import _points, _subsample_sizes, ph_schedule   # `lowdim.mst` is the function
 from ._common import as_rows, float_dtype, offsets, seeded_sample
 
 _FAN_IN = 8
@@ -262,13 +262,7 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
     n = X.shape[0]
     if n < 2:
         raise ValueError(f"X needs at least 2 points for a spanning tree, got shape {X.shape}")
-    n_max = min(n, 2000) if n_max is None else check_int(n_max, name="n_max", low=3, high=n)
-    n_min = max(10, n_max // 10) if n_min is None else check_int(n_min, name="n_min", low=2)
-    if n_min >= n_max:
-        raise ValueError(f"n_min must be < n_max, got n_min={n_min}, n_max={n_max}")
-    n_steps = check_int(n_steps, name="n_steps", low=2)
-    n_reruns = check_int(n_reruns, name="n_reruns", low=1, high=4096)
-    seed = _rng.check_seed(seed)
+    n_max, n_min, n_steps, n_reruns, seed = ph_schedule(n, n_max, n_min, n_steps, n_reruns, seed)
     sizes = _subsample_sizes(n_min, n_max, n_steps)
     samples = [[seeded_sample(seed, _rng.STREAM_PH_SUBSAMPLE + (int(s) << 12) + r, n, int(s))
                 for r in range(n_reruns)] for s in sizes]
