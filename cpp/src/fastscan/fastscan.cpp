@@ -128,9 +128,9 @@ void scan(AccumulateFn acc, const std::uint8_t* packed, std::size_t n_pairs,
   std::vector<std::uint16_t> mins(kQueryGroup * kChunkBlocks);
   const std::size_t lut_bytes = n_pairs * 32;
   for (std::size_t c0 = b0; c0 < b1; c0 += kChunkBlocks) {
-    check_interrupt();
     const std::size_t nb = std::min(kChunkBlocks, b1 - c0);
     for (std::size_t g0 = q0; g0 < q1; g0 += kQueryGroup) {
+      check_interrupt();  // per group: a few µs of work (AVX2), about 0.1 ms (scalar)
       const std::size_t cnt = std::min(kQueryGroup, q1 - g0);
       acc(packed + c0 * n_pairs * kFastScanBlock, nb, n_pairs, luts + g0 * lut_bytes, cnt,
           scores.data(), mins.data());
