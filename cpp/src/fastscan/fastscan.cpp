@@ -150,12 +150,13 @@ void fastscan_pack(const std::uint8_t* codes, std::size_t n, std::size_t M,
   parallel_for(n_blocks, n_threads, [&](std::size_t b, std::size_t e, int) {
     for (std::size_t blk = b; blk < e; ++blk) {
       std::uint8_t* out = packed + blk * n_pairs * kFastScanBlock;
-      std::memset(out, 0, n_pairs * kFastScanBlock);
       const std::size_t rows = std::min(kFastScanBlock, n - blk * kFastScanBlock);
-      for (std::size_t i = 0; i < rows; ++i) {
+      if (rows < kFastScanBlock) std::memset(out, 0, n_pairs * kFastScanBlock);
+      for (std::size_t i = 0; i < rows; ++i) {  // one pass over each code row, no read-back
         const std::uint8_t* c = codes + (blk * kFastScanBlock + i) * M;
-        for (std::size_t m = 0; m < M; ++m)
-          out[(m / 2) * kFastScanBlock + i] |= static_cast<std::uint8_t>(c[m] << (4 * (m % 2)));
+        for (std::size_t j = 0; j < M / 2; ++j)
+          out[j * kFastScanBlock + i] = static_cast<std::uint8_t>(c[2 * j] | (c[2 * j + 1] << 4));
+        if (M % 2) out[(M / 2) * kFastScanBlock + i] = c[M - 1];
       }
     }
   });
