@@ -360,9 +360,11 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             With nbits=4, scan with the fast-scan kernel (docs/fastscan.md): uint8 tables
             looked up in SIMD registers select the k·oversample best candidates, which are
             re-ranked with the exact float table. The distances returned are then exactly
-            the plain ADC distances; the neighbours are the plain ones except where a
-            neighbour's ADC distance is within M/a (a: the table scale) of more than
-            k·oversample others. False (or nbits ≠ 4) runs the plain ADC scan.
+            the plain ADC distances; the neighbours are the plain ones except near-ties:
+            a plain neighbour j can be missed only when at least k·oversample other codes
+            have ADC distance ≤ D_j + M/a (a: the uint8 tables' scale). Results are the
+            same on every backend, ISA and thread count. False (or nbits ≠ 4) runs the
+            plain ADC scan.
         oversample : int >= 1, default 4
             Candidates re-ranked per query with fast_scan, as a multiple of k (at most n).
 
@@ -374,7 +376,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         Examples
         --------
         >>> import numpy as np, lowdim
-        >>> x = np.random.default_rng(0).standard_normal((400, 8)).astype(np.float32)
+        >>> x = np.random.default_rng(0).standard_normal((700, 8)).astype(np.float32)
         >>> pq = lowdim.ProductQuantizer(4, nbits=4, n_iter=5).fit(x)
         >>> codes = pq.encode(x)
         >>> d_fast, i_fast = pq.search(x[:3], codes, 5)
