@@ -15,12 +15,12 @@ _BLOCK_BYTES = 1 << 22   # queries per pass so the (queries, n) score block stay
 
 def fastscan_luts(table: np.ndarray) -> np.ndarray:
     """(nq, M, 16) float32 tables -> (nq, M, 16) uint8: per-sub-space minimum removed,
-    one scale per query, top = min(255, 65535 // M) so that M entries sum within uint16."""
+    one scale per query, top = min(127, 65535 // M) so that M entries sum within uint16."""
     M = table.shape[1]
     t = table.astype(np.float64)
     lo = t.min(axis=2, keepdims=True)
     span = (t.max(axis=2) - lo[:, :, 0]).max(axis=1)
-    top = float(min(255, 65535 // M))
+    top = float(min(127, 65535 // M))
     with np.errstate(divide="ignore"):
         a = np.where(span > 0, top / np.where(span > 0, span, 1.0), 0.0)
     return np.minimum(np.floor((t - lo) * a[:, None, None] + 0.5), top).astype(np.uint8)

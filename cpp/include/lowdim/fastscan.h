@@ -3,9 +3,11 @@
 // looked up in registers, scores summed in uint16, then the best kprime candidates are
 // re-ranked with the exact float table.
 //   LUT      per query and sub-space m: lo_m = min_k T[m][k]; one shared scale
-//            a = top / max_m (max_k T[m][k] − lo_m), top = min(255, 65535 / M) so a sum of
-//            M entries fits uint16; lut[m][k] = floor((T[m][k] − lo_m)·a + 0.5), computed
-//            in double (every ISA and numpy alike). a = 0 when every span is 0.
+//            a = top / max_m (max_k T[m][k] − lo_m), top = min(127, 65535 / M) so a sum of
+//            M entries fits uint16 and two entries fit a byte (faiss uses 255; 127 lets the
+//            AVX2 kernel add two lookups before widening — the re-rank makes the lost bit
+//            invisible in the distances); lut[m][k] = floor((T[m][k] − lo_m)·a + 0.5),
+//            computed in double (every ISA and numpy alike). a = 0 when every span is 0.
 //   score    Σ_m lut[m][code_m]: an integer, exact in uint16 (see `top`).
 //   select   the kprime smallest (score, index) pairs — a total order, so the set does not
 //            depend on the scan order or thread split.

@@ -87,7 +87,7 @@ void quantize_table(const float* table, std::size_t M, std::size_t n_pairs, std:
     lo[m] = mn;
     span = std::max(span, static_cast<double>(mx) - static_cast<double>(mn));
   }
-  const double top = static_cast<double>(std::min<std::size_t>(255, 65535 / M));
+  const double top = static_cast<double>(std::min<std::size_t>(127, 65535 / M));
   const double a = span > 0.0 ? top / span : 0.0;
   std::memset(lut, 0, 2 * n_pairs * 16);
   for (std::size_t m = 0; m < M; ++m)

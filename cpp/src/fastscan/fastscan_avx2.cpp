@@ -1,10 +1,11 @@
 // AVX2 fast-scan kernel (4-bit PQ, lowdim/fastscan.h; the trick of André et al. and faiss's
 // pq4_fast_scan): one 32-byte group holds two sub-codes of 32 vectors; vpshufb looks each
 // nibble up in its sub-space's 16-entry uint8 table (broadcast to both 128-bit lanes).
-// Sums in uint16 without widening: the 32 uint8 results are added as 16 uint16 lanes
-// (acc_lo gets low byte + 256·high byte, mod 2^16) and their high bytes separately
-// (acc_hi, exact); the low-byte sums are then acc_lo − (acc_hi << 8), exact because every
-// sum fits uint16 (faiss's "bias" correction). Same integers as the scalar kernel.
+// The two lookups of a group are added as bytes (entries ≤ 127, so no overflow), then
+// summed in uint16 without widening: the 32 bytes are added as 16 uint16 lanes (acc_lo
+// gets low byte + 256·high byte, mod 2^16) and their high bytes separately (acc_hi,
+// exact); the low-byte sums are then acc_lo − (acc_hi << 8), exact because every sum fits
+// uint16 (faiss's "bias" correction). Same integers as the scalar kernel.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -37,9 +38,9 @@ void accumulate_group(const std::uint8_t* packed, std::size_t n_blocks, std::siz
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(l + 16)));
         const __m256i r0 = _mm256_shuffle_epi8(t0, lo);
         const __m256i r1 = _mm256_shuffle_epi8(t1, hi);
-        acc_lo[q] = _mm256_add_epi16(acc_lo[q], _mm256_add_epi16(r0, r1));
-        acc_hi[q] = _mm256_add_epi16(
-            acc_hi[q], _mm256_add_epi16(_mm256_srli_epi16(r0, 8), _mm256_srli_epi16(r1, 8)));
+        const __m256i r = _mm256_add_epi8(r0, r1);  // ≤ 2·127: no byte overflow
+        acc_lo[q] = _mm256_add_epi16(acc_lo[q], r);
+        acc_hi[q] = _mm256_add_epi16(acc_hi[q], _mm256_srli_epi16(r, 8));
       }
     }
     for (int q = 0; q < NQ; ++q) {
