@@ -413,12 +413,14 @@ extern "C" __attribute__((visibility("default"))) const char* lowdim_core_versio
 
 void register_codecs(py::module_& m);  // cpp/bindings/codecs.cpp
 void register_rabitq(py::module_& m);  // cpp/bindings/rabitq.cpp
+void register_fastscan(py::module_& m);  // cpp/bindings/fastscan.cpp
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "lowdim native kernels (see python/lowdim/_ref.py for the numpy twin)";
   lowdim_py::register_interrupt(m);
   register_codecs(m);
   register_rabitq(m);
+  register_fastscan(m);
   m.def("build_info", &build_info);
   m.def("available_isas", &available_isas);
   m.def("isa", [] { return std::string(lowdim::isa_name(lowdim::active_isa())); });

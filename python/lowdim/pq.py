@@ -348,7 +348,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         q = _check_x(self._rotated(Q, "Q"), cb, name="Q")
         return _distance_table(q, cb, self._threads())
 
-    def search(self, Q, codes, k):
+    def search(self, Q, codes, k, *, fast_scan=True, oversample=4):
         """k nearest codes of each query by asymmetric distance (squared L2).
 
         Parameters
@@ -356,28 +356,61 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         Q : array of shape (nq, d)
         codes : ndarray of shape (n, M) from encode
         k : int in [1, n]
+        fast_scan : bool, default True
+            With nbits=4, scan with the fast-scan kernel (docs/fastscan.md): uint8 tables
+            looked up in SIMD registers select the k·oversample best candidates, which are
+            re-ranked with the exact float table. The distances returned are then exactly
+            the plain ADC distances; the neighbours are the plain ones except near-ties:
+            a plain neighbour j can be missed only when at least k·oversample other codes
+            have ADC distance ≤ D_j + M/a (a: the uint8 tables' scale). Results are the
+            same on every backend, ISA and thread count. False (or nbits ≠ 4) runs the
+            plain ADC scan.
+        oversample : int >= 1, default 4
+            Candidates re-ranked per query with fast_scan, as a multiple of k (at most n).
 
         Returns
         -------
         distances : ndarray (nq, k) float32, ascending (ties: lower index first)
         indices : ndarray (nq, k) int64
+
+        Examples
+        --------
+        >>> import numpy as np, lowdim
+        >>> x = np.random.default_rng(0).standard_normal((700, 8)).astype(np.float32)
+        >>> pq = lowdim.ProductQuantizer(4, nbits=4, n_iter=5).fit(x)
+        >>> codes = pq.encode(x)
+        >>> d_fast, i_fast = pq.search(x[:3], codes, 5)
+        >>> d_plain, i_plain = pq.search(x[:3], codes, 5, fast_scan=False)
+        >>> bool((d_fast == d_plain).all())
+        True
         """
         cb = self._fitted_codebooks()
         q = _check_x(self._rotated(Q, "Q"), cb, name="Q")
         c = _check_codes(codes, cb)
         k = check_int(k, name="k", low=1, high=c.shape[0])
+        if not isinstance(fast_scan, (bool, np.bool_)):
+            raise TypeError(f"fast_scan must be True or False, got {type(fast_scan).__name__}")
+        oversample = check_int(oversample, name="oversample", low=1)
         kern, t = _config.kernels(), _subspace_exponents(cb, q)
+        scale = 0
         if t is None:
-            return kern.pq_search(kern.pq_distance_table(q, cb, self._threads()), c, k,
-                                  self._threads())
-        # ADC adds sub-distances: one common scale keeps them comparable, so the ranking
-        # is that of the true distances even where those exceed float32.
-        t = np.full_like(t, t.max() if t.max() > 0 else t.min())
-        table = kern.pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
-                                       _scaled_codebooks(cb, t), self._threads())
-        dist, idx = kern.pq_search(table, c, k, self._threads())
+            table = kern.pq_distance_table(q, cb, self._threads())
+        else:
+            # ADC adds sub-distances: one common scale keeps them comparable, so the ranking
+            # is that of the true distances even where those exceed float32.
+            t = np.full_like(t, t.max() if t.max() > 0 else t.min())
+            table = kern.pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
+                                           _scaled_codebooks(cb, t), self._threads())
+            scale = int(t[0])
+        if fast_scan and cb.shape[1] == 16 and np.isfinite(table).all():
+            kprime = min(c.shape[0], k * oversample)
+            dist, idx = kern.pq_fastscan_search(table, c, k, kprime, self._threads())
+        else:
+            dist, idx = kern.pq_search(table, c, k, self._threads())
+        if scale == 0:
+            return dist, idx
         with np.errstate(over="ignore"):
-            return np.ldexp(dist, 2 * int(t[0])).astype(np.float32), idx
+            return np.ldexp(dist, 2 * scale).astype(np.float32), idx
 
     # ---- interop and persistence ----------------------------------------------------------
 
