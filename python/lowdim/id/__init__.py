@@ -7,5 +7,8 @@ id_scale_curve (_scale: Gride and TwoNN under decimation).
 """
 from ._estimators import MLE, TwoNN
 from ._scale import id_scale_curve
+from ._danco import DANCo
+from ._ess import ESS
+from ._mind import MiND_ML
 
-__all__ = ["MLE", "TwoNN", "id_scale_curve"]
+__all__ = ["MLE", "TwoNN", "id_scale_curve", "DANCo", "ESS", "MiND_ML"]
