@@ -102,9 +102,14 @@ def test_ess_rejects_b_with_d_above_one(data):
 
 
 @pytest.fixture(scope="module")
-def suite300():
-    d = _manifolds(300)
-    return {name: d[name] for name in ("M1_Sphere", "M4_Nonlinear", "M7_Roll", "Mp2_Paraboloid")}
+def all300():
+    return _manifolds(300)
+
+
+@pytest.fixture(scope="module")
+def suite300(all300):
+    return {name: all300[name] for name in ("M1_Sphere", "M4_Nonlinear", "M7_Roll",
+                                            "Mp2_Paraboloid")}
 
 
 def test_mind_mli_equal_and_mlk_maximises_skdims_likelihood(suite300):
@@ -119,6 +124,8 @@ def test_mind_mli_equal_and_mlk_maximises_skdims_likelihood(suite300):
         if ours < sk.D:                      # an interior maximum: the gradient vanishes
             assert abs(sk._nlld_gr(ours, rhos, len(rhos))) < 1e-6 * len(rhos)
         assert sk._lld(ours, rhos, len(rhos)) >= sk._lld(sk.dimension_, rhos, len(rhos)) - 1e-9
+        assert lid_id.MiND_ML(mlk_solver="lbfgsb").fit(X).dimension_ == \
+            pytest.approx(sk.dimension_, rel=1e-7)
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +150,16 @@ def test_mind_ml1_is_the_closed_form(suite300):
     assert lid_id.MiND_ML(ver="ML1").fit(X).dimension_ == pytest.approx(expected, rel=1e-9)
 
 
+def test_mind_lbfgsb_reproduces_skdims_early_stop(all300):
+    X = all300["M13b_Spiral"]      # skdim's L-BFGS-B stops at its start d = 2
+    sk = skdim.id.MiND_ML().fit(X).dimension_
+    assert sk == 2.0
+    assert lid_id.MiND_ML().fit(X).dimension_ == pytest.approx(1.742, abs=0.01)
+    assert lid_id.MiND_ML(mlk_solver="lbfgsb").fit(X).dimension_ == pytest.approx(sk, rel=1e-7)
+    with pytest.raises(ValueError, match="mlk_solver"):
+        lid_id.MiND_ML(mlk_solver="newton").fit(X)
+
+
 def test_mind_mlk_bounded_by_D():
     X = np.random.default_rng(0).uniform(size=(300, 12))
     assert lid_id.MiND_ML(D=5).fit(X).dimension_ == 5.0
@@ -163,11 +180,11 @@ def skdim_danco(suite300):
 
 def test_danco_with_skdims_calibration_gives_skdims_answer(suite300, skdim_danco):
     for name, (dim, kl, cal) in skdim_danco.items():
-        if name == "M7_Roll":     # skdim's L-BFGS-B stops early on this one (see MiND tests)
-            continue
-        ours = lid_id.DANCo(D=20, calibration_data=cal).fit(suite300[name])
+        ours = lid_id.DANCo(D=20, calibration_data=cal, mlk_solver="lbfgsb").fit(suite300[name])
         assert ours.dimension_ == pytest.approx(dim, rel=1e-6)
         assert ours.kl_divergence_ == pytest.approx(kl, rel=1e-6)
+        exact = lid_id.DANCo(D=20, calibration_data=cal).fit(suite300[name]).dimension_
+        assert exact == pytest.approx(dim, rel=0.02)
 
 
 def test_danco_own_calibration_agrees_statistically(suite300, skdim_danco):

@@ -24,12 +24,12 @@ from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator
-from ._mind import distinct_points, exact_distance, mli, mlk
+from ._mind import check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
 
 STREAM_DANCO_BALL = 0x44414E43 << 32    # reference balls: + (d << 1) (+1: the radii)
 _VERS = ("DANCo", "DANCoFit", "MIND_MLi", "MIND_MLk")
 TABLE = Path(__file__).with_name("danco_table.txt")
-_CACHE: dict = {}                        # (n, k, d, seed) -> (dhat, mu_nu, mu_tau)
+_CACHE: dict = {}               # (n, k, d, seed, rep, solver) -> (dhat, mu_nu, mu_tau)
 _FMAX = sys.float_info.max
 
 
@@ -75,7 +75,7 @@ def angle_statistics(x, idx, block_bytes=64 << 20):
     return float(np.mean(nu)), float(np.mean(tau))
 
 
-def statistics(x, dist_idx, k, D):
+def statistics(x, dist_idx, k, D, solver="exact"):
     """(d̂ = MiND_MLk with bound D, μ_ν, μ_τ) of x with its (k + 1)-NN idx (skdim's
     _dancoDimEstNoCalibration)."""
     idx = dist_idx
@@ -83,20 +83,22 @@ def statistics(x, dist_idx, k, D):
     if (rhos <= 0).any() or (rhos >= 1).any():
         raise ValueError("ρ = r_1 / r_(k+1) is 0 or 1 for some point (duplicates or k+1 "
                          "equidistant neighbours): DANCo's likelihood is undefined")
-    dhat = float(mlk(rhos, k, D, mli(rhos, k, D).astype(np.float64))[0])
+    d0 = mli(rhos, k, D).astype(np.float64)
+    dhat = float(mlk_lbfgsb(rhos, k, D, d0[0]) if solver == "lbfgsb"
+                 else mlk(rhos, k, D, d0)[0])
     mu_nu, mu_tau = angle_statistics(x, idx[:, :k])
     if x.shape[1] == 1:
         mu_tau = 1.0
     return dhat, mu_nu, mu_tau
 
 
-def reference_statistics(n, k, d, seed, rep=0, n_threads=None):
+def reference_statistics(n, k, d, seed, rep=0, n_threads=None, solver="exact"):
     """Statistics of the uniform d-ball sample (n, d, seed, rep), cached in this process."""
-    key = (n, k, d, seed, rep)
+    key = (n, k, d, seed, rep, solver)
     if key not in _CACHE:
         x = ball(n, d, seed, rep)
         _, idx = _knn_mod.knn(x, k + 1, n_threads=n_threads)
-        _CACHE[key] = statistics(x, idx, k, 2 * d + 5)
+        _CACHE[key] = statistics(x, idx, k, 2 * d + 5, solver)
     return _CACHE[key]
 
 
@@ -188,6 +190,9 @@ class DANCo(_IDEstimator):
     verbose : bool, default False
     random_state : int, optional
         Seed of the reference balls (None = 0): results are deterministic for a seed.
+    mlk_solver : {'exact', 'lbfgsb'}, default 'exact'
+        How d̂ (MiND_MLk) is maximised; 'lbfgsb' is skdim's call, see MiND_ML. The table of
+        'DANCoFit' holds exact maximisers.
     duplicates : {'merge', 'raise'}, default 'merge'
     n_threads : int, optional
 
@@ -211,8 +216,8 @@ class DANCo(_IDEstimator):
 
     def __init__(self, k: int = 10, D: int | None = None, calibration_data: dict | None = None,
                  ver: str = "DANCo", fractal: bool = True, verbose: bool = False,
-                 random_state: int | None = None, *, duplicates: str = "merge",
-                 n_threads: int | None = None):
+                 random_state: int | None = None, *, mlk_solver: str = "exact",
+                 duplicates: str = "merge", n_threads: int | None = None):
         self.k = k
         self.D = D
         self.calibration_data = calibration_data
@@ -220,6 +225,7 @@ class DANCo(_IDEstimator):
         self.fractal = fractal
         self.verbose = verbose
         self.random_state = random_state
+        self.mlk_solver = mlk_solver
         self.duplicates = duplicates
         self.n_threads = n_threads
 
@@ -228,6 +234,7 @@ class DANCo(_IDEstimator):
         if self.ver not in _VERS:
             raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
+        solver = check_solver(self.mlk_solver)
         x = as_float_array(X, name="X", min_rows=3)
         k = check_int(self.k, name="k", low=1)
         if k >= len(x) - 1:
@@ -242,9 +249,13 @@ class DANCo(_IDEstimator):
         if self.ver.startswith("MIND"):
             rhos = exact_distance(x, idx, 0) / exact_distance(x, idx, k)
             di = mli(rhos, k, D).astype(np.float64)
-            self.dimension_ = float(di[0] if self.ver == "MIND_MLi" else mlk(rhos, k, D, di)[0])
+            if self.ver == "MIND_MLi":
+                self.dimension_ = float(di[0])
+            else:
+                self.dimension_ = (mlk_lbfgsb(rhos, k, D, di[0]) if solver == "lbfgsb"
+                                   else float(mlk(rhos, k, D, di)[0]))
             return self
-        data = statistics(x, idx, k, D)
+        data = statistics(x, idx, k, D, solver)
         cal = self.calibration_data
         if cal is not None:
             if cal["k"] != k or cal["N"] != n:
@@ -259,7 +270,8 @@ class DANCo(_IDEstimator):
             print(f"Computing DANCo calibration data for N = {n}, k = {k} for dimensions "
                   f"{len(rows) + 1} to {D}")
         for d in range(len(rows) + 1, D + 1):
-            dh, nu, tau = reference_statistics(n, k, d, seed, n_threads=self.n_threads)
+            dh, nu, tau = reference_statistics(n, k, d, seed, n_threads=self.n_threads,
+                                               solver=solver)
             rows.append(dict(dhat=dh, mu_nu=nu, mu_tau=tau))
         self.calibration_data_ = dict(k=k, N=n, calibration_data=rows, maxdim=len(rows))
         kl = kl_divergence(k, data, rows[:D])

@@ -18,6 +18,7 @@ from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator, _smooth, _threads
 
 _VERS = ("MLk", "MLi", "ML1")
+SOLVERS = ("exact", "lbfgsb")
 
 
 def distinct_points(X, duplicates, need, n_threads, k):
@@ -98,6 +99,31 @@ def mlk(rhos: np.ndarray, k: int, D: int, dinit: np.ndarray, iters: int = 60) ->
     return np.where(g_hi >= 0, float(D), d)    # still increasing at D: the bound, as skdim
 
 
+def mlk_lbfgsb(rhos: np.ndarray, k: int, D: int, dinit: float) -> float:
+    """MiND_MLk exactly as skdim computes it: scipy's L-BFGS-B on [0, D] from dinit, which
+    may stop after one step at its (integer) start when the first line search fails."""
+    from scipy.optimize import minimize
+    lr = np.log(rhos)
+    n = len(rhos)
+
+    def nlld(d):
+        return -(n * np.log(k * d) + (d - 1) * lr.sum() + (k - 1) * np.sum(np.log(1 - rhos ** d)))
+
+    def nlld_gr(d):
+        return -(n / d + np.sum(lr - (k - 1) * rhos ** d * lr / (1 - rhos ** d)))
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = minimize(fun=nlld, x0=np.array([dinit]), jac=nlld_gr, method="L-BFGS-B",
+                       bounds=[(0, D)])
+    return float(res["x"][0])
+
+
+def check_solver(solver):
+    if solver not in SOLVERS:
+        raise ValueError(f"mlk_solver must be one of {SOLVERS}, got {solver!r}")
+    return solver
+
+
 def ml1(r1: np.ndarray, r2: np.ndarray) -> float:
     """MiND_ML1: −2 / mean(ln(r1² / r2²)) (the k = 1 maximum-likelihood estimate)."""
     return float(-2.0 / np.mean(np.log((r1 / r2) ** 2)))
@@ -132,6 +158,10 @@ class MiND_ML(_IDEstimator):
     ver : {'MLk', 'MLi', 'ML1'}, default 'MLk'
         MLk: real maximiser; MLi: integer maximiser; ML1: the k = 1 closed form
         −2 / mean(ln(r1² / r2²)) (skdim has it commented out and raises for 'ML1').
+    mlk_solver : {'exact', 'lbfgsb'}, default 'exact'
+        'exact': the maximiser of the (concave) likelihood, vectorised Newton; 'lbfgsb':
+        skdim's scipy L-BFGS-B call, which sometimes stops at its integer start (2.000
+        where the maximiser is 1.969) — reproduces skdim to rounding; fit_pw then loops.
     duplicates : {'merge', 'raise'}, default 'merge'
         Duplicate points are counted once (skdim gets ρ = 0 and −inf likelihoods).
     n_threads : int, optional
@@ -155,10 +185,12 @@ class MiND_ML(_IDEstimator):
     """
 
     def __init__(self, k: int = 20, D: int = 10, ver: str = "MLk", *,
-                 duplicates: str = "merge", n_threads: int | None = None):
+                 mlk_solver: str = "exact", duplicates: str = "merge",
+                 n_threads: int | None = None):
         self.k = k
         self.D = D
         self.ver = ver
+        self.mlk_solver = mlk_solver
         self.duplicates = duplicates
         self.n_threads = n_threads
 
@@ -166,6 +198,7 @@ class MiND_ML(_IDEstimator):
         if self.ver not in _VERS:
             raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
+        check_solver(self.mlk_solver)
         return check_int(self.k, name="k", low=1), check_int(self.D, name="D", low=1)
 
     def fit(self, X: npt.ArrayLike, y=None) -> "MiND_ML":
@@ -182,7 +215,7 @@ class MiND_ML(_IDEstimator):
         if self.ver == "ML1":
             self.dimension_ = ml1(r1, rl)
             return self
-        self.dimension_ = float(_estimate(r1 / rl, k, D, self.ver)[0])
+        self.dimension_ = float(_estimate(r1 / rl, k, D, self.ver, self.mlk_solver)[0])
         return self
 
     def fit_pw(self, X: npt.ArrayLike, precomputed_knn=None, smooth: bool = False,
@@ -214,7 +247,7 @@ class MiND_ML(_IDEstimator):
         if self.ver == "ML1":
             pw = -2.0 / np.mean(np.log(rho ** 2), axis=1)
         else:
-            pw = _estimate(rho, k, D, self.ver)
+            pw = _estimate(rho, k, D, self.ver, self.mlk_solver)
         self.n_features_in_ = int(x.shape[1])
         self.dimension_pw_ = pw.astype(np.float64)
         if smooth:
@@ -224,7 +257,7 @@ class MiND_ML(_IDEstimator):
         return self
 
 
-def _estimate(rhos, k, D, ver):
+def _estimate(rhos, k, D, ver, solver="exact"):
     """MLi or MLk of each row of rhos (m, N)."""
     rhos = np.atleast_2d(rhos)
     if (rhos <= 0).any() or (rhos >= 1).any():
@@ -233,4 +266,6 @@ def _estimate(rhos, k, D, ver):
     di = mli(rhos, k, D)
     if ver == "MLi":
         return di.astype(np.float64)
+    if solver == "lbfgsb":
+        return np.array([mlk_lbfgsb(r, k, D, float(d0)) for r, d0 in zip(rhos, di)])
     return mlk(rhos, k, D, di.astype(np.float64))
