@@ -4,8 +4,8 @@ ENTRIES lists (name, lowdim factory, skdim factory): each factory returns an unf
 estimator configured alike, so both run `.fit(X).dimension_` on the same data in one run.
 Parity: the 24 skdim.datasets.BenchmarkManifolds at n = 2500 (random_state 0), relative
 difference of the two answers (ESS and simulated DANCo on the manifolds in PARITY_SUBSET
-only: skdim's ESS takes minutes per manifold, its DANCo ≈ 20 s). Speed: SPEED_SIZES gives the size of each timing — 20000 × 768,
-or the largest size skdim finishes in about 5 minutes.
+only: skdim's ESS takes minutes per manifold, its DANCo ≈ 20 s). Speed: SPEED_SIZES gives
+the size of each timing — 20000 × 768, or the largest size skdim finishes in ~5 minutes.
 Usage: python bench/bench_id_estimators.py [--quick]
 """
 from __future__ import annotations

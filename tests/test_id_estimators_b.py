@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lowdim import id as lid_id
-from lowdim.id import _danco, _ess, _mind
+from lowdim.id import _danco, _ess
 
 skdim = pytest.importorskip("skdim")
 
@@ -221,7 +221,8 @@ def test_danco_fit_table_close_to_skdims():
     assert k == int(t["k"]) and list(card) == list(t["cardinalities"])
     np.testing.assert_allclose(ours["dhat"][2:], t["dhat"][2:], rtol=0.04)
     np.testing.assert_allclose(ours["mu_tau"][2:], t["mu_tau"][2:], rtol=0.04)
-    np.testing.assert_allclose(ours["mu_nu"][3:], t["mu_nu"][3:], atol=0.06)   # ν: noisy at small d
+    # ν is noisy at small d
+    np.testing.assert_allclose(ours["mu_nu"][3:], t["mu_nu"][3:], atol=0.06)
     assert not np.allclose(ours["dhat"][1], 2.0, rtol=0.02)
 
 
@@ -262,3 +263,11 @@ def test_known_answers_on_uniform_cubes():
         assert lid_id.MiND_ML().fit(X).dimension_ == pytest.approx(d, rel=0.2)
         assert lid_id.ESS().fit(X, n_neighbors=30).dimension_ == pytest.approx(d, rel=0.15)
         assert math.isfinite(lid_id.ESS(ver="b").fit(X, n_neighbors=30).dimension_)
+
+
+def test_danco_table_cell_rebuilds():
+    # tools/make_danco_table.py's cell (n = 20, d = 5): 100 seeded balls, replicates 1000…
+    k, card, table = _danco._table()
+    got = _danco.reference_statistics_mean(20, k, 5, 0, 100, rep0=1000)
+    for value, key in zip(got, ("dhat", "mu_nu", "mu_tau")):
+        assert float(f"{value:.10g}") == pytest.approx(table[key][4, 0], rel=1e-9)

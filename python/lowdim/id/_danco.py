@@ -24,7 +24,7 @@ from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator
-from ._mind import check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
+from ._mind import _finite, check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
 
 STREAM_DANCO_BALL = 0x44414E43 << 32    # reference balls: + (d << 1) (+1: the radii)
 _VERS = ("DANCo", "DANCoFit", "MIND_MLi", "MIND_MLk")
@@ -152,7 +152,7 @@ def table_calibration(n, k, D):
 
 
 def kl_divergence(k, data, cal):
-    """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL), array (D,)."""
+    """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,)."""
     dcal = np.array([c["dhat"] for c in cal])
     nu2 = np.array([c["mu_nu"] for c in cal])
     tau2 = np.array([c["mu_tau"] for c in cal])
@@ -236,8 +236,10 @@ class DANCo(_IDEstimator):
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
         solver = check_solver(self.mlk_solver)
         x = as_float_array(X, name="X", min_rows=3)
-        k = check_int(self.k, name="k", low=1)
+        k = check_int(self.k, name="k", low=2)      # angles need two neighbours
         if k >= len(x) - 1:
+            if len(x) < 4:
+                raise ValueError(f"DANCo needs at least 4 points, X has {len(x)}")
             warnings.warn("k larger or equal to len(X), using len(X)-2", stacklevel=2)
             k = len(x) - 2
         D = x.shape[1] if self.D is None else check_int(self.D, name="D", low=1)
@@ -252,9 +254,15 @@ class DANCo(_IDEstimator):
             if self.ver == "MIND_MLi":
                 self.dimension_ = float(di[0])
             else:
-                self.dimension_ = (mlk_lbfgsb(rhos, k, D, di[0]) if solver == "lbfgsb"
-                                   else float(mlk(rhos, k, D, di)[0]))
+                with np.errstate(all="ignore"):
+                    self.dimension_ = _finite(mlk_lbfgsb(rhos, k, D, di[0]) if solver == "lbfgsb"
+                                              else float(mlk(rhos, k, D, di)[0]))
             return self
+        with np.errstate(all="ignore"):
+            self._fit_danco(x, idx, n, k, D, seed, solver)
+        return self
+
+    def _fit_danco(self, x, idx, n, k, D, seed, solver):
         data = statistics(x, idx, k, D, solver)
         cal = self.calibration_data
         if cal is not None:
@@ -279,9 +287,8 @@ class DANCo(_IDEstimator):
             raise ValueError("DANCo's divergence is not finite for any dimension 1…D")
         de = int(np.nanargmin(kl)) + 1
         self.kl_divergence_ = float(kl[de - 1])
-        self.dimension_ = float(_fractal(kl, de, x.shape[1]) if self.fractal and D > 1
-                                else de)
-        return self
+        self.dimension_ = _finite(float(_fractal(kl, de, x.shape[1]) if self.fractal and D > 1
+                                        else de))
 
 
 def _fractal(kl, de, n_features):

@@ -15,11 +15,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import gammaln
 
-from .. import _config, _rng
+from .. import _config
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator, _smooth, _threads
+from ._mind import _finite
 
 STREAM_ESS_GROUPS = 0x45535347      # ESS: groups of d + 1 neighbours when not all are used
 MAX_GROUPS = 5000                   # skdim's cap on the groups per neighbourhood
@@ -183,7 +184,8 @@ class ESS(_IDEstimator):
         seed = 0 if self.random_state is None else check_int(self.random_state,
                                                              name="random_state", low=0)
         threads = _threads(self.n_threads, n_jobs)
-        x = as_float_array(X, name="X", min_rows=2, min_cols=1)
+        # ESS reads ratios of volumes and lengths: tiny or huge coordinates are rescaled
+        x = _lid._scale_free(as_float_array(X, name="X", min_rows=2, min_cols=1))
         k = self._N_NEIGHBORS if n_neighbors is None else check_int(
             n_neighbors, name="n_neighbors", low=2)
         inverse = None
@@ -205,7 +207,7 @@ class ESS(_IDEstimator):
         if k < d + 1:
             raise ValueError(f"need at least d + 1 = {d + 1} neighbours, got {k}")
         ess = ess_values(x, idx, self.ver, d, seed)
-        pw = to_dimension(self.ver, d, ess)
+        pw = _finite(to_dimension(self.ver, d, ess))
         self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
         self.comb_ = comb

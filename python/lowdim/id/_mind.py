@@ -1,9 +1,10 @@
 """MiND_ML intrinsic dimension (Rozza et al. 2012), as skdim.id.MiND_ML, and its pieces.
 
-ρ_i = r_1 / r_{k+1} (nearest over (k+1)-th neighbour distance) has density k·d·ρ^(d−1)(1−ρ^d)^(k−1)
-on uniform data of dimension d; MLi is the integer d ≤ D of largest log-likelihood, MLk the real
-maximiser on [0, D] (the log-likelihood is concave in d), ML1 the k = 1 closed form. The
-vectorised helpers here (neighbourhood rows, ρ, MLi, MLk over many rows at once) serve DANCo too.
+ρ_i = r_1 / r_{k+1} (nearest over (k+1)-th neighbour distance) has density
+k·d·ρ^(d−1)(1−ρ^d)^(k−1) on uniform data of dimension d; MLi is the integer d ≤ D of largest
+log-likelihood, MLk the real maximiser on [0, D] (the log-likelihood is concave in d), ML1
+the k = 1 closed form. The vectorised helpers here (neighbourhood rows, ρ, MLi, MLk over many
+rows at once) serve DANCo too.
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def distinct_points(X, duplicates, need, n_threads, k):
 
     inverse is None when X has no duplicates, else the map from X's rows to the rows of x.
     """
-    x = as_float_array(X, name="X", min_rows=2, min_cols=1)
+    # ratios and angles do not change under scaling: tiny or huge coordinates are rescaled
+    x = _lid._scale_free(as_float_array(X, name="X", min_rows=2, min_cols=1))
     if k > len(x) - 1:
         raise ValueError(f"need more than {k} points, X has {len(x)}")
     dist, idx = _knn_mod.knn(x, k, n_threads=n_threads)
@@ -66,8 +68,8 @@ def mlk(rhos: np.ndarray, k: int, D: int, dinit: np.ndarray, iters: int = 60) ->
     """MiND_MLk: the maximiser of the (concave) log-likelihood on [0, D], per row.
 
     skdim runs L-BFGS-B from dinit; here a bracketed Newton iteration on the gradient
-    N/d + Σ ln ρ − (k−1) Σ ρ^d ln ρ / (1 − ρ^d), vectorised over rows, converges to the same
-    maximiser to ~1e-12 (L-BFGS-B's own tolerance gives differences of ~1e-5 relative).
+    N/d + Σ ln ρ − (k−1) Σ ρ^d ln ρ / (1 − ρ^d), vectorised over rows, converges to the
+    same maximiser to ~1e-12 (where L-BFGS-B converges, they agree to ~1e-7).
     """
     rhos = np.atleast_2d(rhos)
     lr = np.log(rhos)
@@ -212,10 +214,10 @@ class MiND_ML(_IDEstimator):
         r1 = exact_distance(x, idx, 0)
         rl = exact_distance(x, idx, idx.shape[1] - 1)
         self.n_features_in_ = int(np.shape(X)[1])
-        if self.ver == "ML1":
-            self.dimension_ = ml1(r1, rl)
-            return self
-        self.dimension_ = float(_estimate(r1 / rl, k, D, self.ver, self.mlk_solver)[0])
+        with np.errstate(all="ignore"):
+            d = ml1(r1, rl) if self.ver == "ML1" else float(
+                _estimate(r1 / rl, k, D, self.ver, self.mlk_solver)[0])
+        self.dimension_ = _finite(d)
         return self
 
     def fit_pw(self, X: npt.ArrayLike, precomputed_knn=None, smooth: bool = False,
@@ -227,7 +229,7 @@ class MiND_ML(_IDEstimator):
         """
         k, D = self._check()
         threads = _threads(self.n_threads, n_jobs)
-        x = as_float_array(X, name="X")
+        x = _lid._scale_free(as_float_array(X, name="X"))
         m = check_int(n_neighbors, name="n_neighbors", low=3)
         if precomputed_knn is not None:
             idx = np.asarray(precomputed_knn)
@@ -244,10 +246,12 @@ class MiND_ML(_IDEstimator):
         if (rho <= 0).any() or (rho >= 1).any():
             raise ValueError("a neighbourhood contains duplicate or equidistant points "
                              "(ρ = 0 or 1); remove duplicates first (lowdim.remove_duplicates)")
-        if self.ver == "ML1":
-            pw = -2.0 / np.mean(np.log(rho ** 2), axis=1)
-        else:
-            pw = _estimate(rho, k, D, self.ver, self.mlk_solver)
+        with np.errstate(all="ignore"):
+            if self.ver == "ML1":
+                pw = -2.0 / np.mean(np.log(rho ** 2), axis=1)
+            else:
+                pw = _estimate(rho, k, D, self.ver, self.mlk_solver)
+        _finite(pw)
         self.n_features_in_ = int(x.shape[1])
         self.dimension_pw_ = pw.astype(np.float64)
         if smooth:
@@ -255,6 +259,14 @@ class MiND_ML(_IDEstimator):
         elif hasattr(self, "dimension_pw_smooth_"):
             del self.dimension_pw_smooth_
         return self
+
+
+def _finite(value):
+    """value, or a ValueError when an estimate came out NaN or inf (degenerate input)."""
+    if not np.all(np.isfinite(value)):
+        raise ValueError("the estimate is not finite: X is degenerate (too few distinct "
+                         "points, or distances that do not resolve)")
+    return value
 
 
 def _estimate(rhos, k, D, ver, solver="exact"):
