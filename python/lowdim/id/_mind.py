@@ -163,7 +163,8 @@ class MiND_ML(_IDEstimator):
     mlk_solver : {'exact', 'lbfgsb'}, default 'exact'
         'exact': the maximiser of the (concave) likelihood, vectorised Newton; 'lbfgsb':
         skdim's scipy L-BFGS-B call, which sometimes stops at its integer start (2.000
-        where the maximiser is 1.969) — reproduces skdim to rounding; fit_pw then loops.
+        where the maximiser is 1.969); whether it stops depends on the last bits of ρ, so
+        it matches skdim on most but not all data. fit_pw then loops over neighbourhoods.
     duplicates : {'merge', 'raise'}, default 'merge'
         Duplicate points are counted once (skdim gets ρ = 0 and −inf likelihoods).
     n_threads : int, optional
