@@ -318,6 +318,11 @@ def _entries():
         "id.MLE(precomputed)": _mle_precomputed,
         "id.TwoNN": lambda X, Y, p: lowdim.id.TwoNN(p["fraction"],
                                                     n_threads=t(p)).fit(X).dimension_,
+        "id.ESS": lambda X, Y, p: lowdim.id.ESS(n_threads=t(p)).fit(
+            X, n_neighbors=p["k"]).dimension_,
+        "id.MiND_ML": lambda X, Y, p: lowdim.id.MiND_ML(k=p["k"], n_threads=t(p)).fit(X).dimension_,
+        "id.DANCo": lambda X, Y, p: lowdim.id.DANCo(k=p["k"], D=4, n_threads=t(p)).fit(
+            X).dimension_,
         "set_num_threads": lambda X, Y, p: (L.set_num_threads(p["k"]), L.get_num_threads()),
         "settings:set_backend": lambda X, Y, p: L.set_backend(p["value"]),
         "settings:set_isa": lambda X, Y, p: L.set_isa(p["value"]),

@@ -302,6 +302,9 @@ ENTRIES = {
     "id.MLE.fit_pw": (shapes_nd(), None, ["k"]),
     "id.MLE(precomputed)": (shapes_nd(), "indices", ["k", "flag"]),
     "id.TwoNN": (shapes_nd(), None, ["fraction", "n_threads"]),
+    "id.ESS": (shapes_nd(), None, ["k", "n_threads"]),
+    "id.MiND_ML": (shapes_nd(), None, ["k", "n_threads"]),
+    "id.DANCo": (shapes_nd(), None, ["k", "n_threads"]),
     "set_num_threads": (None, None, ["k"]),
 }
 

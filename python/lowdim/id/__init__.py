@@ -1,11 +1,15 @@
 """Intrinsic-dimension estimators with the scikit-dimension interface.
 
 `from lowdim import id as skdim_id` then `skdim_id.MLE().fit(X).dimension_` works like
-`skdim.id.MLE`; see each class for the deliberate differences. The package also holds the
+`skdim.id.MLE` (also ESS, DANCo, MiND_ML: _ess, _danco, _mind); see each class for the
+deliberate differences. The package also holds the
 calibration of lowdim.intrinsic_dim (_reference, _calibration, calibration_table.txt) and
 id_scale_curve (_scale: Gride and TwoNN under decimation).
 """
 from ._estimators import MLE, TwoNN
 from ._scale import id_scale_curve
+from ._danco import DANCo
+from ._ess import ESS
+from ._mind import MiND_ML
 
-__all__ = ["MLE", "TwoNN", "id_scale_curve"]
+__all__ = ["MLE", "TwoNN", "id_scale_curve", "DANCo", "ESS", "MiND_ML"]

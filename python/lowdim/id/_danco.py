@@ -1,0 +1,303 @@
+"""DANCo, Dimensionality from Angle and Norm Concentration (Ceruti et al. 2014), as skdim.id.DANCo.
+
+Three statistics of the data — the MiND_MLk estimate d̂ from ρ = r_1/r_{k+1}, and the von Mises
+mean ν and concentration τ of the angles between each point's k neighbour vectors — are
+compared by Kullback–Leibler divergence with the same statistics of uniform d-balls of the
+same size n, d = 1…D; the estimate minimises the divergence (interpolated when fractal).
+Reference balls come from lowdim's counter-based generator and are cached by (n, k, d, seed);
+ver='DANCoFit' reads them from danco_table.txt (tools/make_danco_table.py) instead.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import digamma, i0, i1
+
+from .. import _config, _rng
+from .. import intrinsic as _lid
+from .. import neighbors as _knn_mod
+from .._validate import as_float_array, check_int
+from ._estimators import _IDEstimator
+from ._mind import _finite, check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
+
+STREAM_DANCO_BALL = 0x44414E43 << 32    # reference balls: + (d << 1) (+1: the radii)
+_VERS = ("DANCo", "DANCoFit", "MIND_MLi", "MIND_MLk")
+TABLE = Path(__file__).with_name("danco_table.txt")
+_CACHE: dict = {}               # (n, k, d, seed, rep, solver) -> (dhat, mu_nu, mu_tau)
+_FMAX = sys.float_info.max
+
+
+def ball(n: int, d: int, seed: int, rep: int = 0) -> np.ndarray:
+    """n points uniform in the unit d-ball, float64 (n, d), from lowdim's generator: Gaussian
+    directions scaled to radius U^(1/d) (the same law as skdim.datasets.hyperBall)."""
+    stream = STREAM_DANCO_BALL + (rep << 20) + (d << 1)
+    draw = _config.kernels().random_bits
+    b = draw(seed, stream, 0, 2 * n * d)
+    g = _rng.normal(b[0::2], b[1::2]).reshape(n, d)
+    u = 1.0 - _rng.uniform(draw(seed, stream + 1, 0, n))
+    return g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
+
+
+def _ainv(eta):
+    """Inverse of A(τ) = I1(τ)/I0(τ), the piecewise approximation skdim (and R) use."""
+    eta = np.asarray(eta, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(eta < 0.53, 2 * eta + eta ** 3 + 5 * eta ** 5 / 6,
+                        np.where(eta < 0.85, -0.4 + 1.39 * eta + 0.43 / (1 - eta),
+                                 1 / (eta ** 3 - 4 * eta ** 2 + 3 * eta)))
+
+
+def angle_statistics(x, idx, block_bytes=64 << 20):
+    """Mean over points of the von Mises ν and τ fitted to the C(k, 2) angles between the
+    vectors from each point to its k neighbours idx (n, k) — batched Gram matrices."""
+    n, k = idx.shape
+    iu, ju = np.triu_indices(k, 1)
+    nu = np.empty(n)
+    tau = np.empty(n)
+    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for s in range(0, n, step):
+            v = x[idx[s:s + step]].astype(np.float64) - x[s:s + step, None, :]
+            gram = np.matmul(v, v.transpose(0, 2, 1))
+            lens = np.sqrt(np.einsum("bii->bi", gram))
+            cos = np.clip(gram[:, iu, ju] / (lens[:, iu] * lens[:, ju]), -1.0, 1.0)
+            theta = np.arccos(cos)
+            sin_t, cos_t = np.sin(theta), np.cos(theta)
+            nu[s:s + step] = np.arctan(sin_t.sum(axis=1) / cos_t.sum(axis=1))
+            eta = np.sqrt(cos_t.mean(axis=1) ** 2 + sin_t.mean(axis=1) ** 2)
+            tau[s:s + step] = _ainv(eta)
+    return float(np.mean(nu)), float(np.mean(tau))
+
+
+def statistics(x, dist_idx, k, D, solver="exact"):
+    """(d̂ = MiND_MLk with bound D, μ_ν, μ_τ) of x with its (k + 1)-NN idx (skdim's
+    _dancoDimEstNoCalibration)."""
+    idx = dist_idx
+    rhos = exact_distance(x, idx, 0) / exact_distance(x, idx, k)
+    if (rhos <= 0).any() or (rhos >= 1).any():
+        raise ValueError("ρ = r_1 / r_(k+1) is 0 or 1 for some point (duplicates or k+1 "
+                         "equidistant neighbours): DANCo's likelihood is undefined")
+    d0 = mli(rhos, k, D).astype(np.float64)
+    dhat = float(mlk_lbfgsb(rhos, k, D, d0[0]) if solver == "lbfgsb"
+                 else mlk(rhos, k, D, d0)[0])
+    mu_nu, mu_tau = angle_statistics(x, idx[:, :k])
+    if x.shape[1] == 1:
+        mu_tau = 1.0
+    return dhat, mu_nu, mu_tau
+
+
+def reference_statistics(n, k, d, seed, rep=0, n_threads=None, solver="exact"):
+    """Statistics of the uniform d-ball sample (n, d, seed, rep), cached in this process."""
+    key = (n, k, d, seed, rep, solver)
+    if key not in _CACHE:
+        x = ball(n, d, seed, rep)
+        _, idx = _knn_mod.knn(x, k + 1, n_threads=n_threads)
+        _CACHE[key] = statistics(x, idx, k, 2 * d + 5, solver)
+    return _CACHE[key]
+
+
+def reference_statistics_mean(n, k, d, seed, reps, rep0=0):
+    """Mean (d̂, μ_ν, μ_τ) over reps uniform d-balls of n points (rep = rep0…): DANCoFit's
+    table cells at small n, batched in one brute-force kNN over all replicates."""
+    xs = np.stack([ball(n, d, seed, rep0 + r) for r in range(reps)])
+    sq = np.einsum("rij,rij->ri", xs, xs)
+    d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(xs, xs.transpose(0, 2, 1))
+    d2[:, np.arange(n), np.arange(n)] = np.inf
+    near = np.argpartition(d2, k, axis=2)[:, :, :k + 1]
+    order = np.argsort(np.take_along_axis(d2, near, axis=2), axis=2, kind="stable")
+    idx = np.take_along_axis(near, order, axis=2) + (np.arange(reps) * n)[:, None, None]
+    x = xs.reshape(reps * n, d)
+    idx = idx.reshape(reps * n, k + 1)
+    rhos = (exact_distance(x, idx, 0) / exact_distance(x, idx, k)).reshape(reps, n)
+    D = 2 * d + 5
+    dhat = mlk(rhos, k, D, mli(rhos, k, D).astype(np.float64))
+    mu_nu, mu_tau = angle_statistics(x, idx[:, :k])      # equal n: the mean of the means
+    return float(np.mean(dhat)), mu_nu, 1.0 if d == 1 else mu_tau
+
+
+@lru_cache(maxsize=1)
+def _table():
+    """danco_table.txt: (k, cardinalities, {stat: array (D, len(cardinalities))})."""
+    rows = [ln.split() for ln in TABLE.read_text().splitlines()
+            if ln.strip() and not ln.startswith("#")]
+    k = int(rows[0][1])
+    card = np.array([int(v) for v in rows[1][1:]])
+    stats = {}
+    for name in ("dhat", "mu_nu", "mu_tau"):
+        vals = [[float(v) for v in r[2:]] for r in rows[2:] if r[0] == name]
+        stats[name] = np.array(vals)
+    return k, card, stats
+
+
+def table_calibration(n, k, D):
+    """DANCoFit calibration at n: the table's statistics for d = 1…D, PCHIP-interpolated in n
+    (as skdim's _fit_calibration)."""
+    from scipy.interpolate import PchipInterpolator
+    tk, card, stats = _table()
+    if k != tk:
+        raise ValueError(f"ver='DANCoFit' requires k={tk}, got k={k}")
+    if not card[0] <= n <= card[-1]:
+        raise ValueError(f"ver='DANCoFit' requires {card[0]} <= n_samples <= {card[-1]}, "
+                         f"got {n}")
+    if D > len(stats["dhat"]):
+        raise ValueError(f"ver='DANCoFit' requires D <= {len(stats['dhat'])}, got D={D}")
+    vals = {key: PchipInterpolator(card, stats[key][:D], axis=1)(n) for key in stats}
+    return [{key: float(v[d]) for key, v in vals.items()} for d in range(D)]
+
+
+def kl_divergence(k, data, cal):
+    """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,)."""
+    dcal = np.array([c["dhat"] for c in cal])
+    nu2 = np.array([c["mu_nu"] for c in cal])
+    tau2 = np.array([c["mu_tau"] for c in cal])
+    dhat, nu1, tau1 = data
+    h_k = np.sum(1 / np.arange(1, k + 1))
+    quo = dcal / dhat
+    i = np.arange(k + 1)
+    coef = np.array([(-1) ** j * math.comb(k, j) for j in i], dtype=np.float64)
+    kld = h_k * quo - np.log(quo) - (k - 1) * (coef * digamma(1 + i / quo[:, None])).sum(axis=1)
+    with np.errstate(over="ignore"):
+        i0_2, i0_1 = np.minimum(_FMAX, i0(tau2)), min(_FMAX, i0(tau1))
+        klnutau = np.log(i0_2 / i0_1) + min(_FMAX, i1(tau1)) / i0_1 * (
+            tau1 - tau2 * np.cos(nu1 - nu2))
+    return kld + klnutau
+
+
+class DANCo(_IDEstimator):
+    """DANCo intrinsic dimension (Ceruti et al. 2014), as skdim.id.DANCo.
+
+    Parameters
+    ----------
+    k : int, default 10
+        Neighbours.
+    D : int, optional
+        Largest dimension considered (default: the number of columns of X).
+    calibration_data : dict, optional
+        A previous fit's calibration_data_ (or skdim's) for the same n and k: keys k, N,
+        maxdim and calibration_data (one dict of dhat, mu_nu, mu_tau per dimension).
+    ver : {'DANCo', 'DANCoFit', 'MIND_MLi', 'MIND_MLk'}, default 'DANCo'
+        'DANCo' calibrates on uniform balls drawn here (cached per process); 'DANCoFit' on
+        the shipped table (k = 10, D <= 100, 20 <= n <= 5000, as skdim's); the MIND
+        versions return MiND_ML with k and D.
+    fractal : bool, default True
+        Minimise the interpolated divergence (real dimension) rather than the integer one.
+    verbose : bool, default False
+    random_state : int, optional
+        Seed of the reference balls (None = 0): results are deterministic for a seed.
+    mlk_solver : {'exact', 'lbfgsb'}, default 'exact'
+        How d̂ (MiND_MLk) is maximised; 'lbfgsb' is skdim's call, see MiND_ML. The table of
+        'DANCoFit' holds exact maximisers.
+    duplicates : {'merge', 'raise'}, default 'merge'
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    dimension_ : float
+    kl_divergence_ : float, the divergence at the integer minimiser
+    calibration_data_ : dict, reusable as calibration_data for data of the same n and k
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim.id import DANCo
+    >>> rng = np.random.default_rng(0)
+    >>> Q = np.linalg.qr(rng.standard_normal((6, 3)))[0]   # a 3-d subspace of R^6
+    >>> X = rng.uniform(size=(400, 3)) @ Q.T
+    >>> round(DANCo(D=6).fit(X).dimension_)
+    3
+    """
+
+    def __init__(self, k: int = 10, D: int | None = None, calibration_data: dict | None = None,
+                 ver: str = "DANCo", fractal: bool = True, verbose: bool = False,
+                 random_state: int | None = None, *, mlk_solver: str = "exact",
+                 duplicates: str = "merge", n_threads: int | None = None):
+        self.k = k
+        self.D = D
+        self.calibration_data = calibration_data
+        self.ver = ver
+        self.fractal = fractal
+        self.verbose = verbose
+        self.random_state = random_state
+        self.mlk_solver = mlk_solver
+        self.duplicates = duplicates
+        self.n_threads = n_threads
+
+    def fit(self, X: npt.ArrayLike, y=None) -> "DANCo":
+        """Estimate the intrinsic dimension of X (n, d)."""
+        if self.ver not in _VERS:
+            raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
+        _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
+        solver = check_solver(self.mlk_solver)
+        x = as_float_array(X, name="X", min_rows=3)
+        k = check_int(self.k, name="k", low=2)      # angles need two neighbours
+        if k >= len(x) - 1:
+            if len(x) < 4:
+                raise ValueError(f"DANCo needs at least 4 points, X has {len(x)}")
+            warnings.warn("k larger or equal to len(X), using len(X)-2", stacklevel=2)
+            k = len(x) - 2
+        D = x.shape[1] if self.D is None else check_int(self.D, name="D", low=1)
+        seed = 0 if self.random_state is None else check_int(self.random_state,
+                                                             name="random_state", low=0)
+        self.n_features_in_ = int(x.shape[1])
+        x, _, idx, _ = distinct_points(x, self.duplicates, k + 2, self.n_threads, k + 1)
+        n = len(x)
+        if self.ver.startswith("MIND"):
+            rhos = exact_distance(x, idx, 0) / exact_distance(x, idx, k)
+            di = mli(rhos, k, D).astype(np.float64)
+            if self.ver == "MIND_MLi":
+                self.dimension_ = float(di[0])
+            else:
+                with np.errstate(all="ignore"):
+                    self.dimension_ = _finite(mlk_lbfgsb(rhos, k, D, di[0]) if solver == "lbfgsb"
+                                              else float(mlk(rhos, k, D, di)[0]))
+            return self
+        with np.errstate(all="ignore"):
+            self._fit_danco(x, idx, n, k, D, seed, solver)
+        return self
+
+    def _fit_danco(self, x, idx, n, k, D, seed, solver):
+        data = statistics(x, idx, k, D, solver)
+        cal = self.calibration_data
+        if cal is not None:
+            if cal["k"] != k or cal["N"] != n:
+                raise ValueError(f"calibration_data is for k={cal['k']}, N={cal['N']}; "
+                                 f"this fit has k={k}, N={n}")
+            rows = list(cal["calibration_data"])
+        elif self.ver == "DANCoFit":
+            rows = table_calibration(n, k, D)
+        else:
+            rows = []
+        if len(rows) < D and self.verbose:
+            print(f"Computing DANCo calibration data for N = {n}, k = {k} for dimensions "
+                  f"{len(rows) + 1} to {D}")
+        for d in range(len(rows) + 1, D + 1):
+            dh, nu, tau = reference_statistics(n, k, d, seed, n_threads=self.n_threads,
+                                               solver=solver)
+            rows.append(dict(dhat=dh, mu_nu=nu, mu_tau=tau))
+        self.calibration_data_ = dict(k=k, N=n, calibration_data=rows, maxdim=len(rows))
+        kl = kl_divergence(k, data, rows[:D])
+        if not np.isfinite(kl).any():
+            raise ValueError("DANCo's divergence is not finite for any dimension 1…D")
+        de = int(np.nanargmin(kl)) + 1
+        self.kl_divergence_ = float(kl[de - 1])
+        self.dimension_ = _finite(float(_fractal(kl, de, x.shape[1]) if self.fractal and D > 1
+                                        else de))
+
+
+def _fractal(kl, de, n_features):
+    """skdim's fractal step: minimise a spline through the divergences, started at de."""
+    from scipy.interpolate import interp1d
+    from scipy.optimize import minimize
+    D = len(kl)
+    kind = "cubic" if n_features > 3 and D > 3 else (
+        "quadratic" if n_features == 3 and D > 2 else "linear")
+    f = interp1d(np.arange(1, D + 1), kl, kind=kind, bounds_error=False,
+                 fill_value=(1, D + 1))
+    return minimize(f, de, bounds=[(1, D + 1)], tol=1e-3)["x"][0]
