@@ -325,13 +325,12 @@ def reduced_dims(d: int) -> list:
 
 def pq_ms(d: int, quick: bool) -> list:
     """M dividing d with sub-vectors of at most 48 dims (coarser PQ is far off the frontier
-    at 8 bits per sub-vector); every other and the largest, --quick the second smallest and
-    the largest."""
+    at 8 bits per sub-vector); every other and the largest, --quick the largest only."""
     ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128)
           if d % m == 0 and m <= d and d // m <= 48] or [1]
     if len(ms) <= 2:
         return ms
-    return [ms[1], ms[-1]] if quick else sorted(set(ms[::2]) | {ms[-1]})
+    return [ms[-1]] if quick else sorted(set(ms[::2]) | {ms[-1]})
 
 
 def pq4_ms(d: int, quick: bool) -> list:
