@@ -74,7 +74,8 @@ def main(quick: bool, data: str | None) -> None:
             skipped = [f"{r['setting']} ({r['skipped']})" for r in comp["rows"] if r.get("skipped")]
             notes.append(f"{label}: {len(comp['rows'])} settings ({comp['n_queries']} queries, "
                          f"base {comp['n_base']}, training {comp['n_train']}), metric "
-                         f"{comp['metric']}; " + "; ".join(r["text"] for r in comp["recommendations"])
+                         f"{comp['metric']}; "
+                         + "; ".join(r["text"] for r in comp["recommendations"])
                          + (f"; skipped: {', '.join(skipped)}" if skipped else ""))
     body = (f"Input: {n} × {d} float32 .npy (clustered 16-dimensional latent mixture + noise), "
             "wall time of the whole CLI process including imports and file reading; CPU s = "
