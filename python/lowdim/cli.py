@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                           "when every row is unit-norm, else euclidean)")
     rep.add_argument("--codecs", type=_codecs, metavar="LIST",
                      help="comma-separated codecs to measure (float32, fp16, bf16, fp8_e4m3, "
-                          "fp8_e5m2, int8, int4, binary, hadamard, pq, pca, truncate, "
+                          "fp8_e5m2, int8, int4, binary, hadamard, rabitq, pq, opq, pca, truncate, "
                           "matryoshka, srht, sparse_rp); default all")
     rep.add_argument("--target-recall", type=_target, metavar="R",
                      help="add a recommendation for recall@10 >= R (0.99, 0.95, 0.90 always)")

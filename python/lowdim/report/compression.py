@@ -27,10 +27,34 @@ def pick_metric(X: np.ndarray, metric=None) -> tuple[str, str]:
     """(metric, why): cosine when every row has norm 1 ± 1e-3, euclidean otherwise."""
     if metric is not None:
         return metric, "chosen with --metric"
-    norms = np.linalg.norm(X.astype(np.float64), axis=1)
+    norms = row_norms(X)
     if len(norms) and np.all(np.abs(norms - 1) < 1e-3):
         return "cosine", "default: every row is unit-norm"
     return "euclidean", "default: rows are not unit-norm"
+
+
+_NORM_ROWS = 8192
+
+
+def row_norms(X: np.ndarray) -> np.ndarray:
+    """Euclidean row norms in float64, in blocks of rows (bounded temporaries).
+
+    Squares of float32 values cannot overflow or underflow in float64, so float32 rows go
+    straight through; wider input is first scaled by each row's largest |x| so that finite
+    rows near the top of the float range do not overflow on the way.
+    """
+    out = np.empty(len(X))
+    for r0 in range(0, len(X), _NORM_ROWS):
+        blk = np.asarray(X[r0:r0 + _NORM_ROWS])
+        if blk.dtype.itemsize > 4:
+            scale = np.abs(blk).max(axis=1).astype(np.float64)
+            safe = np.where(scale > 0, scale, 1.0)
+            with np.errstate(over="ignore"):   # a norm above 1.8e308 is inf, and reported so
+                out[r0:r0 + len(blk)] = np.linalg.norm(blk / safe[:, None], axis=1) * safe
+        else:
+            b64 = blk.astype(np.float64)
+            out[r0:r0 + len(blk)] = np.sqrt(np.einsum("ij,ij->i", b64, b64))
+    return out
 
 
 def rankdata(a: np.ndarray) -> np.ndarray:
@@ -70,13 +94,12 @@ def split(X, n_queries, n_base, n_train, seed):
     rows = sample_rows(n, n_queries, seed + 3)
     mask = np.zeros(n, dtype=bool)
     mask[np.arange(n) if rows is None else rows] = True
-    Q, rest = X[mask], X[~mask]
+    q_idx, rest = np.flatnonzero(mask), np.flatnonzero(~mask)
     pick = sample_rows(len(rest), n_base, seed + 4)
-    B = rest if pick is None else rest[pick]
-    pick = sample_rows(len(B), n_train, seed + 5)
-    T = B if pick is None else B[pick]
-    return (np.ascontiguousarray(Q, np.float32), np.ascontiguousarray(B, np.float32),
-            np.ascontiguousarray(T, np.float32))
+    b_idx = rest if pick is None else rest[pick]      # indices: X is copied once per part
+    pick = sample_rows(len(b_idx), n_train, seed + 5)
+    t_idx = b_idx if pick is None else b_idx[pick]
+    return tuple(np.ascontiguousarray(X[i], np.float32) for i in (q_idx, b_idx, t_idx))
 
 
 def measure(setting, T, B, Q, truth10, truth100, pairs, exact_pairs, metric) -> dict:
@@ -85,16 +108,22 @@ def measure(setting, T, B, Q, truth10, truth100, pairs, exact_pairs, metric) -> 
     t0 = time.perf_counter()
     codes = setting.encode(B)
     t_enc = time.perf_counter() - t0
+    once = truth100 is not None and setting.k_independent   # top 10 of the k = 100 search
+    k = truth100.shape[1] if once else truth10.shape[1]
     t0 = time.perf_counter()
-    pred = setting.search(Q, codes, truth10.shape[1], metric)
+    pred = setting.search(Q, codes, k, metric)
     t_search = time.perf_counter() - t0
-    row = {"recall_at_10": recall(pred, truth10),
-           "recall_at_100": (None if truth100 is None else
-                             recall(setting.search(Q, codes, truth100.shape[1], metric), truth100)),
+    row = {"recall_at_10": recall(pred[:, :truth10.shape[1]], truth10),
+           "recall_at_100": (None if truth100 is None else recall(
+               pred if once else setting.search(Q, codes, truth100.shape[1], metric),
+               truth100)),
            "encode_vectors_per_s": len(B) / max(t_enc, 1e-9),
-           "search_ms_per_query": 1e3 * t_search / len(Q)}
+           "search_ms_per_query": 1e3 * t_search / len(Q), "search_k": int(k)}
     qi, bi = pairs
-    if isinstance(setting, Binary) and setting.rescore is None:
+    scores = getattr(setting, "pair_scores", lambda *a: None)(Q, codes, qi, bi, metric)
+    if scores is not None:
+        approx = scores
+    elif isinstance(setting, Binary) and setting.rescore is None:
         bits_q, bits_b = setting.b.encode(Q[qi]), codes[0][bi]
         approx = np.unpackbits(bits_q ^ bits_b, axis=1).sum(axis=1)
     else:
@@ -158,11 +187,14 @@ def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
     n, d = X.shape
     metric, why = pick_metric(X, metric)
     if metric == "cosine":   # cosine of x is that of x/‖x‖; zero rows have none
-        norms = np.linalg.norm(X.astype(np.float64), axis=1)
-        X = (X[norms > 0] / norms[norms > 0, None]).astype(np.float32)
+        nonzero = row_norms(X) > 0
+        X = X if nonzero.all() else X[nonzero]
         n = len(X)
     n_queries = min(sizes["queries"][q], max(1, n // 10))
     Q, B, T = split(X, n_queries, sizes["base"][q], sizes["pq_train"][q], seed)
+    if metric == "cosine":   # only the sampled rows are normalised, not the whole file
+        Q, B, T = (np.ascontiguousarray((A / row_norms(A)[:, None]).astype(np.float32))
+                   for A in (Q, B, T))
     kk = min(10, len(B))
     k100 = 100 if (not quick and len(B) >= RECALL100_MIN_BASE) else None
     out = {"schema_version": SCHEMA_VERSION, "metric": metric, "metric_reason": why,
@@ -189,7 +221,8 @@ def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
                 row.update(measure(s, T, B, Q, truth10, truth100, pairs, exact_pairs, metric))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
                 row.update({k: None for k in ("recall_at_10", "recall_at_100", "spearman",
-                                              "encode_vectors_per_s", "search_ms_per_query")})
+                                              "encode_vectors_per_s", "search_ms_per_query",
+                                              "search_k")})
                 row["skipped"] = (str(exc).splitlines() or [type(exc).__name__])[0]
             row["bytes_per_vector"] = float(s.bytes_per_vector) or None
             row["compression_ratio"] = (f32_bytes / row["bytes_per_vector"]

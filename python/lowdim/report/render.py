@@ -103,7 +103,8 @@ MEANS = {
 
 
 def _compression_lines(c: dict) -> list:
-    out = [f"Compression ({c['n_queries']} held-out queries against {c['n_base']} points, "
+    out = [f"Compression ({c['n_queries']} held-out queries against {c['n_base']} sampled points, "
+           f"codecs trained on {c['n_train']} of them, "
            f"metric {c['metric']} ({c['metric_reason']}); * = Pareto frontier:"]
     if (c.get("undefined") or {}).get("rows"):
         out.append(f"  undefined ({c['undefined']['rows']})")
@@ -184,7 +185,8 @@ def _lid_plot(s):
 
 FAMILY_COLORS = {"float32": "#000000", "scalar": "#1f77b4", "scalar+hadamard": "#17becf",
                  "binary": "#7f7f7f", "pq": "#d62728", "pca": "#2ca02c", "truncate": "#ff7f0e",
-                 "srht": "#9467bd", "sparse_rp": "#8c564b"}
+                 "srht": "#9467bd", "sparse_rp": "#8c564b", "rabitq": "#e377c2",
+                 "opq": "#ff9896"}
 
 
 def _recall_plot(c):

@@ -2,10 +2,10 @@
 base, searches it with queries and tells its bytes per vector and a one-line snippet.
 
 Storage kinds are lowdim.ScalarQuantizer's (float16/bfloat16/FP8/int8/int4 with and without
-the Hadamard rotation, binary plain and rescored), PQ 8-bit at several M, and reductions
-(PCA fitted on the training part, Matryoshka truncation, SRHT, sparse projection) stored as
-float32, float16 and int8. New codecs (RaBitQ, OPQ) are added as one more Setting subclass
-and one line in `grid`.
+the Hadamard rotation, binary plain and rescored), RaBitQ 1/2/4 bits (Gao & Long 2024), PQ
+with 8-bit and 4-bit codes at several M, OPQ + PQ (Ge et al. 2013), and reductions (PCA
+fitted on the training part, Matryoshka truncation, SRHT, sparse projection) stored as
+float32, float16 and int8. A new codec is one more Setting subclass and one line in `grid`.
 """
 from __future__ import annotations
 
@@ -15,14 +15,18 @@ import lowdim
 
 SCALAR_KINDS = ("fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "int4")
 REDUCED_STORAGE = ("float32", "fp16", "int8")
-FAMILIES = ("float32", "scalar", "scalar+hadamard", "binary", "pq", "pca", "truncate",
-            "srht", "sparse_rp")
+FAMILIES = ("float32", "scalar", "scalar+hadamard", "binary", "rabitq", "pq", "opq", "pca",
+            "truncate", "srht", "sparse_rp")
+RABITQ_BITS = (1, 2, 4)
 
 
 class Setting:
     """One row of the table. Subclasses set family, name, and implement fit/search."""
     family = ""
     name = ""
+    # True when the top 10 of a k = 100 search are the k = 10 result (the ranking does not
+    # depend on k), so one search gives recall@10 and recall@100
+    k_independent = True
 
     def fit(self, T):            # T: training rows (float32, already in the search metric)
         return self
@@ -93,6 +97,7 @@ class Binary(Setting):
 
     def __init__(self, rescore=None, oversample=4):
         self.rescore, self.oversample = rescore, oversample
+        self.k_independent = rescore is None     # rescoring reranks oversample·k candidates
         self.name = "binary" + (f"+{rescore} rescore" if rescore else "")
         base = _sq_text("binary", None).replace("q =", "b =").replace("codes =", "bits =") \
             .replace("q.encode", "b.encode")
@@ -139,21 +144,31 @@ PQ_TRAIN = 10000     # ≈ 39 rows per centroid at 8 bits: enough for k-means, a
                      # is the slowest step of the report on 100k × 768
 
 
-class PQ(Setting):
-    """faiss-style PQ, 8-bit codes (fewer bits when the training part is small), trained
-    on the first PQ_TRAIN rows of the (already random) training part."""
-    family = "pq"
+OPQ_TRAIN, OPQ_ITER = 4000, 2   # OPQ's first k-means runs 40 iterations, each further round
+                                # 4 more and a d × d SVD: 20 CPU-s at 5000 × 768, 4 rounds
 
-    def __init__(self, m, nbits, n_iter, seed):
+
+class PQ(Setting):
+    """faiss-style PQ, 8-bit codes (fewer bits when the training part is small) or 4-bit
+    codes (stored two to a byte: M/2 bytes), optionally after an OPQ rotation, trained on
+    the first PQ_TRAIN (OPQ: OPQ_TRAIN) rows of the (already random) training part."""
+
+    def __init__(self, m, nbits, n_iter, seed, rotation=None):
         self.m, self.nbits, self.n_iter, self.seed = m, nbits, n_iter, seed
-        self.name = f"PQ M={m}" + ("" if nbits == 8 else f" {nbits}-bit")
+        self.rotation = rotation
+        self.family = "opq" if rotation else "pq"
+        self.name = (f"{'OPQ+' if rotation else ''}PQ M={m}"
+                     + ("" if nbits == 8 else f" {nbits}-bit"))
         self.bytes_per_vector = m * nbits / 8
-        self.snippet = (f"pq = lowdim.ProductQuantizer({m}, nbits={nbits}).fit(X); "
+        opq = f', rotation="opq", opq_iter={OPQ_ITER}' if rotation else ""
+        self.snippet = (f"pq = lowdim.ProductQuantizer({m}, nbits={nbits}{opq}).fit(X); "
                         "codes = pq.encode(X)")
 
     def fit(self, T):
+        extra = {"rotation": "opq", "opq_iter": OPQ_ITER} if self.rotation else {}
         self.pq = lowdim.ProductQuantizer(self.m, nbits=self.nbits, n_iter=self.n_iter,
-                                          seed=self.seed).fit(T[:PQ_TRAIN])
+                                          seed=self.seed, **extra)
+        self.pq.fit(T[:OPQ_TRAIN if self.rotation else PQ_TRAIN])
         return self
 
     def encode(self, B):
@@ -166,6 +181,48 @@ class PQ(Setting):
 
     def approx(self, Q, codes, rows, metric):
         return Q, self.pq.decode(codes[rows])
+
+
+class RaBitQ(Setting):
+    """lowdim.RaBitQ at `bits` per dimension: sign (or multi-bit) codes of the rotated,
+    centred rows plus per-row float32 factors, which count in bytes_per_vector. Ranked by
+    its estimated squared distance (cosine: rows are unit-norm here; inner product: the
+    decoded vectors)."""
+    family = "rabitq"
+    k_independent = True
+
+    def __init__(self, bits, seed):
+        self.bits, self.seed = bits, seed
+        self.name = f"RaBitQ {bits}-bit"
+        self.snippet = (f"r = lowdim.RaBitQ(bits={bits}, seed={seed}).fit(X); "
+                        "codes = r.encode(X); r.search(Q, codes, 10)")
+
+    def fit(self, T):
+        self.q = lowdim.RaBitQ(bits=self.bits, seed=self.seed).fit(T)
+        self.bytes_per_vector = float(self.q.code_size)
+        return self
+
+    def encode(self, B):
+        return self.q.encode(B)
+
+    def search(self, Q, codes, k, metric):
+        if metric == "inner_product":
+            return lowdim.knn(Q, k, Y=self.q.decode(codes), metric=metric)[1]
+        return self.q.search(Q, codes, k)[1]
+
+    def approx(self, Q, codes, rows, metric):
+        return Q, self.q.decode(codes[rows])
+
+    def pair_scores(self, Q, codes, qi, bi, metric):
+        """The codec's own estimate of ‖q − x‖² on the pairs (its decode is a projection,
+        not what it ranks by); None for inner product, which ranks the decoded vectors."""
+        if metric == "inner_product":
+            return None
+        est = np.empty(len(qi))
+        for s in range(0, len(qi), 500):     # the diagonal of 500 × 500 blocks
+            e = self.q.estimate_distances(Q[qi[s:s + 500]], codes[bi[s:s + 500]])[0]
+            est[s:s + 500] = np.diagonal(e)
+        return est
 
 
 class Reduced(Setting):
@@ -233,8 +290,12 @@ class Reduced(Setting):
         return Zq, (codes[rows] if self.q is None else self.q.decode(codes[rows]))
 
 
+PCA_TRAIN = 10000    # rows the principal directions are estimated from
+
+
 class PCABasis:
-    """Principal directions of the training part, computed once for every PCA setting:
+    """Principal directions of (the first PCA_TRAIN rows of) the training part, computed
+    once for every PCA setting:
     eigenvectors of the d × d (co)variance, largest first. Centred for euclidean;
     uncentred for cosine and inner product, whose scores a mean shift would change (the
     first direction then holds the shared mean)."""
@@ -244,11 +305,14 @@ class PCABasis:
 
     def get(self, T):
         if self._cache is None or self._cache[0] is not T:
-            T64 = T.astype(np.float64)
-            mu = T64.mean(axis=0) if self.centre else np.zeros(T.shape[1])
-            C = (T64 - mu).T @ (T64 - mu)
+            S = T[:PCA_TRAIN]
+            mu = S.mean(axis=0, dtype=np.float64) if self.centre else np.zeros(T.shape[1])
+            Sc = S - mu.astype(np.float32)
+            # float32 product (half the time of float64); its rounding moves the directions
+            # far less than sampling PCA_TRAIN rows does
+            C = (Sc.T @ Sc).astype(np.float64)
             w, V = np.linalg.eigh(C)
-            keep = min(len(T) - int(self.centre), T.shape[1])
+            keep = min(len(S) - int(self.centre), T.shape[1])
             V = V[:, ::-1][:, :max(keep, 0)].T
             self._cache = (T, mu, V)
         return self._cache[1], self._cache[2]
@@ -261,16 +325,33 @@ def reduced_dims(d: int) -> list:
 
 def pq_ms(d: int, quick: bool) -> list:
     """M dividing d with sub-vectors of at most 48 dims (coarser PQ is far off the frontier
-    at 8 bits per sub-vector); --quick every other."""
+    at 8 bits per sub-vector); every other and the largest, --quick the largest only."""
     ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128)
           if d % m == 0 and m <= d and d // m <= 48] or [1]
-    return ms[1::2] if quick and len(ms) > 2 else ms
+    if len(ms) <= 2:
+        return ms
+    return [ms[-1]] if quick else sorted(set(ms[::2]) | {ms[-1]})
+
+
+def pq4_ms(d: int, quick: bool) -> list:
+    """4-bit PQ: the three finest M dividing d with sub-vectors of 2…24 dims (16 centroids
+    describe a coarser sub-vector badly); --quick the finest only."""
+    ms = [m for m in (8, 16, 32, 48, 64, 96, 128, 192, 256, 384)
+          if d % m == 0 and 2 <= d // m <= 24][-3:] or [max(1, d // 2)]
+    return ms[-1:] if quick else ms
+
+
+def opq_ms(d: int, quick: bool) -> list:
+    """OPQ helps most where PQ is coarse: the smallest 8-bit M; none in --quick (its
+    training alone takes longer than the rest of a quick run)."""
+    return [] if quick else pq_ms(d, False)[:1]
 
 
 def grid(d, n_train, *, quick, seed, metric, wanted=None) -> list:
     """The settings to measure. Pruned: no Hadamard for float16/bfloat16 (their error is
     relative to each value, which a rotation cannot shrink) and, in --quick, no FP8+hadamard,
-    no float32-rescored binary, and reductions at d/8 and d/4 only."""
+    no float32-rescored binary, fewer PQ M, no OPQ, 1-bit RaBitQ only, and reductions at d/8 and
+    d/4 only."""
     out = [Float32()]
     for kind in SCALAR_KINDS:
         out.append(Scalar(kind))
@@ -280,7 +361,10 @@ def grid(d, n_train, *, quick, seed, metric, wanted=None) -> list:
     # faiss's rule of thumb: >= 39 training points per centroid, so small inputs get fewer
     # bits rather than a warning.
     nbits = int(np.clip(np.floor(np.log2(max(min(n_train, PQ_TRAIN), 1) / 39)), 1, 8))
+    out += [RaBitQ(b, seed) for b in (RABITQ_BITS[:1] if quick else RABITQ_BITS)]
     out += [PQ(m, nbits, 10, seed) for m in pq_ms(d, quick)]
+    out += [PQ(m, 4, 10, seed) for m in pq4_ms(d, quick)]
+    out += [PQ(m, nbits, 10, seed, rotation="opq") for m in opq_ms(d, quick)]
     ks = reduced_dims(d)
     if quick and len(ks) > 2:
         ks = ks[1:3]
@@ -294,10 +378,10 @@ def grid(d, n_train, *, quick, seed, metric, wanted=None) -> list:
     return out
 
 
-# `--codecs` names: a kind (int8, fp16, …), a family (pq, pca, truncate, srht, sparse_rp,
-# binary, hadamard) or float32.
-CODEC_NAMES = ("float32", *SCALAR_KINDS, "binary", "hadamard", "pq", "pca", "truncate",
-               "matryoshka", "srht", "sparse_rp")
+# `--codecs` names: a kind (int8, fp16, …), a family (rabitq, pq, opq, pca, truncate, srht,
+# sparse_rp, binary, hadamard) or float32.
+CODEC_NAMES = ("float32", *SCALAR_KINDS, "binary", "hadamard", "rabitq", "pq", "opq", "pca",
+               "truncate", "matryoshka", "srht", "sparse_rp")
 
 
 def _selected(s: Setting, wanted) -> bool:
