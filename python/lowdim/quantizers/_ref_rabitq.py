@@ -114,12 +114,14 @@ def rabitq_encode(r, D, bits, n_threads):
     pos = r[:, :D] > 0
     out[:, :nb] = np.packbits(np.pad(pos, ((0, 0), (0, D8 - D))), axis=1)
     fac = np.zeros((n, 3), np.float32)
-    for i in range(n):
-        norm = np.sqrt(_seqsum(x64[i] * x64[i]))
-        fac[i, 0] = norm
-        if ex == 0:
-            fac[i, 1] = _seqsum(np.abs(x64[i])) / (np.sqrt(float(D)) * norm) if norm > 0 else 1.0
-            continue
+    norms = np.sqrt(np.cumsum(x64 * x64, axis=1)[:, -1])      # row-wise sequential sums
+    fac[:, 0] = norms
+    if ex == 0:
+        l1 = np.cumsum(np.abs(x64), axis=1)[:, -1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fac[:, 1] = np.where(norms > 0, l1 / (np.sqrt(float(D)) * norms), 1.0)
+    for i in range(n if ex else 0):
+        norm = float(norms[i])
         o = np.abs(x64[i]) / norm if norm > 0 else np.zeros(D)
         e = _rescale_search(o, ex) if norm > 0 else np.zeros(D, np.int64)
         num = _seqsum((e + 0.5) * o)
