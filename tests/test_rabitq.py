@@ -263,6 +263,11 @@ def test_save_load_pickle(rng, tmp_path):
     assert back.get_params()["eps0"] == 2.5 and back.seed == 11
     np.testing.assert_array_equal(back.encode(x), codes)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(r)).encode(x), codes)
+    r4 = lowdim.RaBitQ(4, query_bits=6).fit(x)
+    r4.save(tmp_path / "r4.npz")
+    back4 = lowdim.RaBitQ.load(tmp_path / "r4.npz")
+    assert (back4.bits, back4.query_bits) == (4, 6)
+    np.testing.assert_array_equal(back4.encode(x), r4.encode(x))
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a valid lowdim RaBitQ file"):
         lowdim.RaBitQ.load(tmp_path / "bad.npz")
