@@ -45,10 +45,25 @@ CArray<float> rabitq_lut_py(CArray<float> y) {
   return out;
 }
 
+// r (n, D8) float32 rotated residuals, zero beyond D; -> codes (n, rabitq_code_size).
+CArray<std::uint8_t> rabitq_encode_py(CArray<float> r, std::size_t D, int bits, int n_threads) {
+  require(r.ndim() == 2 && r.shape(1) % 8 == 0, "r must be 2-D with a multiple of 8 columns");
+  require(bits >= 1 && bits <= 8, "bits must be in [1, 8]");
+  const std::size_t n = r.shape(0), D8 = r.shape(1);
+  require(D >= 1 && D <= D8 && D8 - D < 8, "D must be in (D8 - 8, D8]");
+  CArray<std::uint8_t> out({n, lowdim::rabitq_code_size(D8, bits)});
+  const float* pr = r.data();
+  std::uint8_t* po = out.mutable_data();
+  lowdim_py::run_nogil([&] { lowdim::rabitq_encode(pr, n, D8, D, bits, po, n_threads); });
+  return out;
+}
+
 }  // namespace
 
 void register_rabitq(py::module_& m) {
   m.def("rabitq_scan", &rabitq_scan_py, py::arg("codes").noconvert(), "nbytes"_a,
         py::arg("y").noconvert(), "n_threads"_a);
+  m.def("rabitq_encode", &rabitq_encode_py, py::arg("r").noconvert(), "D"_a, "bits"_a,
+        "n_threads"_a);
   m.def("rabitq_lut", &rabitq_lut_py, py::arg("y").noconvert());
 }

@@ -31,3 +31,17 @@ void rabitq_scan_rows(const float* lut, const std::uint8_t* codes, std::size_t n
 }
 
 }  // namespace lowdim
+
+namespace lowdim {
+
+// Bytes per code of `bits` planes of D8 / 8 bytes plus factors (8 bytes at 1 bit, else 12).
+std::size_t rabitq_code_size(std::size_t D8, int bits);
+
+// Codes of rotated residuals r (n, D8) float32, zero beyond D, bits in [1, 8]. Layout per
+// row: plane 0 = sign bits (r_j > 0), planes 1..bits−1 = bits ex−1..0 of u_j (MSB first),
+// each D8 / 8 bytes in np.packbits order, zero beyond D; then float32 ‖r‖, ⟨x̂, o⟩ and, for
+// bits > 1, ‖x̄‖, where x̄_j = (sign_j 2^ex + u_j) − (2^bits − 1)/2.
+void rabitq_encode(const float* r, std::size_t n, std::size_t D8, std::size_t D, int bits,
+                   std::uint8_t* out, int n_threads);
+
+}  // namespace lowdim

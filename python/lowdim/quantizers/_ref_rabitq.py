@@ -1,8 +1,10 @@
-"""numpy twin of cpp/src/rabitq: the RaBitQ scan s = Σ_{j: b_j = 1} y_j on packed sign bits.
+"""numpy twin of cpp/src/rabitq: the RaBitQ scan s = Σ_{j: b_j = 1} y_j on packed bit planes
+and the 1-8-bit encoder (extended RaBitQ, Gao et al. 2025, rescaling search).
 
-Same names, arguments and outputs as lowdim._core.rabitq_scan / rabitq_lut and the same
-float32 operation order (cpp/include/lowdim/rabitq.h): a per-byte table built in increasing
-code value, eight lanes (lane = byte % 8) summed in a fixed tree, so results are bitwise equal.
+Same names, arguments and outputs as lowdim._core.rabitq_scan / rabitq_lut / rabitq_encode
+and the same operation order (cpp/include/lowdim/rabitq.h): float32 tables built in increasing
+code value, eight lanes summed in a fixed tree; float64 sequential sums (np.cumsum) and events
+sorted by (t, j) in the encoder, so results are bitwise equal.
 """
 from __future__ import annotations
 
@@ -61,4 +63,76 @@ def rabitq_scan(codes, nbytes, y, n_threads):
                 acc += vals[:, b:b + 8]
             out[i, r0:r0 + rows] = ((acc[:, 0] + acc[:, 1]) + (acc[:, 2] + acc[:, 3])) + (
                 (acc[:, 4] + acc[:, 5]) + (acc[:, 6] + acc[:, 7]))
+    return out
+
+
+_TIGHT_START = (0.0, 0.15, 0.20, 0.52, 0.59, 0.71, 0.75, 0.77, 0.81)
+_KEPS, _KNENUM = 1e-5, 10
+
+
+def _seqsum(v: np.ndarray) -> float:
+    """Left-to-right float64 sum (the C++ loop order; np.sum is pairwise)."""
+    return float(np.cumsum(v)[-1]) if v.size else 0.0
+
+
+def _rescale_search(o: np.ndarray, ex: int) -> np.ndarray:
+    """ex-bit magnitudes e (D,) int64 maximising cos(e + 1/2, o); see rabitq_encode.cpp."""
+    D, max_code = o.size, (1 << ex) - 1
+    t_end = float(max_code + _KNENUM) / float(o.max())
+    t_start = t_end * _TIGHT_START[ex]
+    e = np.minimum(max_code, (t_start * o + _KEPS).astype(np.int64))
+    num0 = _seqsum((e + 0.5) * o)
+    den0 = 0.25 * D + _seqsum((e * e + e).astype(np.float64))
+    m = e[:, None] + 1 + np.arange(max_code)[None, :]                 # (D, max_code)
+    with np.errstate(divide="ignore"):
+        t = m / o[:, None]
+    ok = (m <= max_code) & (t < t_end)
+    js = np.broadcast_to(np.arange(D)[:, None], m.shape)[ok]
+    ts, ms = t[ok], m[ok]
+    order = np.lexsort((js, ts))
+    js, ms = js[order], ms[order]
+    num = np.cumsum(np.concatenate([[num0], o[js]]))
+    den = np.cumsum(np.concatenate([[den0], 2.0 * ms]))
+    keep = int(np.argmax(num / np.sqrt(den)))
+    np.add.at(e, js[:keep], 1)
+    return e
+
+
+def rabitq_encode(r, D, bits, n_threads):
+    """Codes of rotated residuals r (n, D8) float32 (zero beyond D); layout in rabitq.h."""
+    r = np.ascontiguousarray(r, np.float32)
+    if r.ndim != 2 or r.shape[1] % 8:
+        raise ValueError("r must be 2-D with a multiple of 8 columns")
+    if not 1 <= bits <= 8:
+        raise ValueError("bits must be in [1, 8]")
+    n, D8 = r.shape
+    if not (1 <= D <= D8 and D8 - D < 8):
+        raise ValueError("D must be in (D8 - 8, D8]")
+    nb, ex = D8 // 8, bits - 1
+    out = np.zeros((n, bits * nb + (8 if bits == 1 else 12)), np.uint8)
+    x64 = r[:, :D].astype(np.float64)
+    pos = r[:, :D] > 0
+    out[:, :nb] = np.packbits(np.pad(pos, ((0, 0), (0, D8 - D))), axis=1)
+    fac = np.zeros((n, 3), np.float32)
+    norms = np.sqrt(np.cumsum(x64 * x64, axis=1)[:, -1])      # row-wise sequential sums
+    fac[:, 0] = norms
+    if ex == 0:
+        l1 = np.cumsum(np.abs(x64), axis=1)[:, -1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fac[:, 1] = np.where(norms > 0, l1 / (np.sqrt(float(D)) * norms), 1.0)
+    for i in range(n if ex else 0):
+        norm = float(norms[i])
+        o = np.abs(x64[i]) / norm if norm > 0 else np.zeros(D)
+        e = _rescale_search(o, ex) if norm > 0 else np.zeros(D, np.int64)
+        num = _seqsum((e + 0.5) * o)
+        den = 0.25 * D + _seqsum((e * e + e).astype(np.float64))
+        fac[i, 1] = num / np.sqrt(den) if norm > 0 else 1.0
+        fac[i, 2] = np.sqrt(den)
+        u = np.where(pos[i], e, (1 << ex) - 1 - e)
+        for k in range(1, ex + 1):
+            plane = np.zeros(D8, bool)
+            plane[:D] = (u >> (ex - k)) & 1
+            out[i, k * nb:(k + 1) * nb] = np.packbits(plane)
+    nf = 2 if ex == 0 else 3
+    out[:, bits * nb:] = fac[:, :nf].astype("<f4").view(np.uint8)
     return out

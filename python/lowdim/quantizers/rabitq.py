@@ -1,10 +1,12 @@
-"""RaBitQ: 1-bit codes of x − c after a random rotation, with an unbiased distance estimator
-and a per-pair error bound (Gao & Long, "RaBitQ", SIGMOD 2024, Theorem 3.2 and eq. 14-15).
+"""RaBitQ: 1-8-bit codes of x − c after a random rotation, with an unbiased distance estimator
+and a per-pair error bound (Gao & Long, "RaBitQ", SIGMOD 2024, Theorem 3.2 and eq. 14-15;
+extended RaBitQ, Gao et al. 2025, "Practical and asymptotically optimal quantization of
+high-dimensional vectors", Sec. 3: the rescaling search for bits > 1).
 
-o = (x − c)/‖x − c‖, o' = P o (P: lowdim's seeded randomized Hadamard, as ScalarQuantizer);
-code b = sign bits of o', x̄ = (2b − 1)/√D, factors ‖x − c‖ and ⟨ō, o⟩ = Σ|o'_j| / (√D ‖o'‖).
-⟨o, q − c⟩ ≈ ⟨x̄, P(q − c)⟩ / ⟨ō, o⟩, unbiased; its error is below
-‖q − c‖ · √(1 − ⟨ō,o⟩²)/⟨ō,o⟩ · ε₀/√(D − 1) with high probability (ε₀ = 1.9 in the paper).
+r = P(x − c) (P: lowdim's seeded randomized Hadamard, as ScalarQuantizer), o = r/‖r‖;
+code x̄ ∈ {−(2^B−1)/2, …, (2^B−1)/2}^D (sign bit + B−1 ex-bits), x̂ = x̄/‖x̄‖.
+⟨o, q'⟩ ≈ ⟨x̂, q'⟩ / ⟨x̂, o⟩, unbiased; its error is below
+‖q − c‖ · √(1 − ⟨x̂,o⟩²)/⟨x̂,o⟩ · ε₀/√(D − 1) with high probability (ε₀ = 1.9 in the paper).
 """
 from __future__ import annotations
 
@@ -23,8 +25,8 @@ from ..codecs.quantizer import ScalarQuantizer
 FORMAT_NAME = "lowdim.RaBitQ"
 FORMAT_VERSION = 1
 ROTATIONS = (None, "hadamard")
-FACTOR_BYTES = 8                 # float32 ‖x − c‖, float32 ⟨ō, o⟩ after the sign bytes
-_EMPTY = np.zeros(0, np.float32)
+FACTOR_BYTES = 8                 # 1 bit: float32 ‖x − c‖, ⟨x̂, o⟩ after the sign bytes
+EX_FACTOR_BYTES = 12             # bits > 1: and float32 ‖x̄‖
 _BLOCK = 1 << 22                 # (query, code) pairs per estimate block: bounds temporaries
 _ENCODE_ROWS = 4096
 
@@ -34,8 +36,9 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    bits : int, default 1
-        Bits per dimension; only 1 is implemented (extended RaBitQ, bits > 1, is not).
+    bits : int in [1, 8], default 1
+        Bits per (rotated) dimension: a sign bit plus bits − 1 ex-bits chosen by the rescaling
+        search of extended RaBitQ (the t maximising ⟨x̂, o⟩ over the paper's search range).
     rotation : 'hadamard' or None, default 'hadamard'
         'hadamard': zero-pad to D = 2^⌈log₂ d⌉, seeded random signs, orthonormal FWHT (the
         rotation of ScalarQuantizer(rotation='hadamard') with the same seed). None: D = d and
@@ -43,35 +46,59 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         random rotation and does not hold for adversarial data without one.
     seed : int, default 0
     eps0 : float > 0, default 1.9
-        Confidence parameter ε₀ of the error bound (the paper's setting).
+        Confidence parameter ε₀ of the error bound (the paper's setting). The estimator error
+        is close to Gaussian, so the bound covers ≈ P(|N(0,1)| ≤ ε₀) of pairs: ≈ 94% at 1.9,
+        ≥ 99.9% at ε₀ ≥ 3.3 (tested at 4.0).
+    query_bits : None or int in [4, 8], default None
+        None: queries are used exactly in float32. An int: the rotated query is quantized
+        uniformly to 2^query_bits levels between its min and max (round to nearest, as the
+        paper's Sec. 3.3 up to the randomized rounding), and the estimator uses the quantized
+        query; ‖q − c‖ stays exact. The bound does not include the query quantization error.
     n_threads : int, optional
 
     Attributes
     ----------
     center_ : ndarray (d,) float32, the mean of the training data
     n_features_in_ : int
-    code_size : int, bytes per code: ⌈D/8⌉ sign bytes (np.packbits order) then two
-        little-endian float32 factors ‖x − c‖ and ⟨ō, o⟩.
+    code_size : int, bytes per code (also ``bytes_per_vector``): ``bits`` planes of ⌈D/8⌉
+        bytes (np.packbits order; plane 0 the sign bits, planes 1… the ex-bits of
+        u = (sign ? e : 2^(B−1) − 1 − e), most significant first, so x̄ = sign·2^(B−1) + u −
+        (2^B − 1)/2), then little-endian float32 ‖x − c‖, ⟨x̂, o⟩ and, for bits > 1, ‖x̄‖.
+    bytes_per_vector : int, the same as code_size (what the code of one vector costs).
 
     Notes
     -----
-    Distances are squared Euclidean. Queries are used exactly in float32 (no query
-    quantization). NaN or inf in any input raises ValueError.
+    Distances are squared Euclidean. NaN or inf in any input raises ValueError. Codes are
+    bitwise identical on every backend, ISA and thread count.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> x = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
+    >>> rq = lowdim.RaBitQ(bits=4).fit(x)
+    >>> codes = rq.encode(x)
+    >>> rq.bytes_per_vector, codes.shape
+    (20, (200, 20))
+    >>> d, i, n_reranked = rq.search(x[:2], codes, 3, rescore=x)
+    >>> i[:, 0].tolist()
+    [0, 1]
     """
 
-    def __init__(self, bits=1, *, rotation="hadamard", seed=0, eps0=1.9, n_threads=None):
+    def __init__(self, bits=1, *, rotation="hadamard", seed=0, eps0=1.9, query_bits=None,
+                 n_threads=None):
         self.bits = bits
         self.rotation = rotation
         self.seed = seed
         self.eps0 = eps0
+        self.query_bits = query_bits
         self.n_threads = n_threads
 
     # ---- parameters -----------------------------------------------------------------------
 
     def _check_params(self):
-        bits = check_int(self.bits, name="bits", low=1, high=8)
-        if bits != 1:
-            raise ValueError(f"bits={bits} is not implemented; RaBitQ supports bits=1")
+        check_int(self.bits, name="bits", low=1, high=8)
+        if self.query_bits is not None:
+            check_int(self.query_bits, name="query_bits", low=4, high=8)
         if self.rotation not in ROTATIONS:
             raise ValueError(f"rotation must be 'hadamard' or None, got {self.rotation!r}")
         if (isinstance(self.eps0, bool) or not isinstance(self.eps0, numbers.Real)
@@ -93,9 +120,14 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     @property
     def code_size(self) -> int:
-        """Bytes per code (sign bytes + 8 bytes of factors)."""
+        """Bytes per code: bits · ⌈D/8⌉ plane bytes + 8 (1 bit) or 12 bytes of factors."""
         check_is_fitted(self, "n_features_in_")
-        return self._nbytes + FACTOR_BYTES
+        return int(self.bits) * self._nbytes + (FACTOR_BYTES if self.bits == 1 else EX_FACTOR_BYTES)
+
+    @property
+    def bytes_per_vector(self) -> int:
+        """Bytes one encoded vector takes (= code_size)."""
+        return self.code_size
 
     def _rotator(self) -> ScalarQuantizer:
         sq = ScalarQuantizer("binary", rotation=self.rotation, seed=self.seed,
@@ -130,8 +162,25 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         return np.ascontiguousarray(codes)
 
     def _factors(self, c: np.ndarray):
-        f = np.ascontiguousarray(c[:, self._nbytes:]).view("<f4").astype(np.float64)
-        return f[:, 0], f[:, 1]
+        """‖r‖, ⟨x̂, o⟩, ‖x̄‖ per code, float64."""
+        f = np.ascontiguousarray(c[:, self.bits * self._nbytes:]).view("<f4").astype(np.float64)
+        xnorm = f[:, 2] if self.bits > 1 else np.full(len(c), math.sqrt(self._D) / 2)
+        return f[:, 0], f[:, 1], xnorm
+
+    def _plane(self, c: np.ndarray, k: int) -> np.ndarray:
+        nb = self._nbytes
+        return c if k == 0 else np.ascontiguousarray(c[:, k * nb:(k + 1) * nb])
+
+    def _u_dot(self, c: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Σ_j u_j y_j for the unsigned code values u (0 … 2^B − 1): one scan per plane,
+        float64 (nq, n)."""
+        ex = int(self.bits) - 1
+        acc = None
+        for k in range(ex + 1):
+            s = _config.kernels().rabitq_scan(self._plane(c, k), self._nbytes, y, self._threads())
+            term = float(1 << (ex - k)) * s.astype(np.float64)
+            acc = term if acc is None else acc + term
+        return acc
 
     # ---- fit / encode / decode ---------------------------------------------------------------
 
@@ -148,28 +197,24 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         self._check_params()
         x = self._check_x(X)
-        nb, D = self._nbytes, self._D
-        out = np.empty((x.shape[0], nb + FACTOR_BYTES), np.uint8)
-        for r0 in range(0, x.shape[0], _ENCODE_ROWS):      # blocks bound the float64 copies
+        out = np.empty((x.shape[0], self.code_size), np.uint8)
+        for r0 in range(0, x.shape[0], _ENCODE_ROWS):      # blocks bound the rotated copies
             o = self._rotated(x[r0:r0 + _ENCODE_ROWS])
-            bits = _config.kernels().codec_encode(o, "binary", _EMPTY, _EMPTY, self._threads())
-            o64 = o.astype(np.float64)
-            norm = np.sqrt(np.einsum("ij,ij->i", o64, o64))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ip = np.where(norm > 0, np.abs(o64).sum(axis=1) / (math.sqrt(D) * norm), 1.0)
-            out[r0:r0 + o.shape[0], :nb] = bits[:, :nb]
-            out[r0:r0 + o.shape[0], nb:] = np.stack([norm, ip], 1).astype("<f4").view(np.uint8)
+            out[r0:r0 + o.shape[0]] = _config.kernels().rabitq_encode(
+                o, self._D, int(self.bits), self._threads())
         return out
 
     def decode(self, codes):
-        """c + ‖x − c‖·⟨ō,o⟩·P⁻¹x̄: the projection of x − c on the code's direction (the
+        """c + ‖x − c‖·⟨x̂,o⟩·P⁻¹x̂: the projection of x − c on the code's direction (the
         least-squares reconstruction in the rotated D-space); float32 (n, d). When d < D the
         padding coordinates of the reconstruction are dropped. Search does not use it."""
         c = self._check_codes(codes)
-        D = self._D
-        signs = np.unpackbits(c[:, :self._nbytes], axis=1, count=D).astype(np.float32)
-        norm, ip = self._factors(c)
-        xbar = (2.0 * signs - 1.0) * ((norm * ip) / math.sqrt(D)).astype(np.float32)[:, None]
+        D, B = self._D, int(self.bits)
+        u = np.zeros((c.shape[0], D), np.float64)
+        for k in range(B):
+            u += float(1 << (B - 1 - k)) * np.unpackbits(self._plane(c, k), axis=1, count=D)
+        norm, ip, xnorm = self._factors(c)
+        xbar = ((u - ((1 << B) - 1) / 2.0) * ((norm * ip) / xnorm)[:, None]).astype(np.float32)
         return self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
 
     def transform(self, X):
@@ -184,14 +229,25 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     def _estimate(self, y: np.ndarray, c: np.ndarray):
         """Rotated queries y (nq, 8·nbytes) and codes -> (estimate, bound) float64 (nq, n)."""
-        D = self._D
-        s = _config.kernels().rabitq_scan(c, self._nbytes, y, self._threads())
+        D, half = self._D, ((1 << int(self.bits)) - 1) / 2.0
         y64 = y.astype(np.float64)
-        sy = y64.sum(axis=1)[:, None]
         rq2 = np.einsum("ij,ij->i", y64, y64)[:, None]
-        norm, ip = self._factors(c)
-        xy = (2.0 * s.astype(np.float64) - sy) / math.sqrt(D)
-        est = norm * norm + rq2 - 2.0 * (norm / ip) * xy
+        norm, ip, xnorm = self._factors(c)
+        if self.query_bits is None:
+            xy = self._u_dot(c, y) - half * y64.sum(axis=1)[:, None]
+        else:
+            # ŷ = lo + step·q with integer q: ⟨x̄, ŷ⟩ = lo·Σu + step·⟨u, q⟩ − half·Σŷ; the
+            # float32 scans of integer q are exact, so this is exact up to the final rounding
+            q, lo, step = _quantize_queries(y64[:, :D], int(self.query_bits))
+            qpad = np.zeros(y.shape, np.float32)
+            qpad[:, :D] = q
+            ones = np.zeros((1, y.shape[1]), np.float32)
+            ones[0, :D] = 1.0
+            usum = self._u_dot(c, ones)
+            qsum = q.astype(np.float64).sum(axis=1)[:, None]
+            xy = (lo * usum + step * self._u_dot(c, qpad)
+                  - half * (D * lo + step * qsum))
+        est = norm * norm + rq2 - 2.0 * (norm / (ip * xnorm)) * xy
         slack = np.sqrt(np.maximum(0.0, 1.0 - ip * ip)) / ip * (self.eps0 / math.sqrt(max(D - 1, 1)))
         return est, 2.0 * np.sqrt(rq2) * (norm * slack)
 
@@ -271,7 +327,8 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
                  bits=np.array(self.bits, np.int64), rotation=np.array(self.rotation or ""),
                  seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
-                 eps0=np.array(float(self.eps0)), center=self.center_)
+                 eps0=np.array(float(self.eps0)), center=self.center_,
+                 query_bits=np.array(0 if self.query_bits is None else int(self.query_bits)))
 
     @classmethod
     def load(cls, path):
@@ -287,6 +344,8 @@ class RaBitQ(TransformerMixin, BaseEstimator):
                 if missing:
                     raise ValueError(f"missing entries {missing}")
                 data = {k: f[k] for k in keys}
+                # query_bits came after format version 1 files were written: absent = None
+                data["query_bits"] = f["query_bits"] if "query_bits" in f.files else np.array(0)
         except FileNotFoundError:
             raise
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
@@ -302,8 +361,9 @@ class RaBitQ(TransformerMixin, BaseEstimator):
                 or not np.isfinite(center).all():
             raise ValueError(f"{where!s}: the centre (dtype {center.dtype}, shape "
                              f"{center.shape}) is not a finite float32 vector")
+        qb = int(data["query_bits"])
         out = cls(int(data["bits"]), rotation=str(data["rotation"]) or None,
-                  seed=int(data["seed"]), eps0=float(data["eps0"]))
+                  seed=int(data["seed"]), eps0=float(data["eps0"]), query_bits=qb or None)
         try:
             out._check_params()
         except (TypeError, ValueError) as exc:
@@ -311,6 +371,17 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         out.center_ = center.copy()
         out.n_features_in_ = center.size
         return out
+
+
+def _quantize_queries(y: np.ndarray, bits: int):
+    """Uniform scalar quantization of rotated queries y (nq, D) float64 to integers q in
+    [0, 2^bits − 1] with y ≈ lo + step·q (round to nearest); returns q float32, lo, step
+    (nq, 1) float64. A constant query gets step 1 and q = 0."""
+    lo = y.min(axis=1, keepdims=True)
+    span = y.max(axis=1, keepdims=True) - lo
+    step = np.where(span > 0, span / ((1 << bits) - 1), 1.0)
+    q = np.clip(np.floor((y - lo) / step + 0.5), 0, (1 << bits) - 1)
+    return q.astype(np.float32), lo, step
 
 
 def _top_k(key: np.ndarray, k: int):
