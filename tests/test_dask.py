@@ -14,7 +14,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster, wait
+from distributed import wait
 
 import lowdim
 import lowdim.dask as ldd
@@ -29,14 +29,9 @@ def variant():
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
-    c = Client(cluster)
-    c.wait_for_workers(2, timeout=60)
-    yield c
-    c.close()
-    cluster.close()
+def client(dask_client):
+    """The session's LocalCluster (tests/conftest.py), shared with test_report_stream."""
+    return dask_client
 
 
 def run(client, *collections):
