@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +57,11 @@ def expand(files: list) -> list:
 
 
 def _npy_nbytes(path: str) -> float | None:
-    """n·d·(itemsize + 8) of a 2-D .npy (its raw rows and the float copy), None if unreadable."""
+    """n·d·(itemsize + 8) of a 2-D .npy (its raw rows and the float copy), None if unreadable
+    or not a regular file (opening a FIFO would block; load_matrix names it)."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError):
         return None
