@@ -61,7 +61,7 @@ def dask_client():
     needs one (test_dask, test_report_stream): starting it is the cost, so it is shared."""
     from distributed import Client, LocalCluster
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
+                           dashboard_address=":0", silence_logs=40)
     client = Client(cluster)
     client.wait_for_workers(2, timeout=60)
     yield client
