@@ -61,7 +61,7 @@ def shards(tmp_path_factory):
 def _cli(*argv):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     return subprocess.run([sys.executable, "-m", "lowdim.cli", "report", *argv],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=300)
 
 
 def _check_basics(got, X):
