@@ -53,3 +53,17 @@ def variant(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One distributed.LocalCluster (2 worker processes × 1 thread) for every test that
+    needs one (test_dask, test_report_stream): starting it is the cost, so it is shared."""
+    from distributed import Client, LocalCluster
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=40)
+    client = Client(cluster)
+    client.wait_for_workers(2, timeout=60)
+    yield client
+    client.close()
+    cluster.close()

@@ -7,6 +7,7 @@ the in-memory messages. The workers run lowdim's default backend, so this module
 (on the default variant), not once per backend.
 """
 import os
+import re
 import signal
 import time
 
@@ -14,7 +15,7 @@ import dask
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster, wait
+from distributed import wait
 
 import lowdim
 import lowdim.dask as ldd
@@ -29,14 +30,9 @@ def variant():
 
 
 @pytest.fixture(scope="module")
-def client():
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=40)
-    c = Client(cluster)
-    c.wait_for_workers(2, timeout=60)
-    yield c
-    c.close()
-    cluster.close()
+def client(dask_client):
+    """The session's LocalCluster (tests/conftest.py), shared with test_report_stream."""
+    return dask_client
 
 
 def run(client, *collections):
@@ -226,6 +222,51 @@ def test_pq_encode_decode_search_bitwise(client, pq, data):
         d0, i0 = pq.search(Q, codes, 11)
         np.testing.assert_array_equal(i, i0)
         np.testing.assert_array_equal(d, d0)
+
+
+_CODECS = {
+    "sq-int8": lambda: lowdim.ScalarQuantizer("int8"),
+    "sq-int4-hadamard": lambda: lowdim.ScalarQuantizer("int4", rotation="hadamard", seed=2),
+    "sq-fp16": lambda: lowdim.ScalarQuantizer("fp16"),
+    "sq-binary-hadamard": lambda: lowdim.ScalarQuantizer("binary", rotation="hadamard"),
+    "rabitq": lambda: lowdim.RaBitQ(seed=4),
+}
+
+
+@pytest.mark.parametrize("name", list(_CODECS))
+def test_codec_fit_encode_decode_equal_in_memory(client, data, name):
+    X = (data * 3).astype(np.float64)           # float64 in: rounded to float32 per block too
+    got = ldd.fit(_CODECS[name](), chunked(X))
+    want = _CODECS[name]().fit(X)
+    if name == "rabitq":    # float64 sums added per block vs numpy's pairwise mean
+        np.testing.assert_allclose(got.center_, want.center_, rtol=1e-6, atol=1e-6)
+        got.center_ = want.center_
+    else:
+        assert (got.ranges_ is None) == (want.ranges_ is None)
+        if want.ranges_ is not None:
+            np.testing.assert_array_equal(got.ranges_, want.ranges_)
+    codes, = run(client, ldd.encode(got, da.from_array(X, chunks=(97, 30))))
+    np.testing.assert_array_equal(codes, want.encode(X))
+    rec, = run(client, ldd.decode(got, da.from_array(codes, chunks=(211, -1))))
+    np.testing.assert_array_equal(rec, want.decode(codes))
+
+
+def test_codec_errors_before_compute(data):
+    with pytest.raises(ValueError, match="quantile ranges need every row"):
+        ldd.fit(lowdim.ScalarQuantizer("int8", ranges=(0.01, 0.99)), chunked(data))
+    sq = lowdim.ScalarQuantizer("int8").fit(data)
+    with pytest.raises(ValueError, match="fitted with 48"):
+        ldd.encode(sq, chunked(data[:, :10]))
+    with pytest.raises(TypeError, match="codes must be a dask array of dtype int8"):
+        ldd.decode(sq, da.zeros((5, 48), dtype=np.uint8))
+    with pytest.raises(TypeError, match="ProductQuantizer, ScalarQuantizer or RaBitQ"):
+        ldd.encode(lowdim.SRHT(8), chunked(data))
+    X = data.copy()
+    X[500, 3] = np.nan
+    with pytest.raises(ValueError) as want:
+        lowdim.ScalarQuantizer("int8").fit(X)
+    with pytest.raises(ValueError, match=re.escape(str(want.value)[:25])):
+        ldd.fit(lowdim.ScalarQuantizer("int8"), chunked(X))
 
 
 @pytest.fixture(scope="module")

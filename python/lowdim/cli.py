@@ -71,7 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                     "smallest setting per recall target) of an "
                     "(n, d) embedding matrix. Without FILE it runs on a built-in sample "
                     "whose correct answers are known (intrinsic dimension 8, 10 duplicates).")
-    rep.add_argument("file", nargs="?", help=".npy, .npz, .fvecs, .bvecs, .csv or .tsv")
+    rep.add_argument("file", nargs="*", help=".npy, .npz, .fvecs, .bvecs, .csv or .tsv; several "
+                     ".npy files or a quoted glob ('shards/*.npy') are streamed (docs/scale.md)")
     rep.add_argument("--key", help="array name inside an .npz file")
     rep.add_argument("--sample", type=_sample, metavar="N",
                      help="use a seeded sample of N >= 4 rows")
@@ -90,6 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", metavar="OUT", help="write every number to OUT as JSON")
     rep.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with plots")
     rep.add_argument("--quiet", action="store_true", help="no progress lines")
+    rep.add_argument("--scheduler", metavar="ADDRESS",
+                     help="stream the shards' basics on this Dask scheduler (default in-process)")
+    rep.add_argument("--chunk-rows", type=_sample, metavar="N", help="rows per streamed chunk")
     sub.add_parser("config", help="print backend, ISA, threads and build information")
     return parser
 
@@ -105,11 +109,20 @@ def report(args) -> int:
     from .report.analysis import Progress
     from .report.render import html_page, json_text, text
 
+    from .report import stream
+    files, args.file = args.file, (args.file or [None])[0]
     try:   # before the work: a bad output path must not cost the whole analysis
         check_outputs({"--json": args.json, "--html": args.html}, source=args.file)
     except OutputError as exc:
         return _fail(str(exc))
-    if args.file is None:
+    progress = Progress(None if args.quiet else sys.stderr)
+    try:   # several .npy files, a glob, --scheduler or one .npy too big: stream the basics
+        streamed = stream.from_args(files, args, progress)
+    except ReportInputError as exc:
+        return _fail(str(exc))
+    if streamed is not None:
+        X, source = streamed.pop("sample"), streamed.pop("source")
+    elif args.file is None:
         X, source = builtin_sample(), "built-in sample (3000 × 128 unit-norm, sentence-embedding-like; expected ID ≈ 8, 10 duplicates)"
     else:
         try:
@@ -117,12 +130,12 @@ def report(args) -> int:
         except ReportInputError as exc:
             return _fail(str(exc))
         source = str(args.file)
-    progress = Progress(None if args.quiet else sys.stderr)
     targets = tuple(sorted({0.99, 0.95, 0.90, *([args.target_recall] if args.target_recall
                                                 else [])}, reverse=True))
     rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress, metric=args.metric,
                   codecs=args.codecs, targets=targets)
     rep["source"] = source
+    stream.merge(rep, streamed)
     print(text(rep, source), flush=True)
     try:
         if args.json:

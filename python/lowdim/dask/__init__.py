@@ -1,4 +1,4 @@
-"""lowdim on Dask: projections, PQ, exact kNN and intrinsic dimension of dask arrays.
+"""lowdim on Dask: projections, PQ/scalar/RaBitQ codes, exact kNN and intrinsic dimension.
 
 Functions take and return row-chunked dask.array.Arrays (needs `pip install lowdim[dask]`);
 each task calls the in-memory lowdim function on its block, random matrices are

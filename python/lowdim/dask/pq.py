@@ -19,6 +19,7 @@ from .. import _config, _rng
 from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
+from . import codecs as _codecs
 from ._common import as_rows, offsets, seeded_sample
 from .neighbors import _FAN_IN, _pick, _tree
 
@@ -56,7 +57,10 @@ def encode(quantizer, X, *, n_threads=1):
     """Codes of a dask array X (n, d): dask array (n, M), uint8 (K ≤ 256) or uint16.
 
     Bitwise the codes of quantizer.encode(X.compute()) (rows are encoded independently).
+    A ScalarQuantizer or RaBitQ is encoded by lowdim.dask.codecs.encode.
     """
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        return _codecs.encode(quantizer, X, n_threads=n_threads)
     cb = _fitted(quantizer)
     X = as_rows(X)
     _check_features(X, cb)
@@ -82,7 +86,10 @@ def _check_code_array(codes, cb):
 
 
 def decode(quantizer, codes, *, n_threads=1):
-    """Reconstructions (n, d) float32 of dask codes (n, M); codes out of range raise there."""
+    """Reconstructions (n, d) float32 of dask codes (n, M); codes out of range raise there.
+    A ScalarQuantizer or RaBitQ is decoded by lowdim.dask.codecs.decode."""
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        return _codecs.decode(quantizer, codes, n_threads=n_threads)
     cb = _fitted(quantizer)
     codes = _check_code_array(codes, cb)
     d = cb.shape[0] * cb.shape[2]
@@ -231,10 +238,11 @@ def fit(quantizer, X, *, sample=False):
     sample=True: the in-memory fit on the seeded subsample it would draw itself
     (max_points_per_centroid · K rows, stream STREAM_PQ_SUBSAMPLE), gathered and trained on
     one worker: the codebooks are bitwise quantizer.fit(X.compute()).
+
+    A ScalarQuantizer or RaBitQ is fitted by lowdim.dask.codecs.fit (sample is ignored).
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
-        raise TypeError(f"quantizer must be a lowdim.ProductQuantizer, got "
-                        f"{type(quantizer).__name__}")
+        return _codecs.fit(quantizer, X)
     X = as_rows(X)
     M, K, n_iter, mppc = _params(quantizer, X)
     n, d = X.shape
