@@ -390,6 +390,18 @@ def test_save_load_pickle(tmp_path, rng, kind):
         assert other.get_params()["kind"] == kind and other.code_size == sq.code_size
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_pickled_codes_decode_and_search(rng, kind):
+    # Codes that went through pickle (multiprocessing, joblib, Dask) carry an equal but
+    # distinct dtype object; the native check once compared identity and refused them.
+    X = rng.standard_normal((30, 16)).astype(np.float32)
+    sq = lowdim.ScalarQuantizer(kind).fit(X)
+    codes = sq.encode(X)
+    moved = pickle.loads(pickle.dumps(codes))
+    np.testing.assert_array_equal(sq.decode(moved), sq.decode(codes))
+    np.testing.assert_array_equal(sq.search(X[:3], moved, 4)[1], sq.search(X[:3], codes, 4)[1])
+
+
 def test_load_refuses_foreign_and_corrupted(tmp_path):
     np.savez(tmp_path / "x.npz", format=np.array("something"))
     with pytest.raises(ValueError, match="not a valid lowdim ScalarQuantizer file"):

@@ -55,7 +55,8 @@ std::size_t code_cols(CodecKind k, std::size_t D) {
 
 // Codes (n, cols(kind, D)) of the kind's dtype, C-contiguous; returns the byte pointer.
 const std::uint8_t* check_codes(const py::array& codes, CodecKind k, std::size_t D) {
-  require(codes.dtype().is(code_dtype(k)), "codes have the wrong dtype for this kind");
+  // equal(), not is(): an unpickled array carries an equal but distinct dtype object.
+  require(codes.dtype().equal(code_dtype(k)), "codes have the wrong dtype for this kind");
   require(codes.ndim() == 2 && static_cast<std::size_t>(codes.shape(1)) == code_cols(k, D),
           "codes have the wrong shape for this kind and D");
   require(codes.flags() & py::array::c_style, "codes must be C-contiguous");
