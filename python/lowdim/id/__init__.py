@@ -7,5 +7,10 @@ id_scale_curve (_scale: Gride and TwoNN under decimation).
 """
 from ._estimators import MLE, TwoNN
 from ._scale import id_scale_curve
+from ._corrint import CorrInt
+from ._gride import GRIDE
+from ._lpca import lPCA
+from ._mom import MOM
+from ._tle import TLE
 
-__all__ = ["MLE", "TwoNN", "id_scale_curve"]
+__all__ = ["MLE", "TwoNN", "id_scale_curve", "CorrInt", "GRIDE", "lPCA", "MOM", "TLE"]
