@@ -302,6 +302,8 @@ ENTRIES = {
     "id.MLE.fit_pw": (shapes_nd(), None, ["k"]),
     "id.MLE(precomputed)": (shapes_nd(), "indices", ["k", "flag"]),
     "id.TwoNN": (shapes_nd(), None, ["fraction", "n_threads"]),
+    **{f"id.{c}": (shapes_nd(), None, ["n_threads"])
+       for c in ("lPCA", "MOM", "TLE", "CorrInt", "GRIDE")},
     "set_num_threads": (None, None, ["k"]),
 }
 
