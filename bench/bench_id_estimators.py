@@ -1,16 +1,16 @@
-"""Benchmark: lowdim.id's native skdim-style estimators beside scikit-dimension (issue 13).
+"""Benchmark: lowdim.id's skdim-style estimators beside scikit-dimension's (issue 13).
 
-ENTRIES lists (name, lowdim factory, skdim factory): each factory returns an unfitted
-estimator configured alike, so both run `.fit(X).dimension_` on the same data in one run.
-Parity: the 24 skdim.datasets.BenchmarkManifolds at n = 2500 (random_state 0), relative
-difference of the two answers (ESS and simulated DANCo on the manifolds in PARITY_SUBSET
-only: skdim's ESS takes minutes per manifold, its DANCo ≈ 20 s). Speed: SPEED_SIZES gives
-the size of each timing — 20000 × 768, or the largest size skdim finishes in ~5 minutes.
-Usage: python bench/bench_id_estimators.py [--quick]
+Parity: every (estimator, configuration) on the 24 skdim.datasets.BenchmarkManifolds at
+n = 2500 (random_state 0), largest relative difference and how many are within 2%.
+Speed: ENTRIES = (name, lowdim factory, skdim factory, rows or None); a factory returns
+a callable of X. Both run in this process on the same float32 X (rows × dim, default
+20000 × 768; an entry's own row count when skdim's per-point path would take minutes).
+Usage: python bench/bench_id_estimators.py [--n 20000] [--dim 768] [--no-parity]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -21,123 +21,103 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import table, write_section  # noqa: E402
 
-import lowdim  # noqa: E402
 from lowdim import id as lid  # noqa: E402
-from lowdim.id import _danco  # noqa: E402
 
 
-def _skdim():
-    import skdim
-    return skdim.id
+def _pair(cls, fit_kw=None, **kw):
+    fit_kw = fit_kw or {}
+    return lambda mod: (lambda X: getattr(mod, cls)(**kw).fit(X, **fit_kw).dimension_)
 
 
+def _pw(cls, n_neighbors=100, **kw):
+    return lambda mod: (lambda X: getattr(mod, cls)(**kw).fit_pw(
+        X, n_neighbors=n_neighbors).dimension_pw_)
+
+
+# (name, lowdim factory, skdim factory, rows): the factories take the module (lowdim.id or
+# skdim.id) so one spec serves both; rows None = the run's --n.
 ENTRIES = [
-    ("ESS (ver a, 100 neighbours)", lambda: lid.ESS(), lambda: _skdim().ESS()),
-    ("ESS (ver b)", lambda: lid.ESS(ver="b"), lambda: _skdim().ESS(ver="b")),
-    ("MiND_ML (MLk)", lambda: lid.MiND_ML(), lambda: _skdim().MiND_ML()),
-    ("MiND_ML (MLk, mlk_solver='lbfgsb')", lambda: lid.MiND_ML(mlk_solver="lbfgsb"),
-     lambda: _skdim().MiND_ML()),
-    ("MiND_ML (MLi)", lambda: lid.MiND_ML(ver="MLi"), lambda: _skdim().MiND_ML(ver="MLi")),
-    ("DANCo (DANCoFit, D <= 100)", lambda: lid.DANCo(ver="DANCoFit", D=100),
-     lambda: _skdim().DANCo(ver="DANCoFit", D=100)),
-    ("DANCo (DANCoFit, mlk_solver='lbfgsb')",
-     lambda: lid.DANCo(ver="DANCoFit", D=100, mlk_solver="lbfgsb"),
-     lambda: _skdim().DANCo(ver="DANCoFit", D=100)),
-    ("DANCo (simulated, D = 30)", lambda: lid.DANCo(D=30), lambda: _skdim().DANCo(D=30)),
+    ("lPCA (FO)", _pair("lPCA"), _pair("lPCA"), None),
+    ("lPCA.fit_pw (FO, 100 nn)", _pw("lPCA"), _pw("lPCA"), 500),
+    ("MOM (100 nn)", _pair("MOM"), _pair("MOM"), None),
+    ("TLE (20 nn)", _pair("TLE"), _pair("TLE"), None),
+    ("CorrInt (10, 20)", _pair("CorrInt"), _pair("CorrInt"), None),
+    ("GRIDE (1, 2)", _pair("GRIDE"), _pair("GRIDE"), None),
 ]
-PARITY_SUBSET = {"ESS (ver a, 100 neighbours)": ("Mp2_Paraboloid",),
-                 "ESS (ver b)": ("Mp2_Paraboloid",),
-                 "DANCo (simulated, D = 30)": ("M4_Nonlinear", "M7_Roll", "Mp2_Paraboloid")}
-# rows for the speed run: 20000 × 768 where skdim finishes in minutes; its ESS loops over
-# 4950 determinants per point in Python (~25 ms/point on a quiet core, 0.5 s/point under a
-# load of 18), DANCoFit's table stops at 5000, simulated DANCo (D = 30) at 20000 takes skdim
-# tens of minutes under load
-SPEED_SIZES = {"ESS (ver a, 100 neighbours)": 1000, "ESS (ver b)": 1000,
-               "DANCo (DANCoFit, D <= 100)": 5000, "DANCo (DANCoFit, mlk_solver='lbfgsb')": 5000,
-               "DANCo (simulated, D = 30)": 5000}
+
+PARITY = [(f"lPCA {v}", _pair("lPCA", ver=v)) for v in
+          ("FO", "Fan", "maxgap", "ratio", "participation_ratio", "Kaiser", "broken_stick")]
+PARITY += [("MOM", _pair("MOM")), ("TLE", _pair("TLE")), ("CorrInt", _pair("CorrInt")),
+           ("GRIDE", _pair("GRIDE")), ("GRIDE (2, 5)", _pair("GRIDE", n1=2, n2=5))]
 
 
-def _fit(factory, X):
-    est = factory()
-    if isinstance(est, lid.DANCo):
-        _danco._CACHE.clear()                 # time the calibration too (a cold fit)
+def _quiet(fn, X):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        t0 = time.perf_counter()
-        if hasattr(est, "D") and getattr(est, "ver", "") == "DANCoFit":
-            est.set_params(D=min(100, X.shape[1]))
-        d = float(est.fit(X).dimension_)
-        return d, time.perf_counter() - t0
+        return fn(X)
 
 
-def parity(n: int, names):
-    import skdim
+def parity(skdim, n=2500):
     data = skdim.datasets.BenchmarkManifolds(random_state=0).generate(n=n)
     rows = []
-    for name, ours, theirs in ENTRIES:
-        if name not in names:
-            continue
-        rel, t_o, t_s, worst = [], 0.0, 0.0, ""
-        for m in PARITY_SUBSET.get(name, data):
-            a, ta = _fit(ours, data[m])
-            b, tb = _fit(theirs, data[m])
-            rel.append(abs(a - b) / abs(b))
-            t_o, t_s = t_o + ta, t_s + tb
-            if rel[-1] == max(rel):
-                worst = f"{m} ({a:.3f} vs {b:.3f})"
-        rows.append([name, len(rel), f"{np.mean(rel):.2e}", f"{max(rel):.2e}", worst,
-                     f"{t_o:.1f}", f"{t_s:.1f}", f"{t_s / t_o:.0f}×"])
-        print(rows[-1], flush=True)
-    return rows
+    for name, factory in PARITY:
+        ours, theirs = factory(lid), factory(skdim.id)
+        rel = []
+        for X in data.values():
+            a, b = float(_quiet(ours, X)), float(_quiet(theirs, X))
+            rel.append(abs(a - b) / max(abs(b), 1e-12))
+        rel = np.array(rel)
+        worst = [k for k, r in zip(data, rel) if r > 0.02]
+        rows.append([name, f"{rel.max():.1e}", f"{(rel <= 0.02).sum()}/24",
+                     ", ".join(worst) or "—"])
+    return table(["estimator", "max rel. diff", "within 2%", "outside 2%"], rows)
 
 
-def speed(n_max: int, dim: int, names):
-    rng = np.random.default_rng(0)
-    latent = rng.standard_normal((n_max, 16))
-    X = np.tanh(latent @ rng.standard_normal((16, dim)) / 4).astype(np.float32)
+def speed(skdim, n, dim, only=None):
+    X = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
     rows = []
-    for name, ours, theirs in ENTRIES:
-        if name not in names:
+    for name, ours_f, theirs_f, rows_n in ENTRIES:
+        if only and not name.startswith(only):
             continue
-        n = min(n_max, SPEED_SIZES.get(name, n_max))
-        a, ta = _fit(ours, X[:n])
-        b, tb = _fit(theirs, X[:n])
-        rows.append([name, f"{n} × {dim}", f"{ta:.2f}", f"{tb:.1f}", f"{tb / ta:.0f}×",
-                     f"{a:.3f}", f"{b:.3f}"])
+        x = X if rows_n is None else X[:rows_n]
+        ours, theirs = ours_f(lid), theirs_f(skdim.id)
+        _quiet(ours, x[:500])                             # warm-up (imports, pools)
+        t0 = time.perf_counter()
+        a = _quiet(ours, x)
+        t_ours = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        b = _quiet(theirs, x)
+        t_theirs = time.perf_counter() - t0
+        a, b = np.mean(a), np.mean(b)
+        rows.append([name, f"{len(x)} × {dim}", f"{t_ours:.2f}", f"{t_theirs:.2f}",
+                     f"{t_theirs / t_ours:.1f}×", f"{a:.3f} / {b:.3f}"])
         print(rows[-1], flush=True)
-    return rows
+    return table(["estimator", "X", "lowdim s", "skdim s", "speed-up", "value lowdim / skdim"],
+                 rows)
 
 
-def report(load, n_suite, prow, srow):
-    body = [f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-            f"{lowdim.get_num_threads()} threads; skdim runs single-process (its default).", "",
-            f"### Parity on skdim.datasets.BenchmarkManifolds, n = {n_suite}, random_state 0",
-            "", "Relative difference |lowdim − skdim| / skdim of dimension_, configured alike:",
-            "", table(["estimator", "manifolds", "mean", "max", "largest at", "lowdim s",
-                       "skdim s", "speed-up"], prow), "",
-            "### Speed (one cold fit each, float32 tanh(16-d Gaussian · W), same run)", "",
-            table(["estimator", "n × D", "lowdim s", "skdim s", "speed-up", "lowdim d̂",
-                   "skdim d̂"], srow)]
-    write_section("id_estimators", "skdim-style estimators: ESS, DANCo, MiND_ML "
-                  "(bench/bench_id_estimators.py)", "\n".join(body))
-
-
-def main() -> None:
+def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
-    ap.add_argument("--only", nargs="*", default=[e[0] for e in ENTRIES])
-    ap.add_argument("--speed-only", nargs="*", default=None,
-                    help="entries for the speed run (default: --only)")
-    ap.add_argument("--speed-n", type=int, default=None, help="rows of the speed run")
+    ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--dim", type=int, default=768)
+    ap.add_argument("--no-parity", action="store_true")
+    ap.add_argument("--only", help="run only the ENTRIES whose name starts with this")
     args = ap.parse_args()
-    n_suite, (n_speed, dim) = (300, (2000, 64)) if args.quick else (2500, (20000, 768))
-    n_speed = args.speed_n or n_speed
-    import os
-    load = os.getloadavg()
-    srow = speed(n_speed, dim, args.only if args.speed_only is None else args.speed_only)
-    report(load, n_suite, [], srow)            # written as soon as each part is done
-    prow = parity(n_suite, args.only)
-    report(load, n_suite, prow, srow)
+    try:
+        import skdim
+    except ImportError:
+        print("scikit-dimension is not installed: nothing to compare with")
+        return
+    load0 = os.getloadavg()[0]
+    body = []
+    if not args.no_parity:
+        body += ["Parity on the 24 benchmark manifolds, n = 2500:", "", parity(skdim), ""]
+        print(body[-2], flush=True)
+    body += [f"Speed, float32 X, one run each (skdim's n_jobs default):", "",
+             speed(skdim, args.n, args.dim, args.only), "",
+             f"Load average (1 min) {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end."]
+    write_section("id_estimators", "skdim-style ID estimators (bench/bench_id_estimators.py)",
+                  "\n".join(body))
 
 
 if __name__ == "__main__":

@@ -323,6 +323,9 @@ def _entries():
         "id.MiND_ML": lambda X, Y, p: lowdim.id.MiND_ML(k=p["k"], n_threads=t(p)).fit(X).dimension_,
         "id.DANCo": lambda X, Y, p: lowdim.id.DANCo(k=p["k"], D=4, n_threads=t(p)).fit(
             X).dimension_,
+        **{f"id.{c}": (lambda c: lambda X, Y, p: getattr(lowdim.id, c)(
+            n_threads=t(p)).fit(X).dimension_)(c) for c in ("lPCA", "MOM", "TLE", "CorrInt",
+                                                             "GRIDE")},
         "set_num_threads": lambda X, Y, p: (L.set_num_threads(p["k"]), L.get_num_threads()),
         "settings:set_backend": lambda X, Y, p: L.set_backend(p["value"]),
         "settings:set_isa": lambda X, Y, p: L.set_isa(p["value"]),
@@ -334,7 +337,8 @@ def _entries():
 # Entries whose integer outputs (neighbour indices, tree edges) may differ between ISAs
 # at exact float ties (README, "Determinism"): their float outputs are compared instead.
 TIE_SENSITIVE = {"knn", "mst", "lid", "intrinsic_dim", "twonn", "id.MLE", "id.MLE.fit_pw",
-                 "id.TwoNN", "mst_length", "mst_length_batch", "ph_dimension"}
+                 "id.TwoNN", "id.MOM", "id.TLE", "id.CorrInt", "id.GRIDE", "mst_length",
+                 "mst_length_batch", "ph_dimension"}
 
 
 # Checks the sweep's KNOWN_OPEN may switch off per entry ("check:<name>").

@@ -305,6 +305,8 @@ ENTRIES = {
     "id.ESS": (shapes_nd(), None, ["k", "n_threads"]),
     "id.MiND_ML": (shapes_nd(), None, ["k", "n_threads"]),
     "id.DANCo": (shapes_nd(), None, ["k", "n_threads"]),
+    **{f"id.{c}": (shapes_nd(), None, ["n_threads"])
+       for c in ("lPCA", "MOM", "TLE", "CorrInt", "GRIDE")},
     "set_num_threads": (None, None, ["k"]),
 }
 

@@ -8,8 +8,14 @@ id_scale_curve (_scale: Gride and TwoNN under decimation).
 """
 from ._estimators import MLE, TwoNN
 from ._scale import id_scale_curve
+from ._corrint import CorrInt
 from ._danco import DANCo
 from ._ess import ESS
+from ._gride import GRIDE
+from ._lpca import lPCA
 from ._mind import MiND_ML
+from ._mom import MOM
+from ._tle import TLE
 
-__all__ = ["MLE", "TwoNN", "id_scale_curve", "DANCo", "ESS", "MiND_ML"]
+__all__ = ["MLE", "TwoNN", "id_scale_curve", "CorrInt", "DANCo", "ESS", "GRIDE", "lPCA",
+           "MiND_ML", "MOM", "TLE"]

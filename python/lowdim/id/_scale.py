@@ -23,17 +23,36 @@ STREAM_DECIMATION = 0x49444443     # seeded partition of the points into decimat
 MAX_SUBSETS = 8                    # subsets averaged per decimation level
 
 
-def _gride_score(d, logmu, n1):
-    """Score (derivative of the log-likelihood) and Fisher information at d."""
+def _gride_score(d, logmu, n1, n2=None, n_score=None):
+    """Score (derivative of the log-likelihood) and Fisher information at d.
+
+    n2 defaults to 2·n1; n_score replaces n in the score's n/d term (skdim's N − 1)."""
+    n2 = 2 * n1 if n2 is None else n2
     x = d * logmu
     # ln μ / (1 − μ^−d), which tends to 1/d as ln μ → 0 (tied distances)
     safe = np.where(x > 0, x, 1.0)
     q = np.where(x > 0, logmu / -np.expm1(-safe), 1.0 / d)
     info_terms = np.where(x > 0, logmu**2 * np.exp(-safe) / np.expm1(-safe) ** 2, 1.0 / d**2)
     n = len(logmu)
-    score = n / d + (n1 - 1) * q.sum() - (2 * n1 - 1) * logmu.sum()
-    info = n / d**2 + (n1 - 1) * info_terms.sum()
+    score = (n if n_score is None else n_score) / d + (n2 - n1 - 1) * q.sum() \
+        - (n2 - 1) * logmu.sum()
+    info = n / d**2 + (n2 - n1 - 1) * info_terms.sum()
     return score, info
+
+
+def gride_from_logmu(logmu, n1, n2=None, n_score=None):
+    """(d, standard error): root of the decreasing Gride score, by bisection in log d."""
+    lo, hi = 1e-6, 1e6
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if _gride_score(mid, logmu, n1, n2, n_score)[0] > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1 + 1e-12:
+            break
+    d = math.sqrt(lo * hi)
+    return d, 1.0 / math.sqrt(_gride_score(d, logmu, n1, n2)[1])
 
 
 def gride(dist, n1):
@@ -42,17 +61,7 @@ def gride(dist, n1):
     logmu = np.log(r[:, 2 * n1 - 1] / r[:, n1 - 1])
     if not logmu.any():
         raise ValueError(f"every ratio r_{2 * n1}/r_{n1} is 1; the dimension is undefined")
-    lo, hi = 1e-6, 1e6
-    for _ in range(200):                  # bisection in log d on the decreasing score
-        mid = math.sqrt(lo * hi)
-        if _gride_score(mid, logmu, n1)[0] > 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi / lo < 1 + 1e-12:
-            break
-    d = math.sqrt(lo * hi)
-    return d, 1.0 / math.sqrt(_gride_score(d, logmu, n1)[1])
+    return gride_from_logmu(logmu, n1)
 
 
 def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads=None,

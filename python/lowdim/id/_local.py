@@ -1,0 +1,83 @@
+"""Shared fit of the skdim-style local estimators (MOM, TLE): kNN, duplicates, combination.
+
+skdim's LocalEstimator.fit(X, precomputed_knn_arrays, smooth, n_neighbors, comb, n_jobs):
+pointwise estimates on each point's n_neighbors nearest neighbours (self excluded), then
+their mean or median. Here the neighbours come from lowdim's exact kNN; duplicates are
+merged first (as lowdim's MLE), so zero distances do not reach the formulas.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import intrinsic as _lid
+from .. import neighbors as _knn_mod
+from .._validate import as_float_array, check_int
+from ._estimators import _IDEstimator, _smooth, _threads
+
+
+class _LocalEstimator(_IDEstimator):
+    _N_NEIGHBORS = 100
+    duplicates = "merge"
+    n_threads = None
+
+    def _pointwise(self, x, dist, idx):
+        raise NotImplementedError
+
+    def fit(self, X, y=None, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
+            comb="mean", n_jobs=None):
+        """Pointwise estimates (dimension_pw_) and their mean or median (dimension_).
+
+        X (n, d); precomputed_knn_arrays = (distances, indices) of shape (n, k), used as
+        given (sorted ascending, self excluded). n_neighbors defaults to the class's skdim
+        default; n_neighbors >= len(X) warns and is clipped to len(X) - 1 (as skdim).
+        """
+        _lid._check_choice(comb, "comb", ("mean", "median"))
+        threads = _threads(self.n_threads, n_jobs)
+        x = as_float_array(X, name="X")
+        if len(x) < 2:
+            raise ValueError(f"X needs at least 2 points, got {len(x)}")
+        k = check_int(self._N_NEIGHBORS if n_neighbors is None else n_neighbors,
+                      name="n_neighbors", low=1)
+        if k >= len(x):
+            warnings.warn("n_neighbors >= len(X), setting n_neighbors = len(X)-1", stacklevel=2)
+            k = len(x) - 1
+        inverse = None
+        if precomputed_knn_arrays is not None:
+            dist, idx = precomputed_knn_arrays
+            dist = as_float_array(dist, name="knn distances", dtype=np.float64)
+            idx = _lid.check_knn_indices(np.asarray(idx))
+            if dist.shape != idx.shape or len(dist) != len(x):
+                raise ValueError(f"precomputed_knn_arrays must be two arrays of shape "
+                                 f"({len(x)}, k), got {dist.shape} and {idx.shape}")
+            k = dist.shape[1]
+        else:
+            dist, idx = _knn_mod.knn(x, k, n_threads=threads)
+            zero = int((dist[:, 0] == 0).sum())
+            if zero:
+                x, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
+                dist, idx = _knn_mod.knn(x, k, n_threads=threads)
+        self.n_features_in_ = int(np.shape(X)[1])
+        self.n_neighbors_, self.comb_ = k, comb
+        pw = self._pointwise(x, dist.astype(np.float64), idx)
+        self.dimension_pw_ = pw if inverse is None else pw[inverse]
+        self.dimension_ = float(np.mean(pw) if comb == "mean" else np.median(pw))
+        if smooth:
+            s = _smooth(pw, idx)
+            self.dimension_pw_smooth_ = s if inverse is None else s[inverse]
+        elif hasattr(self, "dimension_pw_smooth_"):
+            del self.dimension_pw_smooth_
+        return self
+
+    def fit_transform(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
+                      n_neighbors=None, comb="mean", n_jobs=None):
+        """fit(...) then dimension_ (as skdim)."""
+        return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
+                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).dimension_
+
+    def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
+                         n_jobs=None):
+        """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
+        return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
+                        n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()
