@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", metavar="OUT", help="write every number to OUT as JSON")
     rep.add_argument("--html", metavar="OUT", help="write a self-contained HTML report with plots")
     rep.add_argument("--quiet", action="store_true", help="no progress lines")
+    rep.add_argument("--compare", metavar="B", help="a second embedding of the same rows "
+                     "(same order): adds CKA, Procrustes and mutual-kNN alignment")
     sub.add_parser("config", help="print backend, ISA, threads and build information")
     return parser
 
@@ -117,11 +119,18 @@ def report(args) -> int:
         except ReportInputError as exc:
             return _fail(str(exc))
         source = str(args.file)
+    from .report import geometry
+    try:
+        Y = geometry.load_compare(args, X) if args.compare else None
+    except ReportInputError as exc:
+        return _fail(str(exc))
     progress = Progress(None if args.quiet else sys.stderr)
     targets = tuple(sorted({0.99, 0.95, 0.90, *([args.target_recall] if args.target_recall
                                                 else [])}, reverse=True))
     rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress, metric=args.metric,
                   codecs=args.codecs, targets=targets)
+    geometry.add_to_report(rep, X, Y, quick=args.quick, seed=args.seed, progress=progress,
+                           compare_source=args.compare)
     rep["source"] = source
     print(text(rep, source), flush=True)
     try:

@@ -14,17 +14,19 @@ import numpy as np
 
 from .. import neighbors
 from .._validate import check_int
-from ._common import PairMoments, check_pair, refuse_constant
+from ._common import PairMoments, check_pair, refuse_constant, rescale
 
 PROCRUSTES_KINDS = ("squared", "euclidean", "angular")
 KNN_METRICS = ("cosine", "inner_product", "euclidean", "sqeuclidean")
 
 
 def _checked_pair(X, Y, what):
+    """Validated X, Y, each scaled by a power of two into a safe range: every measure here
+    is invariant to scaling X and Y separately (CKA, Procrustes, neighbour sets)."""
     x, y = check_pair(X, Y)
     refuse_constant(x, "X", what)
     refuse_constant(y, "Y", what)
-    return x, y
+    return rescale(x)[0], rescale(y)[0]
 
 
 def linear_cka(X, Y, *, debiased: bool = False) -> float:
