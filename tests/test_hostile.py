@@ -36,11 +36,6 @@ KNOWN_OPEN = {
     # global estimate is finite or refused), ph_dimension returns inf when E_α grows like
     # n (np.eye, grids)
     *((e, "check:finite_output") for e in ("lid", "id.MLE.fit_pw", "ph_dimension")),
-    # lowdim.measures sums float32 moments in float32 BLAS (X.T @ X, einsum): coordinates
-    # whose squares pass float32's (or float64's) range overflow: RuntimeWarning, inf/NaN
-    *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
-    # ... and subnormal coordinates: 0/0 in normalised moments (RuntimeWarning, NaN)
-    *((f"measures.{m}", "values:subnormal") for m in MEASURES),
     # RaBitQ and id_scale_curve (new this session) overflow on coordinates near float32's
     # range: RuntimeWarning from numpy casts/products instead of a clear ValueError
     *((e, v) for e in ("RaBitQ", "id_scale_curve", "id.id_scale_curve")

@@ -240,7 +240,8 @@ class _LogMeanExp:
         if self.scale == 1.0:
             e = -self.t * d2
         else:
-            with np.errstate(divide="ignore"):    # log 0 = −inf: a zero distance, e = 0
+            # log 0 = −inf: a zero distance, e = 0; exp overflow: e = −inf, a term of 0
+            with np.errstate(divide="ignore", over="ignore"):
                 e = -np.exp(math.log(self.t) + 2.0 * math.log(self.scale) + np.log(d2))
         self.m += len(e)
         top = float(e.max()) if len(e) else -math.inf

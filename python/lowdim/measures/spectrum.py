@@ -186,7 +186,7 @@ def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
     stat = m2 if statistic == "variance" else mabs
     scores = stat / stat.mean()            # scale free; the moments go back to X's units
     with np.errstate(over="ignore"):
-        m2, amax, mean = m2 * scale**2, amax * scale, mean * scale
+        m2, amax, mean = m2 * scale * scale, amax * scale, mean * scale
     if not (np.isfinite(m2).all() and np.isfinite(amax).all()):
         raise ValueError("outlier_dimensions: the per-dimension variance of X overflows "
                          "float64; scale X down")
