@@ -27,10 +27,6 @@ import hostile_cases as hc
 # Inputs that still fail: open bugs of issue 10 first, then behaviour that is by design.
 # Each is (entry or "*", tag); a case carrying a listed tag is left out (a "check:" tag
 # switches one check off and keeps the case). Remove an entry when its fix merges.
-MEASURES = ("isoscore", "isoscore_star", "uniformity", "alignment", "w2_isotropy",
-            "mean_cosine", "effective_rank", "vn_entropy", "alpha_req", "outlier_dimensions",
-            "hubness", "linear_cka", "procrustes_distance", "mutual_knn_alignment",
-            "knn_overlap", "summary", "compare_summary")
 KNOWN_OPEN = {
     # MLE local ID is inf when a point's k neighbours are equidistant (integer grids; the
     # global estimate is finite or refused), ph_dimension returns inf when E_α grows like

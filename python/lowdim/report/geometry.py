@@ -79,9 +79,10 @@ def load_compare(args, X: np.ndarray) -> np.ndarray:
 
 def geometry(X: np.ndarray, *, quick: bool, seed: int) -> tuple[dict | None, str | None]:
     """(section, None), or (None, reason) when the geometry is undefined for X."""
-    X = _as_float(X[_finite(X)])
+    keep = _finite(X)
+    X = X if keep.all() else X[keep]         # no copy of a clean matrix
     rows = sample_rows(len(X), SIZES[int(quick)], seed + SEED_OFFSET)
-    S = X if rows is None else X[rows]
+    S = _as_float(X if rows is None else X[rows])
     if len(S) < 4:
         return None, f"only {len(S)} finite rows; needs at least 4"
     k = min(K, len(S) - 1)
@@ -96,10 +97,12 @@ def compare(X: np.ndarray, Y: np.ndarray, *, quick: bool, seed: int,
             source: str) -> tuple[dict | None, str | None]:
     """(section, None) for two embeddings of the same rows, or (None, reason)."""
     both = _finite(X) & _finite(Y)
-    X, Y = _as_float(X[both]), _as_float(Y[both])
+    if not both.all():
+        X, Y = X[both], Y[both]
     rows = sample_rows(len(X), SIZES[int(quick)], seed + SEED_OFFSET)
     if rows is not None:
         X, Y = X[rows], Y[rows]
+    X, Y = _as_float(X), _as_float(Y)
     if len(X) < 4:
         return None, f"only {len(X)} rows finite in both; needs at least 4"
     out, why = compute(lambda: measures.compare_summary(X, Y, k=min(K, len(X) - 1)))
