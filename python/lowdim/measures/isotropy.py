@@ -15,8 +15,9 @@ import numpy as np
 
 from .. import _rng
 from .._validate import as_float_array, check_int, check_positive
-from ._common import (BLOCK_ROWS, check_matrix, check_pair, eigvals_desc, prepared,
-                      refuse_constant, refuse_zero_rows, rescale, row_sq_norms, scatter)
+from ._common import (BLOCK_ROWS, check_matrix, check_pair, eigvals_desc, one_blas_thread,
+                      prepared, refuse_constant, refuse_zero_rows, rescale, row_sq_norms,
+                      scatter)
 
 # Counter-based stream of uniformity's pair sample (disjoint from lowdim._rng's streams).
 STREAM_UNIFORMITY_PAIRS = 0x554E4946 << 32
@@ -96,8 +97,9 @@ def isoscore_star(X, *, zeta, C0=None) -> float:
         if c0.shape != (d, d):
             raise ValueError(f"C0 must have shape ({d}, {d}), got {c0.shape}")
     refuse_constant(x, "X", "IsoScore*")
-    return _isoscore_from_values(np.linalg.svd(_shrunk(x, scale, zeta, c0),
-                                               compute_uv=False), d)
+    with one_blas_thread():                 # d × d: see _common.eigvals_desc
+        pcs = np.linalg.svd(_shrunk(x, scale, zeta, c0), compute_uv=False)
+    return _isoscore_from_values(pcs, d)
 
 
 def _shrunk(x, scale, zeta, c0):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import neighbors
 from .._validate import check_int
-from ._common import PairMoments, check_pair, refuse_constant, rescale
+from ._common import PairMoments, check_pair, one_blas_thread, refuse_constant, rescale
 
 PROCRUSTES_KINDS = ("squared", "euclidean", "angular")
 KNN_METRICS = ("cosine", "inner_product", "euclidean", "sqeuclidean")
@@ -98,7 +98,8 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
 
 def procrustes_from_moments(mom: PairMoments, kind: str = "squared") -> float:
     """Procrustes distance from the centred d1 × d2 cross product and the scatters."""
-    nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
+    with one_blas_thread():                 # d1 × d2: see _common.eigvals_desc
+        nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
     nu = min(nu / math.sqrt(float(np.trace(mom.Sxx)) * float(np.trace(mom.Syy))), 1.0)
     if kind == "angular":
         return math.acos(nu)

@@ -19,7 +19,7 @@ from .io import ReportInputError, load_matrix, sample_rows
 SIZES = (10000, 2000)     # rows of the geometry sample: (default, --quick)
 SEED_OFFSET = 11          # row sample stream seed + 11 (analysis/compression use 1..5)
 K = 10                    # hubness and mutual-kNN neighbourhood
-UNIFORMITY_PAIRS = 20000  # sampled pairs of the uniformity estimate (stderr in the JSON)
+UNIFORMITY_PAIRS = 5000   # sampled pairs of the uniformity estimate (stderr in the JSON)
 N_WORST = 5               # outlier dimensions listed
 
 MEANS = {
@@ -77,10 +77,12 @@ def load_compare(args, X: np.ndarray) -> np.ndarray:
     return Y
 
 
-def geometry(X: np.ndarray, *, quick: bool, seed: int) -> tuple[dict | None, str | None]:
-    """(section, None), or (None, reason) when the geometry is undefined for X."""
-    keep = _finite(X)
-    X = X if keep.all() else X[keep]         # no copy of a clean matrix
+def geometry(X: np.ndarray, *, quick: bool, seed: int,
+             finite: bool = False) -> tuple[dict | None, str | None]:
+    """(section, None), or (None, reason) when the geometry is undefined for X.
+    finite=True: X is known to hold no NaN/inf (the report's basics counted them)."""
+    keep = None if finite else _finite(X)
+    X = X if keep is None or keep.all() else X[keep]     # no copy of a clean matrix
     rows = sample_rows(len(X), SIZES[int(quick)], seed + SEED_OFFSET)
     S = _as_float(X if rows is None else X[rows])
     if len(S) < 4:
@@ -93,10 +95,11 @@ def geometry(X: np.ndarray, *, quick: bool, seed: int) -> tuple[dict | None, str
     return out, why
 
 
-def compare(X: np.ndarray, Y: np.ndarray, *, quick: bool, seed: int,
-            source: str) -> tuple[dict | None, str | None]:
-    """(section, None) for two embeddings of the same rows, or (None, reason)."""
-    both = _finite(X) & _finite(Y)
+def compare(X: np.ndarray, Y: np.ndarray, *, quick: bool, seed: int, source: str,
+            finite: bool = False) -> tuple[dict | None, str | None]:
+    """(section, None) for two embeddings of the same rows, or (None, reason).
+    finite=True: X is known to hold no NaN/inf (Y is checked)."""
+    both = _finite(Y) if finite else _finite(X) & _finite(Y)
     if not both.all():
         X, Y = X[both], Y[both]
     rows = sample_rows(len(X), SIZES[int(quick)], seed + SEED_OFFSET)
@@ -116,10 +119,11 @@ def add_to_report(rep: dict, X, Y=None, *, quick: bool, seed: int, progress,
                   compare_source: str | None = None) -> None:
     """rep["geometry"] (and rep["compare"] when Y is given), timed like the other steps;
     an undefined section is None with its reason in rep["undefined"]."""
-    jobs = [("geometry", lambda: geometry(X, quick=quick, seed=seed))]
+    finite = (rep.get("basics") or {}).get("nonfinite_rows") == 0
+    jobs = [("geometry", lambda: geometry(X, quick=quick, seed=seed, finite=finite))]
     if Y is not None:
         jobs.append(("compare", lambda: compare(X, Y, quick=quick, seed=seed,
-                                                source=compare_source)))
+                                                source=compare_source, finite=finite)))
     for name, job in jobs:
         with progress.step(f"{name} measures"):
             rep[name], why = job()
