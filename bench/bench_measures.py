@@ -5,7 +5,10 @@ k = 10 against lowdim.knn itself (target within 1.2×: hubness is the kNN plus a
 linear CKA of two 100000 × 768 matrices (target < 2 s) and, at the largest n whose n × n
 Gram matrices fit in half the available memory, against the straightforward n × n
 implementation (Kornblith et al.'s gram_linear + center_gram + cka; target ≥ 10×).
-Usage: python bench/bench_measures.py [--quick]
+Every spectrum measure is one d × d scatter (n·d² flops through BLAS syrk) plus a d × d
+eigendecomposition; CKA needs the scatter of [X Y] (4·n·d² flops). The section prints
+each time's floor at the float32 matmul rate measured in the same run.
+Usage: python bench/bench_measures.py [--quick] [--hub-n N]
 """
 from __future__ import annotations
 
@@ -63,6 +66,9 @@ def loadavg() -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--hub-n", type=int, default=None,
+                    help="rows of the hubness-vs-knn comparison (default: all n; the kNN "
+                         "of 100000 × 768 takes minutes, each call is timed twice)")
     args = ap.parse_args()
     n, d = (10000, 256) if args.quick else (100000, 768)
     load_start = loadavg()
@@ -80,14 +86,18 @@ def main() -> None:
         ("vn_entropy(X)", lambda: M.vn_entropy(X)),
         ("alpha_req(X)", lambda: M.alpha_req(X)),
         ("outlier_dimensions(X)", lambda: M.outlier_dimensions(X)),
+        ("summary(X) (all of the above + hubness: one scatter, one kNN)", None),
     ]
-    rows = []
-    for name, fn in single:
-        t = best_time(fn, repeat=2)
-        rows.append([name, f"{t:.2f}", "met" if t < 2 else "MISSED"])
-    t_iso = float(rows[0][1])
     a = np.random.default_rng(3).standard_normal((2048, 2048)).astype(np.float32)
     mm_rate = 2 * 2048**3 / best_time(lambda: a @ a, repeat=3) / 1e9
+    floor = n * d * d / (mm_rate * 1e9)       # the scatter at the matmul rate
+    rows = []
+    for name, fn in single[:-1]:
+        t = best_time(fn, repeat=2)
+        spectral = "outlier" not in name and "cosine" not in name and "uniformity" not in name
+        rows.append([name, f"{t:.2f}", f"{floor:.2f}" if spectral else "",
+                     "met" if t < 2 else "MISSED"])
+    t_iso = float(rows[0][1])
     od = M.outlier_dimensions(X)
     values = {"isoscore": M.isoscore(X), "mean_cosine": M.mean_cosine(X),
               "effective_rank": M.effective_rank(X), "alpha_req": M.alpha_req(X).alpha,
@@ -95,17 +105,23 @@ def main() -> None:
 
     # hubness vs knn: one call each, alternated twice, best of two (each call is long)
     k = 10
+    hub_n = min(args.hub_n or n, n)
+    Xh = X[:hub_n]
     t_knn, t_hub = [], []
     for _ in range(2):
         t0 = time.perf_counter()
-        lowdim.knn(X, k)
+        nn = lowdim.knn(Xh, k)
         t_knn.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        h = M.hubness(X, k)
+        h = M.hubness(Xh, k)
         t_hub.append(time.perf_counter() - t0)
     hub_ratio = min(t_hub) / min(t_knn)
+    # summary reuses one kNN graph (passed in, as the report does) and one scatter
+    t_sum = best_time(lambda: M.summary(X, knn=nn) if hub_n == n else M.summary(
+        X[:hub_n], knn=nn), repeat=1)
 
     t_cka = best_time(lambda: M.linear_cka(X, Y), repeat=2)
+    t_csum = best_time(lambda: M.compare_summary(X[:hub_n], Y[:hub_n]), repeat=1)
     t_dcka = best_time(lambda: M.linear_cka(X, Y, debiased=True), repeat=2)
     t_proc = best_time(lambda: M.procrustes_distance(X, Y), repeat=2)
     mem_cka = measure_memory(lambda: M.linear_cka(X, Y))
@@ -133,28 +149,39 @@ Y = X rotated + independent noise. Best of 2 runs after a warm-up unless noted.
 (load average 1/5/15 min: {load_start} at the start, {loadavg()} at the end, on 2 cores), so
 absolute times are inflated and noisy; ratios were measured in the same run.
 
-| single-matrix measure | seconds | target < 2 s |
-|---|---|---|
-""" + "\n".join(f"| {r[0]} | {r[1]} | {r[2]} |" for r in rows) + f"""
+Float32 2048³ matmul in this run: {mm_rate:.0f} GFLOP/s (2 BLAS threads); "floor" = the
+n·d² = {n * d * d / 1e9:.0f}·10⁹ flops of the scatter at that rate.
+
+| single-matrix measure | seconds | floor (s) | target < 2 s |
+|---|---|---|---|
+""" + "\n".join(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} |" for r in rows) + f"""
+
+summary(X) on {hub_n} rows with a precomputed kNN graph (as `lowdim report` passes it):
+{t_sum:.2f} s for all of its numbers — one scatter and two {d} × {d} eigendecompositions.
 
 Values: IsoScore {values['isoscore']:.4f}, mean cosine {values['mean_cosine']:.4f},
 RankMe {values['effective_rank']:.1f}, α-ReQ {values['alpha_req']:.3f}, outlier dimensions
 {values['outlier dims']} (planted: [17, {d // 2 + 1}]).
 
 """ + table(["task", "seconds", "ratio"], [
-        [f"lowdim.knn(X, {k})", f"{min(t_knn):.2f}", "1.00"],
-        [f"hubness(X, k={k})", f"{min(t_hub):.2f}",
+        [f"lowdim.knn(X[:{hub_n}], {k})", f"{min(t_knn):.2f}", "1.00"],
+        [f"hubness(X[:{hub_n}], k={k})", f"{min(t_hub):.2f}",
          f"{hub_ratio:.3f} (target <= 1.2: {'met' if hub_ratio <= 1.2 else 'MISSED'})"],
     ]) + f"""
 
 Hubness: skewness {h.skewness:.2f}, anti-hubs {h.antihub_share:.2%}, hubs {h.hub_share:.2%}.
 Each of the two calls was timed once per round, two rounds alternated, best round kept.
+Hubness adds a bincount and two moments, O(n·k), to the kNN's O(n²·d): the ratio on
+{hub_n} rows bounds the ratio at any larger n.
 
 """ + table(["similarity of two {n} × {d} float32 matrices".format(n=n, d=d), "seconds",
              "target"], [
-        ["linear_cka(X, Y)", f"{t_cka:.2f}", "< 2 s: " + ("met" if t_cka < 2 else "MISSED")],
+        ["linear_cka(X, Y)", f"{t_cka:.2f}", "< 2 s: " + ("met" if t_cka < 2 else "MISSED")
+         + f" (floor {4 * floor:.2f} s: 4·n·d² flops at the matmul rate)"],
         ["linear_cka(X, Y, debiased=True)", f"{t_dcka:.2f}", ""],
         ["procrustes_distance(X, Y)", f"{t_proc:.2f}", ""],
+        [f"compare_summary(X[:{hub_n}], Y[:{hub_n}]) (both CKAs, Procrustes, 2 kNN graphs)",
+         f"{t_csum:.2f}", ""],
     ]) + f"""
 
 linear_cka at n = {n} adds {mem_cka:.0f} MiB of peak memory (measured in a forked child),
@@ -175,11 +202,12 @@ is off by {err_ours:.1e} and the float32 n × n one by {err_gram:.1e}: centring 
 matrix of data with a common mean cancels digits, centring the features first does not. The n × n version needs {4 * m * m * 4 / 2**30:.1f} GiB at
 n = {m} and would need {4 * n * n * 4 / 2**30:.0f} GiB at n = {n}.
 Why the single-matrix times look the way they do: every spectrum measure is one d × d
-scatter (n·d² = {n * d * d / 1e9:.0f}·10⁹ multiply-adds through BLAS syrk on float32 blocks,
-summed in float64) plus a {d} × {d} eigendecomposition, so it runs at the BLAS rate: the
-scatter inside isoscore ran at {n * d * d / t_iso / 1e9:.0f} GFLOP/s (counting the n·d² flops of
-the triangle syrk computes), while a float32 2048³ matmul ran at {mm_rate:.0f} GFLOP/s in this
-run. The spread between the spectrum measures (same work) is load noise.
+scatter (n·d² = {n * d * d / 1e9:.0f}·10⁹ flops: syrk computes one triangle, n·d²/2
+multiply-adds, on float32 blocks summed in float64) plus a {d} × {d} eigendecomposition, so
+it runs at the BLAS rate: isoscore as a whole ran at {n * d * d / t_iso / 1e9:.0f} GFLOP/s,
+while a float32 2048³ matmul ran at {mm_rate:.0f} GFLOP/s in this run. The spread between
+the spectrum measures (same work) is load noise: with another process on one of the two
+cores, OpenBLAS's two threads wait for each other.
 """
     write_section("measures", "Geometry measures (bench/bench_measures.py, issue 19)", body)
 

@@ -27,20 +27,11 @@ import hostile_cases as hc
 # Inputs that still fail: open bugs of issue 10 first, then behaviour that is by design.
 # Each is (entry or "*", tag); a case carrying a listed tag is left out (a "check:" tag
 # switches one check off and keeps the case). Remove an entry when its fix merges.
-MEASURES = ("isoscore", "isoscore_star", "uniformity", "alignment", "w2_isotropy",
-            "mean_cosine", "effective_rank", "vn_entropy", "alpha_req", "outlier_dimensions",
-            "hubness", "linear_cka", "procrustes_distance", "mutual_knn_alignment",
-            "knn_overlap", "summary", "compare_summary")
 KNOWN_OPEN = {
     # MLE local ID is inf when a point's k neighbours are equidistant (integer grids; the
     # global estimate is finite or refused), ph_dimension returns inf when E_α grows like
     # n (np.eye, grids)
     *((e, "check:finite_output") for e in ("lid", "id.MLE.fit_pw", "ph_dimension")),
-    # lowdim.measures sums float32 moments in float32 BLAS (X.T @ X, einsum): coordinates
-    # whose squares pass float32's (or float64's) range overflow: RuntimeWarning, inf/NaN
-    *((f"measures.{m}", v) for m in MEASURES for v in ("values:big", "values:huge")),
-    # ... and subnormal coordinates: 0/0 in normalised moments (RuntimeWarning, NaN)
-    *((f"measures.{m}", "values:subnormal") for m in MEASURES),
     # RaBitQ and id_scale_curve (new this session) overflow on coordinates near float32's
     # range: RuntimeWarning from numpy casts/products instead of a clear ValueError
     *((e, v) for e in ("RaBitQ", "id_scale_curve", "id.id_scale_curve")

@@ -587,3 +587,67 @@ def test_specific_argument_errors(data):
         M.uniformity(data, t=0)
     with pytest.raises(ValueError, match="X is all zeros"):
         M.effective_rank(np.zeros((4, 3)))
+
+
+# ------------------------------------------------- coordinates near the float limits
+SCALE_FREE = {
+    "isoscore": lambda X, Y: M.isoscore(X),
+    "isoscore_star(zeta=1)": lambda X, Y: M.isoscore_star(X, zeta=1.0),
+    "uniformity": lambda X, Y: M.uniformity(X).value,
+    "uniformity(sampled)": lambda X, Y: M.uniformity(X, max_pairs=50).value,
+    "alignment": lambda X, Y: M.alignment(X, Y),
+    "w2_isotropy": lambda X, Y: M.w2_isotropy(X),
+    "mean_cosine": lambda X, Y: M.mean_cosine(X),
+    "effective_rank": lambda X, Y: M.effective_rank(X),
+    "vn_entropy": lambda X, Y: M.vn_entropy(X),
+    "alpha_req": lambda X, Y: M.alpha_req(X, fit_range=(1, 5)).alpha,
+    "outlier scores": lambda X, Y: M.outlier_dimensions(X, factor=1.0).scores.sum(),
+    "kurtosis": lambda X, Y: float(M.outlier_dimensions(X).kurtosis.sum()),
+    "hubness": lambda X, Y: M.hubness(X, 3).skewness,
+    "linear_cka": lambda X, Y: M.linear_cka(X, Y),
+    "debiased cka": lambda X, Y: M.linear_cka(X, Y, debiased=True),
+    "procrustes": lambda X, Y: M.procrustes_distance(X, Y, kind="angular"),
+    "mutual_knn": lambda X, Y: M.mutual_knn_alignment(X, Y, 3),
+    "summary": lambda X, Y: M.summary(X, k=3)["effective_rank"],
+    "compare_summary": lambda X, Y: M.compare_summary(X, Y, k=3)["linear_cka"],
+}
+IN_UNITS = {   # not scale free: finite in X's units, or a clear ValueError
+    "isoscore_star(zeta=0.3)": lambda X, Y: M.isoscore_star(X, zeta=0.3),
+    "uniformity(normalize=False)": lambda X, Y: M.uniformity(X, normalize=False).value,
+    "uniformity(normalize=False, log=False)": lambda X, Y: M.uniformity(
+        X, normalize=False, log=False, max_pairs=50).value,
+    "alignment(normalize=False)": lambda X, Y: M.alignment(X, Y, normalize=False),
+    "w2_isotropy(normalize=False)": lambda X, Y: M.w2_isotropy(X, normalize=False),
+    "outlier variance": lambda X, Y: float(M.outlier_dimensions(X).variance.sum()),
+}
+
+
+def limit_inputs(dtype, rng):
+    """(name, factor, X, Y): X = factor · base with factor a power of two near the top of
+    dtype's range, far above float32's (for float64) or into the subnormals."""
+    base = np.round(rng.standard_normal((30, 5)) * 8)      # integers: exact when scaled
+    info = np.finfo(dtype)
+    top, sub = np.log2(float(info.max)), np.log2(float(info.smallest_subnormal))
+    for name, e in (("huge", int(top) - 6), ("big", 70), ("subnormal", int(sub) + 5)):
+        f = 2.0 ** e
+        X = (base * f).astype(dtype)
+        yield name, f, X, (X[:, ::-1] * dtype(0.5)).astype(dtype), base
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_coordinates_near_the_float_limits_give_finite_or_clear_results(dtype, rng):
+    for name, f, X, Y, base in limit_inputs(dtype, rng):
+        for what, fn in SCALE_FREE.items():
+            want = fn(base, base[:, ::-1] * 0.5)
+            if what in ("outlier scores", "kurtosis") and name == "huge" and dtype == np.float64:
+                with pytest.raises(ValueError, match="variance of X overflows float64"):
+                    fn(X, Y)        # it also returns the variances, in X's units
+                continue
+            assert fn(X, Y) == pytest.approx(want, rel=1e-5, abs=1e-6), (name, what)
+        for what, fn in IN_UNITS.items():
+            try:
+                value = fn(X, Y)
+            except ValueError as exc:
+                assert "float64" in str(exc) or "scale" in str(exc), (name, what, exc)
+                continue
+            assert math.isfinite(value), (name, what)

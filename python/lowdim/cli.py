@@ -94,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--scheduler", metavar="ADDRESS",
                      help="stream the shards' basics on this Dask scheduler (default in-process)")
     rep.add_argument("--chunk-rows", type=_sample, metavar="N", help="rows per streamed chunk")
+    rep.add_argument("--compare", metavar="B", help="a second embedding of the same rows "
+                     "(same order): adds CKA, Procrustes and mutual-kNN alignment")
     sub.add_parser("config", help="print backend, ISA, threads and build information")
     return parser
 
@@ -107,9 +109,9 @@ def _fail(message: str, status: int = 2) -> int:
 def report(args) -> int:
     from .report import ReportInputError, analyse, builtin_sample, load_matrix
     from .report.analysis import Progress
+    from .report import geometry, stream
     from .report.render import html_page, json_text, text
 
-    from .report import stream
     files, args.file = args.file, (args.file or [None])[0]
     try:   # before the work: a bad output path must not cost the whole analysis
         check_outputs({"--json": args.json, "--html": args.html}, source=args.file)
@@ -130,10 +132,18 @@ def report(args) -> int:
         except ReportInputError as exc:
             return _fail(str(exc))
         source = str(args.file)
+    try:
+        if args.compare and streamed is not None:
+            raise ReportInputError("--compare takes one FILE, not several files or --scheduler")
+        Y = geometry.load_compare(args, X) if args.compare else None
+    except ReportInputError as exc:
+        return _fail(str(exc))
     targets = tuple(sorted({0.99, 0.95, 0.90, *([args.target_recall] if args.target_recall
                                                 else [])}, reverse=True))
     rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress, metric=args.metric,
                   codecs=args.codecs, targets=targets)
+    geometry.add_to_report(rep, X, Y, quick=args.quick, seed=args.seed, progress=progress,
+                           compare_source=args.compare)
     rep["source"] = source
     stream.merge(rep, streamed)
     print(text(rep, source), flush=True)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import neighbors
 from .._validate import check_int
-from ._common import check_matrix, refuse_constant
+from ._common import prepared, refuse_constant
 
 
 class Hubness(NamedTuple):
@@ -49,7 +49,7 @@ def hubness(X, k: int = 10, *, metric: str = "euclidean", knn=None,
     k : int, 1 <= k <= n - 1.
     metric : one of lowdim.knn's metrics; Radovanović et al. use euclidean and cosine.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)          # neighbour sets do not change under a power-of-two scale
     n = x.shape[0]
     k = check_int(k, name="k", low=1, high=n - 1)
     refuse_constant(x, "X", "hubness")

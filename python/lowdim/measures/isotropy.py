@@ -15,8 +15,9 @@ import numpy as np
 
 from .. import _rng
 from .._validate import as_float_array, check_int, check_positive
-from ._common import (BLOCK_ROWS, check_matrix, check_pair, eigvals_desc, refuse_constant,
-                      refuse_zero_rows, row_sq_norms, scatter)
+from ._common import (BLOCK_ROWS, check_matrix, check_pair, eigvals_desc, one_blas_thread,
+                      prepared, refuse_constant, refuse_zero_rows, rescale, row_sq_norms,
+                      scatter)
 
 # Counter-based stream of uniformity's pair sample (disjoint from lowdim._rng's streams).
 STREAM_UNIFORMITY_PAIRS = 0x554E4946 << 32
@@ -57,7 +58,7 @@ def isoscore(X) -> float:
     ----------
     X : array of shape (n, d), n >= 2, d >= 2, not constant.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)                      # scale invariant
     _check_dims(x, "isoscore")
     refuse_constant(x, "X", "IsoScore")
     return _isoscore_from_values(eigvals_desc(scatter(x)), x.shape[1])
@@ -81,7 +82,7 @@ def isoscore_star(X, *, zeta, C0=None) -> float:
         Shrinkage target, e.g. the covariance of a larger sample of the same
         distribution. Default: the identity (the authors' advice when none is at hand).
     """
-    x = check_matrix(X)
+    x, scale = prepared(X)
     _check_dims(x, "isoscore_star")
     if isinstance(zeta, bool) or not isinstance(zeta, numbers.Real):
         raise TypeError(f"zeta must be a number, got {type(zeta).__name__}")
@@ -96,8 +97,22 @@ def isoscore_star(X, *, zeta, C0=None) -> float:
         if c0.shape != (d, d):
             raise ValueError(f"C0 must have shape ({d}, {d}), got {c0.shape}")
     refuse_constant(x, "X", "IsoScore*")
-    cov = (1.0 - zeta) * scatter(x) / (x.shape[0] - 1) + zeta * c0
-    return _isoscore_from_values(np.linalg.svd(cov, compute_uv=False), d)
+    with one_blas_thread():                 # d × d: see _common.eigvals_desc
+        pcs = np.linalg.svd(_shrunk(x, scale, zeta, c0), compute_uv=False)
+    return _isoscore_from_values(pcs, d)
+
+
+def _shrunk(x, scale, zeta, c0):
+    """(1 − ζ)·C + ζ·C0 up to a positive factor (IsoScore is scale free), C the covariance
+    of x·scale: the larger of the two weights (1 − ζ)·scale² and ζ is divided out, their
+    ratio taken in logarithms so that neither overflows nor underflows on the way."""
+    cov = scatter(x) / (x.shape[0] - 1)
+    if zeta == 0.0 or zeta == 1.0:
+        return cov if zeta == 0.0 else c0
+    log_ratio = math.log(zeta) - math.log1p(-zeta) - 2.0 * math.log(scale)
+    if log_ratio <= 0.0:                     # ζ / ((1 − ζ)·scale²) <= 1
+        return cov + math.exp(log_ratio) * c0
+    return math.exp(-log_ratio) * cov + c0
 
 
 # ------------------------------------------------------------------ W2 to isotropy
@@ -116,11 +131,17 @@ def w2_isotropy(X, *, normalize: bool = True) -> float:
     defines this measure; the closed form above is the whole definition. Rotation
     invariant.
     """
-    x = check_matrix(X)
+    x, scale = prepared(X)
     refuse_constant(x, "X", "w2_isotropy")
     lam = eigvals_desc(scatter(x)) / (x.shape[0] - 1)
     w2sq = max(lam.sum() - np.sqrt(lam).sum()**2 / x.shape[1], 0.0)
-    return float(math.sqrt(w2sq / lam.sum()) if normalize else math.sqrt(w2sq))
+    if normalize:
+        return float(math.sqrt(w2sq / lam.sum()))
+    w2 = math.sqrt(w2sq) * scale           # x was scaled by 1 / scale (a power of two)
+    if not math.isfinite(w2):
+        raise ValueError("w2_isotropy(normalize=False) overflows float64 for this X; "
+                         "use normalize=True or scale X down")
+    return float(w2)
 
 
 # --------------------------------------------------------------------- mean cosine
@@ -134,7 +155,7 @@ def mean_cosine(X) -> float:
     "average cosine similarity" anisotropy measure (Ethayarajh 2019 uses random pairs;
     this is the mean over all pairs). Constant nonzero rows give 1. Rows must be nonzero.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)                      # scale invariant
     norms = refuse_zero_rows(x, "X", "mean_cosine")
     n = x.shape[0]
     total = np.zeros(x.shape[1])
@@ -177,64 +198,108 @@ def uniformity(X, t: float = 2.0, *, log: bool = True, normalize: bool = True,
     result is the same on every machine; the standard error of the estimate is returned
     (delta method for the log). Returns Uniformity(value, n_pairs, exact, stderr).
     """
-    x = check_matrix(X)
+    x, scale = prepared(X)        # normalize=True: scale free; else d² is scaled back
     t = check_positive(t, name="t")
     max_pairs = check_int(max_pairs, name="max_pairs", low=1)
     seed = _rng.check_seed(seed)
     n = x.shape[0]
     norms = (refuse_zero_rows(x, "X", "uniformity") if normalize
              else np.sqrt(row_sq_norms(x)))
+    acc = _LogMeanExp(t, 1.0 if normalize else scale)
     total_pairs = n * (n - 1) // 2
     if total_pairs <= max_pairs:
-        scale = norms if normalize else np.ones(n)
-        mean, var, m = _uniformity_exact(x, scale, t), 0.0, total_pairs
+        _uniformity_exact(x, norms if normalize else np.ones(n), acc)
     else:
-        mean, var, m = _uniformity_sampled(x, norms, t, max_pairs, seed, normalize)
+        _uniformity_sampled(x, norms, max_pairs, seed, normalize, acc)
+    log_mean, rel_se = acc.result()
+    if not math.isfinite(log_mean):
+        raise ValueError("uniformity: exp(-t·‖z_i − z_j‖²) underflows float64's exponent "
+                         "range for every pair (t·distance² too large); use "
+                         "normalize=True, a smaller t, or scale X down")
     if log:
-        value = math.log(mean) if mean > 0 else -math.inf
-        se = math.sqrt(var / m) / mean if mean > 0 else math.inf
+        value, se = log_mean, rel_se
     else:
-        value, se = mean, math.sqrt(var / m)
-    return Uniformity(float(value), int(m), total_pairs <= max_pairs, float(se))
+        value = math.exp(log_mean)
+        se = rel_se * value
+    return Uniformity(float(value), int(acc.m), total_pairs <= max_pairs, float(se))
 
 
-def _uniformity_exact(x, norms, t) -> float:
+class _LogMeanExp:
+    """Streaming log(mean_p exp(−w·d²_p)) and the relative standard error of the mean.
+
+    The terms are kept relative to the largest exponent seen (log-sum-exp), so the mean
+    of values that all underflow (far-apart unnormalised rows) is still exact in the log.
+    d² is measured on x / scale; t·scale²·d² is formed as exp(log t + 2 log scale + log d²)
+    only when scale ≠ 1, where t·scale² itself may overflow. exact: all pairs (se 0).
+    """
+
+    def __init__(self, t: float, scale: float):
+        self.t, self.scale, self.exact = t, scale, False
+        self.top, self.s1, self.s2, self.m = -math.inf, 0.0, 0.0, 0
+
+    def add(self, d2: np.ndarray) -> None:
+        d2 = np.maximum(d2, 0.0)
+        if self.scale == 1.0:
+            e = -self.t * d2
+        else:
+            # log 0 = −inf: a zero distance, e = 0; exp overflow: e = −inf, a term of 0
+            with np.errstate(divide="ignore", over="ignore"):
+                e = -np.exp(math.log(self.t) + 2.0 * math.log(self.scale) + np.log(d2))
+        self.m += len(e)
+        top = float(e.max()) if len(e) else -math.inf
+        if top > self.top:                        # rebase the running sums
+            if self.top > -math.inf:
+                f = math.exp(self.top - top)
+                self.s1, self.s2 = self.s1 * f, self.s2 * f * f
+            self.top = top
+        if self.top == -math.inf:
+            return
+        v = np.exp(e - self.top)
+        self.s1 += float(v.sum())
+        self.s2 += float(v @ v)
+
+    def result(self) -> tuple[float, float]:
+        """(log of the mean, standard error of the mean / the mean); 0 se when exact."""
+        if self.top == -math.inf or self.s1 <= 0:
+            return -math.inf, math.inf
+        m = self.m
+        mean = self.s1 / m
+        if self.exact:
+            return self.top + math.log(mean), 0.0
+        var = max(self.s2 / m - mean * mean, 0.0) * m / (m - 1) if m > 1 else 0.0
+        return self.top + math.log(mean), math.sqrt(var / m) / mean
+
+
+def _uniformity_exact(x, norms, acc) -> None:
+    """Every pair i < j, by row blocks of the Gram matrix of z = x / norms (float64)."""
     n = x.shape[0]
     block = max(1, min(n, GRAM_BLOCK_ENTRIES // n))
     z = np.empty((n, x.shape[1]))
     for s in range(0, n, BLOCK_ROWS):
         z[s:s + BLOCK_ROWS] = _unit(x, norms, slice(s, s + BLOCK_ROWS))
     sq = np.einsum("ij,ij->i", z, z)
-    acc = 0.0
     for s in range(0, n - 1, block):
         e = min(s + block, n - 1)
         g = z[s:e] @ z[s + 1:].T                 # rows s..e-1 against columns s+1..n-1
-        d2 = np.maximum(sq[s:e, None] + sq[None, s + 1:] - 2 * g, 0.0)
+        d2 = sq[s:e, None] + sq[None, s + 1:] - 2 * g
         keep = np.arange(s + 1, n)[None, :] > np.arange(s, e)[:, None]   # j > i only
-        acc += float(np.exp(-t * d2)[keep].sum())
-    return acc / (n * (n - 1) // 2)
+        acc.add(d2[keep])
+    acc.exact = True
 
 
-def _uniformity_sampled(x, norms, t, m, seed, normalize):
-    """Mean of exp(−t‖z_i − z_j‖²) over m sampled pairs, by row dot products in x's dtype:
+def _uniformity_sampled(x, norms, m, seed, normalize, acc) -> None:
+    """exp(−t‖z_i − z_j‖²) over m sampled pairs, by row dot products in x's dtype:
     ‖z_i − z_j‖² = 2 − 2·x_i·x_j / (‖x_i‖‖x_j‖) (normalised) or ‖x_i‖² + ‖x_j‖² − 2·x_i·x_j.
     In float32 the squared distance is off by ~1e-6, far below the sampling error."""
     n = x.shape[0]
-    total, total_sq = 0.0, 0.0
     for s in range(0, m, PAIR_CHUNK):
         i, j = sample_pairs(seed, n, s, min(s + PAIR_CHUNK, m))
-        dots = np.einsum("ij,ij->i", np.take(x, i, axis=0), np.take(x, j, axis=0))
-        dots = dots.astype(np.float64)
+        dots = np.einsum("ij,ij->i", x[i], x[j]).astype(np.float64)
         if normalize:
             sq = 2.0 - 2.0 * dots / (norms[i] * norms[j])
         else:
             sq = norms[i] ** 2 + norms[j] ** 2 - 2.0 * dots
-        v = np.exp(-t * np.maximum(sq, 0.0))
-        total += float(v.sum())
-        total_sq += float(v @ v)
-    mean = total / m
-    var = max(total_sq / m - mean**2, 0.0) * m / (m - 1) if m > 1 else 0.0
-    return mean, var, m
+        acc.add(sq)
 
 
 def sample_pairs(seed: int, n: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -262,11 +327,28 @@ def alignment(X, Y, alpha: float = 2.0, *, normalize: bool = True) -> float:
     """
     x, y = check_pair(X, Y, same_dims=True)
     alpha = check_positive(alpha, name="alpha")
+    if normalize:                           # z = x / ‖x‖: each side scale free
+        (x, _), (y, _) = rescale(x), rescale(y)
+        scale = 1.0
+    else:                                   # one common power of two keeps x − y exact
+        xy, scale = rescale(np.stack([x, y]))
+        x, y = xy[0], xy[1]
     nx = refuse_zero_rows(x, "X", "alignment") if normalize else np.ones(len(x))
     ny = refuse_zero_rows(y, "Y", "alignment") if normalize else np.ones(len(y))
-    acc = 0.0
+    log_d = np.empty(len(x))                # log ‖z_i − w_i‖ (−inf for equal rows)
     for s in range(0, len(x), BLOCK_ROWS):
         sl = slice(s, s + BLOCK_ROWS)
         diff = _unit(x, nx, sl) - _unit(y, ny, sl)
-        acc += float((np.einsum("ij,ij->i", diff, diff) ** (alpha / 2)).sum())
-    return acc / len(x)
+        with np.errstate(divide="ignore"):
+            log_d[sl] = 0.5 * np.log(np.einsum("ij,ij->i", diff, diff))
+    top = float(log_d.max())
+    if top == -math.inf:
+        return 0.0
+    # mean of ‖·‖^α = exp(α·log‖·‖) taken relative to the largest term: no overflow on
+    # the way (α can be large), only if the mean itself exceeds float64
+    log_mean = alpha * (top + math.log(scale)) + math.log(
+        float(np.exp(alpha * (log_d - top)).mean()))
+    if log_mean > math.log(np.finfo(np.float64).max):
+        raise ValueError("alignment overflows float64 for this X, Y and alpha; use "
+                         "normalize=True, a smaller alpha, or scale X and Y down")
+    return math.exp(log_mean)

@@ -14,17 +14,19 @@ import numpy as np
 
 from .. import neighbors
 from .._validate import check_int
-from ._common import PairMoments, check_pair, refuse_constant
+from ._common import PairMoments, check_pair, one_blas_thread, refuse_constant, rescale
 
 PROCRUSTES_KINDS = ("squared", "euclidean", "angular")
 KNN_METRICS = ("cosine", "inner_product", "euclidean", "sqeuclidean")
 
 
 def _checked_pair(X, Y, what):
+    """Validated X, Y, each scaled by a power of two into a safe range: every measure here
+    is invariant to scaling X and Y separately (CKA, Procrustes, neighbour sets)."""
     x, y = check_pair(X, Y)
     refuse_constant(x, "X", what)
     refuse_constant(y, "Y", what)
-    return x, y
+    return rescale(x)[0], rescale(y)[0]
 
 
 def linear_cka(X, Y, *, debiased: bool = False) -> float:
@@ -96,7 +98,8 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
 
 def procrustes_from_moments(mom: PairMoments, kind: str = "squared") -> float:
     """Procrustes distance from the centred d1 × d2 cross product and the scatters."""
-    nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
+    with one_blas_thread():                 # d1 × d2: see _common.eigvals_desc
+        nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
     nu = min(nu / math.sqrt(float(np.trace(mom.Sxx)) * float(np.trace(mom.Syy))), 1.0)
     if kind == "angular":
         return math.acos(nu)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import check_int, check_positive
-from ._common import BLOCK_ROWS, check_matrix, eigvals_desc, refuse_constant, scatter
+from ._common import BLOCK_ROWS, eigvals_desc, prepared, refuse_constant, scatter
 
 
 def _gram_eigvals(x: np.ndarray, center: bool) -> np.ndarray:
@@ -54,7 +54,7 @@ def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
     eigenvalues of the d × d Gram matrix (σ = √λ), so singular values below ~1e-8·σ_max
     are not resolved; their share of the entropy is below 1e-7.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)                     # scale invariant: p depends on σ / ‖σ‖₁ only
     eps = _check_eps(eps)
     _refuse_degenerate(x, center, "effective_rank")
     sig = np.sqrt(_gram_eigvals(x, center)[:min(x.shape)])
@@ -72,7 +72,7 @@ def vn_entropy(X, *, center: bool = True) -> float:
     log(rank) for equal variances; exp(S) is an effective rank of the eigenvalues (σ²),
     whereas RankMe uses σ. 0·log 0 = 0.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)
     _refuse_degenerate(x, center, "vn_entropy")
     lam = _gram_eigvals(x, center)
     p = lam / lam.sum()
@@ -99,7 +99,7 @@ def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
     to the eigenvalues that are nonzero (> 1e-12 of the largest). Returns AlphaReq(alpha,
     r2, fit_range used). Larger α: faster decay, fewer effective dimensions.
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)
     try:
         start, stop = (check_int(v, name="fit_range", low=0) for v in fit_range)
     except TypeError:
@@ -157,7 +157,7 @@ def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
     float32 within blocks of rows (~1e-6 relative), float64 in float64. Returns
     OutlierDimensions.
     """
-    x = check_matrix(X)
+    x, scale = prepared(X)
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
     factor = check_positive(factor, name="factor")
@@ -184,7 +184,12 @@ def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
     np.divide(m4, m2 * m2, out=kurt, where=m2 > 0)
     kurt[m2 > 0] -= 3.0
     stat = m2 if statistic == "variance" else mabs
-    scores = stat / stat.mean()
+    scores = stat / stat.mean()            # scale free; the moments go back to X's units
+    with np.errstate(over="ignore"):
+        m2, amax, mean = m2 * scale * scale, amax * scale, mean * scale
+    if not (np.isfinite(m2).all() and np.isfinite(amax).all()):
+        raise ValueError("outlier_dimensions: the per-dimension variance of X overflows "
+                         "float64; scale X down")
     idx = np.flatnonzero(scores > factor)
     idx = idx[np.argsort(-scores[idx], kind="stable")].astype(np.int64)
     rule = f"{statistic} > {factor:g} x mean {statistic} over dimensions"

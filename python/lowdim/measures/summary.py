@@ -11,22 +11,33 @@ import numpy as np
 from .. import neighbors
 from .._validate import check_int
 from . import isotropy, similarity, spectrum
-from ._common import (PairMoments, check_matrix, check_pair, eigvals_desc, refuse_constant,
-                      scatter)
+from ._common import PairMoments, eigvals_desc, prepared, refuse_constant, scatter
 from .hubness import hubness_from_indices
 
 
-def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None) -> dict:
+def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None,
+            max_pairs: int = 100_000) -> dict:
     """Geometry of X (n, d) for the report, as a dict of floats / ints / lists.
 
-    Keys: n, d; isoscore, mean_cosine, uniformity (+ uniformity_pairs, exact, stderr),
-    w2_isotropy; effective_rank (RankMe, paper form), vn_entropy, alpha_req (+ r2);
+    Keys: n, d; isoscore, mean_cosine, uniformity (+ uniformity_pairs, exact, stderr;
+    `max_pairs` sampled pairs at most), w2_isotropy; effective_rank (RankMe, paper form:
+    X not centred), effective_rank_centered (center=True), vn_entropy, alpha_req (+ r2);
     outlier_dimensions (count, rule, worst: [(dim, variance / mean variance)] of the
-    `n_outliers` worst); hubness_k, hubness_skewness, antihub_share, hub_share.
-    `knn` may pass lowdim.knn(X, >= k) results to reuse (the report's k = 20 graph).
-    Every value equals the public function's on the same X.
+    `n_outliers` worst); hubness_k, hubness_skewness, antihub_share, hub_share; and
+    undefined: {key: reason} for the keys that are None. `knn` may pass lowdim.knn(X, >= k)
+    results to reuse (the report's k = 20 graph). One d × d scatter and one kNN graph serve
+    every measure; each value equals the public function's on the same X.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> s = measures.summary(X, k=5)
+    >>> round(s["isoscore"], 1), s["outlier_dimensions"]["count"]
+    (1.0, 0)
     """
-    x = check_matrix(X)
+    x, _ = prepared(X)                 # every key is scale invariant
     k = check_int(k, name="k", low=1, high=x.shape[0] - 1)
     n_outliers = check_int(n_outliers, name="n_outliers", low=0)
     refuse_constant(x, "X", "summary")
@@ -35,27 +46,33 @@ def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None) -> 
     lam = eigvals_desc(S)
     mean = x.mean(axis=0, dtype=np.float64)
     gram_lam = eigvals_desc(S + n * np.outer(mean, mean))
-    sig = np.sqrt(gram_lam[:min(n, d)])
-    p = sig / sig.sum() + 1e-7
     q = lam / lam.sum()
     q = q[q > 0]
-    uni = isotropy.uniformity(x, seed=seed) if x.any(axis=1).all() else None
+    nonzero = x.any(axis=1).all()
+    uni = isotropy.uniformity(x, seed=seed, max_pairs=max_pairs) if nonzero else None
     out = {"n": n, "d": d}
+    why = {}
     out["isoscore"] = isotropy._isoscore_from_values(lam, d) if d >= 2 else None
-    out["mean_cosine"] = isotropy.mean_cosine(x) if uni is not None else None
+    if d < 2:
+        why["isoscore"] = "needs at least 2 columns"
+    out["mean_cosine"] = isotropy.mean_cosine(x) if nonzero else None
     out["uniformity"] = uni.value if uni is not None else None
     out["uniformity_pairs"] = uni.n_pairs if uni is not None else 0
     out["uniformity_exact"] = bool(uni.exact) if uni is not None else False
     out["uniformity_stderr"] = uni.stderr if uni is not None else None
+    if not nonzero:
+        why["mean_cosine"] = why["uniformity"] = "X has all-zero rows (no direction)"
     w2sq = max(lam.sum() - np.sqrt(lam).sum() ** 2 / d, 0.0)
     out["w2_isotropy"] = float(np.sqrt(w2sq / lam.sum()))
-    out["effective_rank"] = float(np.exp(-(p * np.log(p)).sum()))
+    out["effective_rank"] = _rankme(gram_lam[:min(n, d)])
+    out["effective_rank_centered"] = _rankme(lam[:min(n, d)])
     out["vn_entropy"] = float(-(q * np.log(q)).sum())
     try:
         a = spectrum.alpha_from_eigvals(lam[:min(n, d)], 5, 100)
         out["alpha_req"], out["alpha_req_r2"] = a.alpha, a.r2
-    except ValueError:                       # fewer than 7 nonzero eigenvalues
+    except ValueError as exc:                 # fewer than 7 nonzero eigenvalues
         out["alpha_req"], out["alpha_req_r2"] = None, None
+        why["alpha_req"] = why["alpha_req_r2"] = str(exc)
     od = spectrum.outlier_dimensions(x)
     out["outlier_dimensions"] = {
         "count": int(len(od.indices)), "rule": od.rule,
@@ -67,8 +84,15 @@ def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None) -> 
         idx = np.asarray(knn[1])[:, :k]
     h = hubness_from_indices(idx, n, k)
     out.update(hubness_k=k, hubness_skewness=h.skewness, antihub_share=h.antihub_share,
-               hub_share=h.hub_share)
+               hub_share=h.hub_share, undefined=why)
     return out
+
+
+def _rankme(lam: np.ndarray) -> float:
+    """RankMe with ε = 1e-7 from the eigenvalues λ = σ² of a Gram matrix."""
+    sig = np.sqrt(lam)
+    p = sig / sig.sum() + 1e-7
+    return float(np.exp(-(p * np.log(p)).sum()))
 
 
 def compare_summary(X, Y, *, k: int = 10) -> dict:
@@ -76,12 +100,20 @@ def compare_summary(X, Y, *, k: int = 10) -> dict:
 
     Keys: n, d_x, d_y; linear_cka, linear_cka_debiased (None when n < 4),
     procrustes (Ding et al. squared distance 2 − 2ν), mutual_knn_k, mutual_knn_alignment,
-    knn_jaccard (cosine neighbours, as the public functions' defaults).
+    knn_jaccard (cosine neighbours, as the public functions' defaults). The d × d moments
+    are computed once for both CKAs and Procrustes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((100, 6))
+    >>> c = measures.compare_summary(X, 3 * X[:, ::-1], k=5)
+    >>> round(c["linear_cka"], 6), round(c["procrustes"], 6), c["mutual_knn_alignment"]
+    (1.0, 0.0, 1.0)
     """
-    x, y = check_pair(X, Y)
+    x, y = similarity._checked_pair(X, Y, "compare_summary")
     k = check_int(k, name="k", low=1, high=x.shape[0] - 1)
-    refuse_constant(x, "X", "compare_summary")
-    refuse_constant(y, "Y", "compare_summary")
     out = {"n": x.shape[0], "d_x": x.shape[1], "d_y": y.shape[1]}
     mom = PairMoments(x, y, row_norms=x.shape[0] >= 4)
     out["linear_cka"] = similarity.cka_from_moments(mom, False)

@@ -68,6 +68,8 @@ def text(rep: dict, source: str) -> str:
         out.append(f"Compression: undefined ({rep['undefined']['compression']})")
     else:
         out += _compression_lines(c)
+    from .geometry import text_lines     # issue 19: geometry / --compare sections
+    out += text_lines(rep)
     out += [f"Note: {w}" for w in rep.get("warnings", [])]
     out += ["", f"Backend {rep['config']['backend']} ({rep['config']['isa']}), "
             f"{rep['config']['threads']} threads; total wall time {rep['wall_time_s']:.1f} s"]
@@ -237,6 +239,11 @@ def _ph_plot(s):
                      y_from_zero=False)
 
 
+def _geometry_notes(rep):
+    from .geometry import html_notes
+    return html_notes(rep)
+
+
 def html_page(rep: dict, source: str) -> str:
     s, c = rep["shape"], rep["compression"]
     plots = ((_lid_plot(s) + _ph_plot(s) if s else "") + (_recall_plot(c) if c else ""))
@@ -244,7 +251,8 @@ def html_page(rep: dict, source: str) -> str:
             "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
             "pre{background:#f6f6f6;padding:1em;overflow:auto}svg{margin:.5em}</style></head><body>"
             f"<h1>lowdim report</h1><div>{plots}</div>"
-            + "".join(f"<p><small>{html.escape(m)}</small></p>" for m in MEANS.values())
+            + "".join(f"<p><small>{html.escape(m)}</small></p>" for m in [*MEANS.values(),
+                                                                          *_geometry_notes(rep)])
             + f"<pre>{html.escape(text(rep, source))}</pre>"
             f"<script type='application/json' id='data'>{html.escape(json_text(rep))}</script>"
             "</body></html>")
