@@ -15,8 +15,8 @@ from . import _config, _rng
 from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
                     prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import (as_float_array, check_fraction, check_int, next_pow2_exponent,
-                        sklearn_style_array)
+from ._validate import (as_float_array, as_ndarray, check_fraction, check_int,
+                        next_pow2_exponent, sklearn_style_array)
 
 
 # NaN/inf checks: every output of these transforms depends on every input of its row
@@ -37,8 +37,8 @@ def _is_private_copy(arr: np.ndarray, X) -> bool:
     if isinstance(X, (list, tuple)):   # np.asarray copies nested sequences, arrays too
         return True
     try:
-        view = np.asarray(X)     # no copy for arrays and buffer-protocol objects
-    except Exception:            # as_float_array accepted X, so this cannot fail in practice
+        view = as_ndarray(X)     # no copy for arrays, buffer-protocol objects, CPU tensors
+    except TypeError:            # as_float_array accepted X, so this cannot fail in practice
         return False
     return not np.may_share_memory(arr, view)
 
