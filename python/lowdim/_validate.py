@@ -193,6 +193,18 @@ def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int
     return value
 
 
+def neighbor_count(k, n_neighbors, *, default=None):
+    """k, or n_neighbors (scikit-learn's and scikit-dimension's name) as its alias."""
+    if n_neighbors is not None:
+        if k is not None and k is not default and not (k is n_neighbors or k == n_neighbors):
+            raise ValueError(f"k={k!r} and its alias n_neighbors={n_neighbors!r} differ; "
+                             "set only one of them")
+        return n_neighbors
+    if k is None:
+        raise TypeError("missing the neighbour count k (or its alias n_neighbors)")
+    return k
+
+
 def check_fraction(value, *, name: str) -> float:
     """A float in (0, 1]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _config
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_int, neighbor_count
 
 METRICS = ("euclidean", "sqeuclidean", "cosine", "inner_product")
 
@@ -45,7 +45,7 @@ def _pow2_exponent(x: np.ndarray, y: np.ndarray) -> int:
     return int(np.frexp(big)[1]) + int(np.ceil(np.log2(x.shape[1]) / 2)) - target
 
 
-def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
+def knn(X, k=None, *, Y=None, metric="euclidean", n_threads=None, n_neighbors=None):
     """Exact k nearest neighbours of every row of X among the rows of Y (or of X).
 
     Parameters
@@ -61,6 +61,8 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
         'cosine' returns 1 − cos (rows must be nonzero); 'inner_product' returns the k
         largest inner products, largest first.
     n_threads : int, optional
+    n_neighbors : int, optional
+        Alias of k (scikit-learn's name).
 
     Returns
     -------
@@ -83,7 +85,7 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
         exclude_self = False
     m = y.shape[0]
     limit = m - 1 if exclude_self else m
-    k = check_int(k, name="k", low=1)
+    k = check_int(neighbor_count(k, n_neighbors), name="k", low=1)
     if k > limit:
         raise ValueError(f"k must be <= {limit} (number of {'other points' if exclude_self else 'rows of Y'}), got {k}")
     if metric == "cosine":

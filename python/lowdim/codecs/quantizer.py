@@ -193,12 +193,17 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         transformed by the orthonormal FWHT before quantization (codes and ranges have D
         dimensions); decode undoes it. Distances and inner products are preserved, and
         outlier dimensions are spread over all coordinates, so int4 and binary lose less.
-    seed : int, default 0
-        Seed of the rotation's signs (lowdim's counter-based generator).
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the rotation's signs, scikit-learn's convention: None draws a seed from
+        numpy's global RandomState at fit (np.random.seed makes it reproducible); the
+        seed used is ``seed_``.
+    seed : int, optional
+        The older name of random_state (an alias: give one of them).
     n_threads : int, optional
 
     Attributes
     ----------
+    seed_ : int, the seed of lowdim's counter-based generator that the rotation uses
     ranges_ : ndarray (2, D) float32 [lo; hi] for int kinds, None otherwise
     n_features_in_ : int, d
     code_size : int, bytes per encoded vector
@@ -210,10 +215,12 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     input raises ValueError (drop such rows before calling).
     """
 
-    def __init__(self, kind, *, ranges="minmax", rotation=None, seed=0, n_threads=None):
+    def __init__(self, kind, *, ranges="minmax", rotation=None, random_state=None, seed=None,
+                 n_threads=None):
         self.kind = kind
         self.ranges = ranges
         self.rotation = rotation
+        self.random_state = random_state
         self.seed = seed
         self.n_threads = n_threads
 
@@ -247,7 +254,11 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     # ---- transforms -------------------------------------------------------------------------
 
     def _signs(self) -> np.ndarray:
-        return _rng.signs(_rng.check_seed(self.seed), self._D, np.float32)
+        seed = self.__dict__.get("seed_")
+        if seed is None:         # an unfitted rotator built with an explicit seed (RaBitQ)
+            seed = _rng.resolve_random_state(self.random_state, self.seed,
+                                             owner="ScalarQuantizer")
+        return _rng.signs(seed, self._D, np.float32)
 
     def _rotate(self, x: np.ndarray) -> np.ndarray:
         """float32 (n, d) -> the space the codes live in: (n, D)."""
@@ -310,7 +321,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         """
         kind = self._kind()
         self._check_rotation()
-        _rng.check_seed(self.seed)
+        self.seed_ = _rng.resolve_random_state(self.random_state, self.seed,
+                                               owner="ScalarQuantizer")
         x = as_float_array(X, ndim=2, dtype=np.float32)
         self.n_features_in_ = x.shape[1]
         self.ranges_ = None
@@ -475,8 +487,9 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"faiss quantizer type {sq.qtype} has no lowdim kind; supported: "
                              f"{sorted(cls._FAISS.values())}")
         kind, d = names[sq.qtype], int(sq.d)
-        out = cls(kind, n_threads=n_threads)
+        out = cls(kind, random_state=0, n_threads=n_threads)
         out.n_features_in_ = d
+        out.seed_ = 0                    # faiss has no rotation: the seed is never used
         out.ranges_ = None
         if kind in INT_LEVELS:
             trained = faiss.vector_to_array(sq.trained).astype(np.float32)
@@ -515,7 +528,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         ranges = self.ranges_ if self.ranges_ is not None else np.zeros((0, 0), np.float32)
         np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
                  kind=np.array(self._kind()), rotation=np.array(self.rotation or ""),
-                 seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
+                 seed=np.array(self.seed_, dtype=np.uint64),
                  n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges)
 
     @classmethod
@@ -548,8 +561,9 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         if kind not in KINDS or rotation not in (None, "hadamard") or d < 1:
             raise ValueError(f"{where!s}: invalid kind {kind!r}, rotation {rotation!r} or "
                              f"n_features {d}")
-        out = cls(kind, rotation=rotation, seed=int(data["seed"]))
+        out = cls(kind, rotation=rotation, random_state=int(data["seed"]))
         out.n_features_in_ = d
+        out.seed_ = int(data["seed"])
         out.ranges_ = None
         if kind in INT_LEVELS:
             r = data["ranges"]
