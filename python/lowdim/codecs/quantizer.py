@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import zipfile
 
 import numpy as np
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
+from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
 from ._ref_codecs import FLOAT_FORMATS, INT_LEVELS, KINDS, code_dtype, code_width
 
@@ -523,36 +523,30 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         return sq
 
     def save(self, path):
-        """Write parameters and ranges to a .npz file (see load)."""
+        """Write parameters and ranges to a .npz file (see load), atomically; the file
+        carries the lowdim and random-generator versions."""
         check_is_fitted(self, "n_features_in_")
         ranges = self.ranges_ if self.ranges_ is not None else np.zeros((0, 0), np.float32)
-        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
-                 kind=np.array(self._kind()), rotation=np.array(self.rotation or ""),
-                 seed=np.array(self.seed_, dtype=np.uint64),
-                 n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges)
+        write_npz(path, dict(
+            format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+            kind=np.array(self._kind()), rotation=np.array(self.rotation or ""),
+            seed=np.array(self.seed_, dtype=np.uint64),
+            n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges))
 
     @classmethod
     def load(cls, path):
-        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
+        """Read a quantizer written by save(); ValueError for corrupted or foreign files and
+        for a rotated quantizer saved with another random-generator version."""
         keys = ("format", "format_version", "kind", "rotation", "seed", "n_features", "ranges")
-        where = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                f = np.load(fh, allow_pickle=False)
-                if not isinstance(f, np.lib.npyio.NpzFile):
-                    raise ValueError("not an .npz archive")
-                missing = [k for k in keys if k not in f.files]
-                if missing:
-                    raise ValueError(f"missing entries {missing}")
-                data = {k: f[k] for k in keys}
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where!s} is not a valid lowdim ScalarQuantizer file "
-                             f"(corrupted or foreign): {exc}") from None
+        where = os.fspath(path) if not hasattr(path, "read") else repr(path)
+        data = read_npz(path, what="ScalarQuantizer", keys=keys)
         if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
             raise ValueError(f"{where!s} is not a lowdim ScalarQuantizer file "
                              f"(format {data['format']!r})")
+        for key in ("format_version", "seed", "n_features"):
+            if data[key].shape != () or data[key].dtype.kind not in "iu":
+                raise ValueError(f"{where!s}: {key} must be a single integer, got dtype "
+                                 f"{data[key].dtype} and shape {data[key].shape}")
         if int(data["format_version"]) != FORMAT_VERSION:
             raise ValueError(f"{where!s} has format version {int(data['format_version'])}; "
                              f"this lowdim reads version {FORMAT_VERSION}")
@@ -561,6 +555,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         if kind not in KINDS or rotation not in (None, "hadamard") or d < 1:
             raise ValueError(f"{where!s}: invalid kind {kind!r}, rotation {rotation!r} or "
                              f"n_features {d}")
+        if rotation is not None:          # the signs are regenerated from the seed
+            check_generator(data["versions"], name=where, what="ScalarQuantizer")
         out = cls(kind, rotation=rotation, random_state=int(data["seed"]))
         out.n_features_in_ = d
         out.seed_ = int(data["seed"])
