@@ -12,7 +12,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
-from typing import IO, Union
+from typing import IO, Any, Union
 
 import numpy as np
 
@@ -20,7 +20,8 @@ from ._npyfile import check_member_size, read_member_header
 
 PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
 # Files written before these entries existed were all made with generator version 1.
-_UNVERSIONED = {"lowdim": "unknown (before 0.x save files were versioned)", "generator": 1}
+_savez: Any = np.savez     # its stubs type **kwds as its own keyword options
+_UNVERSIONED: dict[str, Any] = {"lowdim": "unknown (before 0.x save files were versioned)", "generator": 1}
 
 
 def write_npz(path: PathOrFile, arrays: Mapping[str, np.ndarray]) -> None:
@@ -30,15 +31,15 @@ def write_npz(path: PathOrFile, arrays: Mapping[str, np.ndarray]) -> None:
     from ._rng import GENERATOR_VERSION
     entries = dict(arrays, lowdim_version=np.array(__version__),
                    generator_version=np.array(GENERATOR_VERSION, dtype=np.int64))
-    if hasattr(path, "write"):
-        np.savez(path, **entries)
+    if not isinstance(path, (str, os.PathLike)):
+        _savez(path, **entries)
         return
-    target = os.fspath(path)   # type: ignore[arg-type]
+    target = os.fspath(path)
     target += "" if target.endswith(".npz") else ".npz"
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", suffix=".npz.tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **entries)
+            _savez(fh, **entries)
         os.replace(tmp, target)
     except BaseException:
         os.unlink(tmp)
@@ -46,7 +47,7 @@ def write_npz(path: PathOrFile, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 def read_npz(path: PathOrFile, *, what: str, keys: Sequence[str],
-             optional: Sequence[str] = ()) -> dict:
+             optional: Sequence[str] = ()) -> dict[str, Any]:
     """The arrays `keys` (all required) and `optional` (if present) of a save file, plus
     'versions' ({'lowdim': str, 'generator': int}).
 
@@ -54,10 +55,11 @@ def read_npz(path: PathOrFile, *, what: str, keys: Sequence[str],
     not a zip, missing entries, object arrays, members whose header declares more data
     than stored or than the available memory. FileNotFoundError passes through.
     """
-    name = os.fspath(path) if not hasattr(path, "read") else repr(path)  # type: ignore[arg-type]
+    is_path = isinstance(path, (str, os.PathLike))
+    name = os.fspath(path) if isinstance(path, (str, os.PathLike)) else repr(path)
     version_keys = ("lowdim_version", "generator_version")
     try:
-        fh = open(path, "rb") if not hasattr(path, "read") else path  # type: ignore[arg-type]
+        fh: IO[bytes] = open(path, "rb") if isinstance(path, (str, os.PathLike)) else path
         try:   # our own handle: np.load(path) leaks it when the archive is broken
             f = np.load(fh, allow_pickle=False)
             if not isinstance(f, np.lib.npyio.NpzFile):
@@ -67,11 +69,13 @@ def read_npz(path: PathOrFile, *, what: str, keys: Sequence[str],
                 if missing:
                     raise ValueError(f"missing entries {missing}")
                 present = [k for k in (*keys, *optional, *version_keys) if k in f.files]
+                archive = f.zip
+                assert archive is not None       # an NpzFile always has its zip open here
                 for key in present:
-                    check_member_size(read_member_header(f.zip, key), what=name)
-                data = {k: f[k] for k in present}
+                    check_member_size(read_member_header(archive, key), what=name)
+                data: dict[str, Any] = {k: f[k] for k in present}
         finally:
-            if fh is not path:
+            if is_path:
                 fh.close()
     except FileNotFoundError:
         raise
@@ -92,7 +96,7 @@ def read_npz(path: PathOrFile, *, what: str, keys: Sequence[str],
     return data
 
 
-def check_generator(versions: Mapping, *, name: str, what: str) -> None:
+def check_generator(versions: Mapping[str, Any], *, name: str, what: str) -> None:
     """Refuse a file whose seeded parts this lowdim's generator would make differently."""
     from . import __version__
     from ._rng import GENERATOR_VERSION

@@ -193,7 +193,8 @@ def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int
     return value
 
 
-def neighbor_count(k, n_neighbors, *, default=None):
+def neighbor_count(k: int | None, n_neighbors: int | None, *,
+                   default: int | None = None) -> int:
     """k, or n_neighbors (scikit-learn's and scikit-dimension's name) as its alias."""
     if n_neighbors is not None:
         if k is not None and k is not default and not (k is n_neighbors or k == n_neighbors):

@@ -130,6 +130,13 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
     Returns
     -------
     ndarray of shape (n,), float64. inf where all k distances are equal.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> lowdim.lid(P, 10).shape
+    (500,)
     """
     _check_choice(estimator, "estimator", ESTIMATORS)
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
@@ -219,6 +226,13 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
     Returns
     -------
     float (or (float, x, y)).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> round(lowdim.twonn(P), 1)
+    2.1
     """
     discard_fraction = _check_discard(discard_fraction)
     _check_choice(method, "method", ("linear", "mle"))
@@ -273,6 +287,13 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
     Returns
     -------
     float, or dict when return_details=True.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> round(lowdim.intrinsic_dim(P, "mle", k=10), 1)
+    1.9
     """
     _check_choice(method, "method", ("twonn", "twonn_mle", "mle"))
     k = neighbor_count(k, n_neighbors, default=20)

@@ -71,6 +71,14 @@ def hamming_knn(codes, k, *, Y=None, n_threads=None):
     -------
     distances : ndarray (n, k) int32, ascending; equal distances by lower index
     indices : ndarray (n, k) int64
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> codes = np.array([[0b1111], [0b1110], [0b0000]], dtype=np.uint8)
+    >>> distances, indices = lowdim.hamming_knn(codes, 1)
+    >>> indices.ravel().tolist()
+    [1, 0, 1]
     """
     q = _check_bits(codes, "codes")
     if Y is None:
@@ -213,6 +221,14 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     Search on int8/uint8/int4 codes defaults to integer dot products (see search); all
     computation is float32 (float64 input is rounded to float32 first). NaN or inf in any
     input raises ValueError (drop such rows before calling).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16)).astype(np.float32)
+    >>> sq = lowdim.ScalarQuantizer("int8").fit(X)
+    >>> sq.encode(X).shape, sq.code_size
+    ((100, 16), 16)
     """
 
     def __init__(self, kind, *, ranges="minmax", rotation=None, random_state=None, seed=None,
