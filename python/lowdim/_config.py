@@ -13,11 +13,12 @@ import os
 import platform
 import sys
 import warnings
+from typing import Any
 
 from . import _cpus, _ref, _threadpool
 
 try:
-    from . import _core
+    from . import _core  # type: ignore[attr-defined]  # compiled, no stubs
     _native_error = None
 except ImportError as exc:  # no compiler at install time, or a broken build
     _core = None
@@ -28,8 +29,8 @@ except ImportError as exc:  # no compiler at install time, or a broken build
 
 _BACKENDS = ("native", "numpy")
 # n_threads: set_num_threads() or the environment; limit: threadpoolctl's threadpool_limits.
-_state = {"backend": "native" if _core is not None else "numpy", "n_threads": None,
-          "limit": None}
+_state: dict[str, Any] = {"backend": "native" if _core is not None else "numpy",
+                          "n_threads": None, "limit": None}
 # n_threads= above this is a mistake, not a request (ValueError on both backends).
 MAX_THREADS = 1 << 16
 # Accepted counts are capped at this many threads per usable CPU: more never speeds up a
@@ -67,14 +68,14 @@ def _apply_environment() -> None:
         break
 
 
-def kernels():
+def kernels() -> Any:
     """The module that runs kernels now: lowdim._core or lowdim._ref."""
     return _core if _state["backend"] == "native" else _ref
 
 
 def backend() -> str:
     """'native' or 'numpy'."""
-    return _state["backend"]
+    return str(_state["backend"])
 
 
 def set_backend(name: str) -> None:
@@ -133,14 +134,14 @@ def thread_cap() -> int:
     return THREADS_PER_CPU * usable_cpus()
 
 
-def _check_threads(n_threads) -> None:
+def _check_threads(n_threads: object) -> None:
     if (isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1
             or n_threads > MAX_THREADS):
         raise ValueError(f"n_threads must be a positive integer (at most {MAX_THREADS}) or "
                          f"None, got {n_threads!r}")
 
 
-def resolve_threads(n_threads) -> int:
+def resolve_threads(n_threads: int | None) -> int:
     """Validate a per-call n_threads (None = the default) and cap it at thread_cap().
 
     Results never depend on the thread count, so the cap only changes speed.
@@ -148,13 +149,13 @@ def resolve_threads(n_threads) -> int:
     if n_threads is None:
         return get_num_threads()
     _check_threads(n_threads)
-    return min(n_threads, thread_cap())
+    return min(int(n_threads), thread_cap())
 
 
-def config() -> dict:
+def config() -> dict[str, Any]:
     """Everything show_config() prints, as a dict."""
     from . import __version__
-    info = {
+    info: dict[str, Any] = {
         "version": __version__,
         "backend": backend(),
         "isa": isa(),

@@ -6,9 +6,11 @@ beyond int64 (tiny eps) or a non-finite n_samples raises ValueError instead of w
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
-def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
+def johnson_lindenstrauss_min_dim(n_samples: npt.ArrayLike, *,
+                                  eps: npt.ArrayLike = 0.1) -> np.ndarray:
     """Minimum number of components that keeps every pairwise distance within 1 ± eps.
 
     Parameters
@@ -19,6 +21,12 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
     Returns
     -------
     int64 scalar or array (broadcast of the two inputs), as scikit-learn returns.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> int(lowdim.johnson_lindenstrauss_min_dim(1_000_000, eps=0.1))
+    11841
     """
     eps = np.asarray(eps)
     n_samples = np.asarray(n_samples)
@@ -35,4 +43,5 @@ def johnson_lindenstrauss_min_dim(n_samples, *, eps=0.1):
     if not np.all(k < 2.0**63):
         raise ValueError(f"The JL bound for eps={eps!r} does not fit in int64 "
                          "(eps is too small)")
-    return k.astype(np.int64)
+    bound: np.ndarray = k.astype(np.int64)
+    return bound

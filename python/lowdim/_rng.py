@@ -91,9 +91,13 @@ def normal(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
 
 
 def seed_from_random_state(random_state) -> int:
-    """Turn sklearn's random_state convention (None, int, RandomState, Generator) into a seed."""
+    """Turn sklearn's random_state convention (None, int, RandomState, Generator) into a seed.
+
+    None means what it means in scikit-learn: a draw from numpy's global RandomState, so
+    np.random.seed(...) makes it reproducible; the draw is the seed of lowdim's generator.
+    """
     if random_state is None:
-        return int(np.random.default_rng().integers(0, 2**63))
+        return int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         if random_state < 0:
             raise ValueError(f"random_state must be non-negative, got {random_state}")
@@ -104,6 +108,20 @@ def seed_from_random_state(random_state) -> int:
         return int(random_state.integers(0, 2**63))
     raise TypeError(f"random_state must be None, an int, a RandomState or a Generator, "
                     f"got {type(random_state).__name__}")
+
+
+def resolve_random_state(random_state, seed=None, *, owner: str) -> int:
+    """The seed an estimator uses: random_state (scikit-learn's meaning), or `seed`, its
+    older name kept as an alias. Both given and different: ValueError."""
+    if seed is None:
+        return seed_from_random_state(random_state)
+    seed = check_seed(seed)
+    if random_state is not None and not (
+            isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+            and int(random_state) == seed):
+        raise ValueError(f"{owner}: random_state={random_state!r} and its alias seed={seed!r} "
+                         "differ; set only random_state")
+    return seed
 
 
 def check_seed(seed) -> int:

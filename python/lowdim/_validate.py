@@ -1,8 +1,10 @@
 """Input checks shared by every public function, run once before either backend.
 
-Arrays come out C-contiguous float32 or float64 (float16 and integer input are
-promoted), copied only when needed. Messages are fixed here, so both backends raise
-exactly the same ValueError / TypeError text.
+Anything array-like is read through as_ndarray: numpy, torch (detached; bfloat16 widened),
+pandas (numpy- or pyarrow-backed columns), polars, pyarrow, JAX and DLPack producers.
+Arrays come out C-contiguous float32 or float64 (the dtype rule: float16/bfloat16/float8
+and float32 -> float32, float64 and integers -> float64), copied only when needed.
+Messages are fixed here, so both backends raise exactly the same ValueError / TypeError.
 """
 from __future__ import annotations
 
@@ -23,10 +25,7 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
     if hasattr(X, "tocsr") and hasattr(X, "nnz"):
         raise TypeError(f"{name} is a sparse matrix; this function needs a dense array "
                         "(use X.toarray())")
-    try:
-        arr = np.asarray(X)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+    arr = widen_small_floats(as_ndarray(X, name=name))
     kind = arr.dtype.kind
     if kind not in "fiu":
         raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
@@ -53,6 +52,87 @@ def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite
         if not np.isfinite(total) and not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinity")
     return arr
+
+
+# Floats narrower than float16 or with float32's exponent (ml_dtypes, JAX): computed in
+# float32, which holds each of their values exactly.
+_SMALL_FLOATS = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz",
+                           "float8_e5m2fnuz", "float8_e4m3b11fnuz", "float8_e4m3",
+                           "float8_e3m4", "float8_e8m0fnu", "float6_e2m3fn", "float6_e3m2fn",
+                           "float4_e2m1fn"})
+
+
+def as_ndarray(X, *, name: str = "X") -> np.ndarray:
+    """X as a numpy array, sharing X's memory whenever its layout allows it.
+
+    torch tensors are detached (lowdim returns numpy arrays, so no gradient could flow
+    through a result anyway) and must live on the CPU; bfloat16 and float8 tensors are
+    widened to float32 (a copy numpy needs: it has no such dtype). pandas frames with
+    extension columns (``float32[pyarrow]``, ``Float64``) become their numeric numpy
+    dtype, missing values NaN. Objects with ``__dlpack__`` but no ``__array__`` are read
+    through DLPack. Anything else goes to np.asarray. Failures are TypeError.
+    """
+    if isinstance(X, np.ndarray):
+        return X
+    try:
+        if _is_torch_tensor(X):
+            return _torch_to_numpy(X, name)
+        if _has_pandas_extension_dtypes(X):
+            return _pandas_to_numpy(X)
+        if not hasattr(X, "__array__") and hasattr(X, "__dlpack__"):
+            return np.from_dlpack(X)
+        return np.asarray(X)
+    except (ValueError, TypeError, RuntimeError, BufferError) as exc:
+        raise TypeError(f"{name} must be a numeric array: {exc}") from None
+
+
+def widen_small_floats(arr: np.ndarray) -> np.ndarray:
+    """bfloat16 / float8 numpy arrays (ml_dtypes) as float32; anything else unchanged."""
+    if arr.dtype.kind == "V" and arr.dtype.name in _SMALL_FLOATS:
+        check_copy_memory(arr, np.float32)
+        return arr.astype(np.float32)
+    return arr
+
+
+def _is_torch_tensor(X) -> bool:
+    return type(X).__module__.split(".", 1)[0] == "torch" and hasattr(X, "detach")
+
+
+def _torch_to_numpy(X, name: str) -> np.ndarray:
+    t = X.detach()
+    if t.device.type != "cpu":
+        raise TypeError(f"{name} is a torch tensor on {t.device}; lowdim computes on the "
+                        f"CPU: pass {name}.cpu()")
+    t = t.resolve_conj().resolve_neg()      # no-ops unless a lazy conj/neg view
+    try:
+        return t.numpy()
+    except TypeError:                       # bfloat16, float8: no numpy dtype
+        if not t.is_floating_point():
+            raise
+        return t.float().numpy()
+
+
+def _has_pandas_extension_dtypes(X) -> bool:
+    if type(X).__module__.split(".", 1)[0] != "pandas":
+        return False
+    dtypes = list(X.dtypes) if hasattr(X, "columns") else [getattr(X, "dtype", None)]
+    return any(not isinstance(dt, np.dtype) and hasattr(dt, "numpy_dtype") for dt in dtypes)
+
+
+def _pandas_to_numpy(X) -> np.ndarray:
+    dtypes = list(X.dtypes) if hasattr(X, "columns") else [X.dtype]
+    try:
+        target = np.result_type(*[np.dtype(getattr(dt, "numpy_dtype", dt)) for dt in dtypes])
+    except TypeError:           # mixed kinds: refused downstream with the dtype it shows
+        return np.asarray(X)
+    if target.kind == "f":
+        return X.to_numpy(dtype=target, na_value=np.nan)
+    if target.kind in "iub":
+        try:
+            return X.to_numpy(dtype=target)
+        except ValueError:      # missing values in an integer column: NaN in float64
+            return X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(X)
 
 
 def _refuse_narrowing_overflow(source, arr, name) -> None:
@@ -85,10 +165,7 @@ def sklearn_style_array(X):
     """
     if hasattr(X, "tocsr") and hasattr(X, "nnz"):
         return X
-    try:
-        arr = np.asarray(X)
-    except (ValueError, TypeError) as exc:
-        raise TypeError(f"X must be a numeric array: {exc}") from None
+    arr = widen_small_floats(as_ndarray(X))
     if arr.dtype.kind == "c":
         raise ValueError("Complex data not supported")
     if arr.dtype.kind == "O":
@@ -114,6 +191,19 @@ def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int
         bound = f"[{low}, {high}]" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be {bound}, got {value}")
     return value
+
+
+def neighbor_count(k: int | None, n_neighbors: int | None, *,
+                   default: int | None = None) -> int:
+    """k, or n_neighbors (scikit-learn's and scikit-dimension's name) as its alias."""
+    if n_neighbors is not None:
+        if k is not None and k is not default and not (k is n_neighbors or k == n_neighbors):
+            raise ValueError(f"k={k!r} and its alias n_neighbors={n_neighbors!r} differ; "
+                             "set only one of them")
+        return n_neighbors
+    if k is None:
+        raise TypeError("missing the neighbour count k (or its alias n_neighbors)")
+    return k
 
 
 def check_fraction(value, *, name: str) -> float:

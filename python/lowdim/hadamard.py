@@ -15,8 +15,8 @@ from . import _config, _rng
 from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
                     prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
-from ._validate import (as_float_array, check_fraction, check_int, next_pow2_exponent,
-                        sklearn_style_array)
+from ._validate import (as_float_array, as_ndarray, check_fraction, check_int,
+                        next_pow2_exponent, sklearn_style_array)
 
 
 # NaN/inf checks: every output of these transforms depends on every input of its row
@@ -37,8 +37,8 @@ def _is_private_copy(arr: np.ndarray, X) -> bool:
     if isinstance(X, (list, tuple)):   # np.asarray copies nested sequences, arrays too
         return True
     try:
-        view = np.asarray(X)     # no copy for arrays and buffer-protocol objects
-    except Exception:            # as_float_array accepted X, so this cannot fail in practice
+        view = as_ndarray(X)     # no copy for arrays, buffer-protocol objects, CPU tensors
+    except TypeError:            # as_float_array accepted X, so this cannot fail in practice
         return False
     return not np.may_share_memory(arr, view)
 
@@ -73,6 +73,12 @@ def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
     ValueError
         If X holds NaN or infinity, or values so large that the transform overflows
         (detected on the output; with ``out=X`` the array has been overwritten by then).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> lowdim.fwht(np.array([1.0, 0.0, 1.0, 0.0]))
+    array([2., 2., 0., 0.])
     """
     n_threads = _config.resolve_threads(n_threads)
     arr = as_float_array(X, ndim=tuple(range(1, 33)), allow_nonfinite=True)
@@ -184,6 +190,13 @@ def srht(X, n_components, *, seed=0, n_threads=None):
     -------
     ndarray of shape (n_samples, n_components) (or (n_components,)); float32 for
     float16/32 input, float64 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> lowdim.srht(X, 4, seed=0).shape
+    (100, 4)
     """
     arr, rows, k, seed = _check_projection_args(X, n_components, seed)
     signs, idx, scale = _srht_operands(seed, rows.shape[1], k, rows.dtype)
@@ -206,6 +219,14 @@ def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
     Returns
     -------
     ndarray of shape (n_samples, n_components) (or (n_components,)).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16)).astype(np.float32)
+    >>> Y = lowdim.fjlt(X, 4, seed=0)
+    >>> Y.shape, Y.dtype
+    ((100, 4), dtype('float32'))
     """
     arr, rows, k, seed = _check_projection_args(X, n_components, seed)
     n = _padded_length(rows.shape[1])
@@ -285,6 +306,14 @@ class SRHT(_HadamardProjection):
     Attributes
     ----------
     n_components_, n_features_in_, seed_ (the seed the transform is generated from)
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> est = lowdim.SRHT(4, random_state=0).fit(X)
+    >>> bool((est.transform(X) == lowdim.srht(X, 4, seed=est.seed_)).all())
+    True
     """
 
     def __init__(self, n_components="auto", *, eps=0.1, random_state=None, n_threads=None):
@@ -312,6 +341,13 @@ class FastJLT(_HadamardProjection):
     Attributes
     ----------
     n_components_, n_features_in_, seed_, density_
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> lowdim.FastJLT(4, random_state=0).fit_transform(X).shape
+    (100, 4)
     """
 
     def __init__(self, n_components="auto", *, density=None, eps=0.1, random_state=None,

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import neighbors as _knn_mod
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_int, neighbor_count
 
 ESTIMATORS = ("mle", "levina_bickel")
 _DUPLICATE_POLICIES = ("merge", "raise")
@@ -105,7 +105,8 @@ def _check_knn_arrays(knn, k):
     return dist, idx[:, :k]
 
 
-def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=None):
+def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=None,
+        n_neighbors=None):
     """Local intrinsic dimension of every point by maximum likelihood.
 
     Parameters
@@ -123,14 +124,23 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
         'merge': duplicate points are counted once and every copy gets the estimate of
         its distinct point; 'raise': ValueError naming how many points have duplicates.
     n_threads : int, optional
+    n_neighbors : int, optional
+        Alias of k (scikit-dimension's name in fit_pw).
 
     Returns
     -------
     ndarray of shape (n,), float64. inf where all k distances are equal.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> lowdim.lid(P, 10).shape
+    (500,)
     """
     _check_choice(estimator, "estimator", ESTIMATORS)
     _check_choice(duplicates, "duplicates", _DUPLICATE_POLICIES)
-    k = check_int(k, name="k", low=2)
+    k = check_int(neighbor_count(k, n_neighbors, default=20), name="k", low=2)
     if knn is not None:
         dist, _ = _check_knn_arrays(knn, k)
         zero = int((dist[:, 0] == 0).sum())
@@ -216,6 +226,13 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
     Returns
     -------
     float (or (float, x, y)).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> round(lowdim.twonn(P), 1)
+    2.1
     """
     discard_fraction = _check_discard(discard_fraction)
     _check_choice(method, "method", ("linear", "mle"))
@@ -235,7 +252,7 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
 
 
 def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="merge",
-                  n_threads=None, calibrate=None, return_details=False):
+                  n_threads=None, calibrate=None, return_details=False, n_neighbors=None):
     """Global intrinsic dimension of the points X, raw or calibrated.
 
     Parameters
@@ -264,12 +281,22 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
         'source'}: the calibration points used, or None), 'std_error' (bootstrap of the
         statistic over points plus the curve's own error, through the curve's slope) and
         'interval' (estimate ± 1.96 std_error).
+    n_neighbors : int, optional
+        Alias of k (scikit-dimension's name).
 
     Returns
     -------
     float, or dict when return_details=True.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> round(lowdim.intrinsic_dim(P, "mle", k=10), 1)
+    1.9
     """
     _check_choice(method, "method", ("twonn", "twonn_mle", "mle"))
+    k = neighbor_count(k, n_neighbors, default=20)
     if calibrate is not None or return_details:
         from .id._calibration import estimate    # lowdim.id imports this module
         if method == "mle":

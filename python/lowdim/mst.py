@@ -60,6 +60,13 @@ def mst(X, *, n_threads=None):
         O(n) extra memory). Distances are computed from direct differences
         (float32 input: float32 differences, float64 sums), so they carry no
         cancellation error; equal-length ties go to the lowest point index.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> edges, lengths = lowdim.mst(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0]]))
+    >>> edges.tolist(), lengths.tolist()
+    ([[0, 1], [1, 2]], [1.0, 2.0])
     """
     arr = _points(X)
     return _config.kernels().mst(arr, _config.resolve_threads(n_threads))
@@ -85,6 +92,12 @@ def mst_length(X, *, alpha=1.0, return_grad=False, n_threads=None):
     -------
     length : float
     grad : array of shape (n, d), dtype of X (float32 or float64); only if return_grad
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> lowdim.mst_length(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 2.0]]))
+    3.0
     """
     alpha = check_positive(alpha, name="alpha")
     arr = _points(X)

@@ -9,9 +9,10 @@ power of two first, which is exact, and the distances scaled back.
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _config
-from ._validate import as_float_array, check_int
+from ._validate import as_float_array, check_int, neighbor_count
 
 METRICS = ("euclidean", "sqeuclidean", "cosine", "inner_product")
 
@@ -19,7 +20,7 @@ METRICS = ("euclidean", "sqeuclidean", "cosine", "inner_product")
 def _checked_norms(arr: np.ndarray, name: str) -> np.ndarray:
     """Squared row norms; refuse values whose squares overflow (keys would be inf − inf)."""
     with np.errstate(over="ignore"):
-        sq = np.einsum("ij,ij->i", arr, arr)
+        sq: np.ndarray = np.einsum("ij,ij->i", arr, arr)
     if not np.isfinite(sq).all():
         raise ValueError(f"{name} has values too large: squared norms overflow {arr.dtype}")
     return sq
@@ -45,7 +46,9 @@ def _pow2_exponent(x: np.ndarray, y: np.ndarray) -> int:
     return int(np.frexp(big)[1]) + int(np.ceil(np.log2(x.shape[1]) / 2)) - target
 
 
-def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
+def knn(X: npt.ArrayLike, k: int | None = None, *, Y: npt.ArrayLike | None = None,
+        metric: str = "euclidean", n_threads: int | None = None,
+        n_neighbors: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours of every row of X among the rows of Y (or of X).
 
     Parameters
@@ -61,6 +64,8 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
         'cosine' returns 1 − cos (rows must be nonzero); 'inner_product' returns the k
         largest inner products, largest first.
     n_threads : int, optional
+    n_neighbors : int, optional
+        Alias of k (scikit-learn's name).
 
     Returns
     -------
@@ -69,6 +74,14 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
     indices : ndarray of shape (n, k), int64
         Row numbers in Y (or X). Equal distances are ordered by lower index; distances
         equal to within rounding (~1e-7 relative in float32) may come in either order.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0]])
+    >>> distances, indices = lowdim.knn(X, 1)
+    >>> distances.ravel().tolist(), indices.ravel().tolist()
+    ([1.0, 1.0, 2.0], [1, 0, 1])
     """
     n_threads = _config.resolve_threads(n_threads)
     if metric not in METRICS:
@@ -83,7 +96,7 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=None):
         exclude_self = False
     m = y.shape[0]
     limit = m - 1 if exclude_self else m
-    k = check_int(k, name="k", low=1)
+    k = check_int(neighbor_count(k, n_neighbors), name="k", low=1)
     if k > limit:
         raise ValueError(f"k must be <= {limit} (number of {'other points' if exclude_self else 'rows of Y'}), got {k}")
     if metric == "cosine":
@@ -120,10 +133,12 @@ def _unit_rows(arr: np.ndarray, name: str) -> np.ndarray:
     if (norms == 0).any():
         raise ValueError(f"{name} has {int((norms == 0).sum())} all-zero rows; "
                          "cosine distance is undefined for them")
-    return (arr / norms[:, None]).astype(arr.dtype, copy=False)
+    unit: np.ndarray = (arr / norms[:, None]).astype(arr.dtype, copy=False)
+    return unit
 
 
-def remove_duplicates(X, *, return_index=False, return_inverse=False):
+def remove_duplicates(X: npt.ArrayLike, *, return_index: bool = False,
+                      return_inverse: bool = False) -> np.ndarray | tuple[np.ndarray, ...]:
     """Rows of X with exact duplicates removed, first occurrences in original order.
 
     Parameters
@@ -138,6 +153,13 @@ def remove_duplicates(X, *, return_index=False, return_inverse=False):
     -------
     unique : ndarray of shape (n_unique, d)
     index, inverse : ndarrays of int64, when asked for.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> lowdim.remove_duplicates(np.array([[1.0, 2.0], [0.0, 0.0], [1.0, 2.0]]))
+    array([[1., 2.],
+           [0., 0.]])
     """
     x = as_float_array(X, name="X")
     # +0.0 and -0.0 are the same point; view rows as opaque bytes for a fast unique.
@@ -148,7 +170,7 @@ def remove_duplicates(X, *, return_index=False, return_inverse=False):
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     index = first[order].astype(np.int64)
-    out = [x[index]]
+    out: list[np.ndarray] = [x[index]]
     if return_index:
         out.append(index)
     if return_inverse:

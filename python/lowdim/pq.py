@@ -11,7 +11,6 @@ data, on every backend alike.
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 import zipfile
 
@@ -19,6 +18,7 @@ import numpy as np
 
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
+from ._savefile import read_npz, write_npz
 from ._base import (BaseEstimator, TransformerMixin, check_feature_names,
                     check_feature_names_in, check_is_fitted)
 from ._validate import as_float_array, c_aligned, check_int, check_memory, sklearn_style_array
@@ -466,7 +466,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         """Write the codebooks, the rotation and the parameters to a .npz file (see load).
 
         A path gets ".npz" appended when it lacks it (as np.savez does) and is written
-        atomically: a temporary file in the same directory, then renamed over `path`.
+        atomically: a temporary file in the same directory, then renamed over `path`. The
+        file carries the lowdim and random-generator versions.
         """
         cb = self._fitted_codebooks()
         rot = getattr(self, "rotation_", None)
@@ -477,25 +478,16 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
                       max_points_per_centroid=np.array(self.max_points_per_centroid),
                       seed=np.array(seed, dtype=np.int64), opq_iter=np.array(self.opq_iter),
                       rotation=np.zeros((0, 0), np.float32) if rot is None else rot)
-        if hasattr(path, "write"):
-            np.savez(path, **arrays)
-            return
-        target = os.fspath(path)
-        target += "" if target.endswith(".npz") else ".npz"
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target) or ".", suffix=".npz.tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        write_npz(path, arrays)      # atomic; adds the lowdim and generator versions
 
     @classmethod
     def load(cls, path):
         """Read a quantizer written by save(); ValueError for corrupted, foreign or hostile
         files (every entry's type, shape and size is checked, sizes before reading)."""
         data = _read_saved(path)
+        # Codebooks and rotation are stored, so encoding is exact whatever the generator;
+        # the versions are read (and their entries checked) by the shared reader.
+        read_npz(path, what="ProductQuantizer", keys=("format",))
         pq = cls._from_codebooks(data["codebooks"], n_iter=data["n_iter"],
                                  max_points_per_centroid=data["max_points_per_centroid"],
                                  seed=data["seed"] if data["seed"] >= 0 else None)

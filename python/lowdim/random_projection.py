@@ -121,6 +121,14 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_o
     Returns
     -------
     ndarray (n_samples, n_components): float32 for float16/32 input, float64 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16)).astype(np.float32)
+    >>> Y = lowdim.sparse_random_projection(X, 4, seed=0)
+    >>> Y.shape, Y.dtype
+    ((100, 4), dtype('float32'))
     """
     kind, arr = _as_input(X)
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
@@ -188,6 +196,13 @@ def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_
 
     Parameters and Returns as sparse_random_projection (no density). The product runs in
     numpy's BLAS, so n_threads is accepted for symmetry but BLAS picks its own threads.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> lowdim.gaussian_random_projection(X, 4, seed=0).shape
+    (100, 4)
     """
     kind, arr = _as_input(X)
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
@@ -331,6 +346,14 @@ class SparseRandomProjection(_BaseRandomProjection):
     ----------
     n_components_, density_, n_features_in_, seed_; components_ (scipy CSR, made lazily,
     never pickled); inverse_components_ (with compute_inverse_components=True).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> est = lowdim.SparseRandomProjection(4, random_state=0).fit(X)
+    >>> est.transform(X).shape, est.components_.shape
+    ((100, 4), (4, 16))
     """
 
     def __init__(self, n_components="auto", *, density="auto", eps=0.1, dense_output=False,
@@ -371,6 +394,13 @@ class GaussianRandomProjection(_BaseRandomProjection):
     Attributes
     ----------
     n_components_, n_features_in_, seed_; components_ (dense, made lazily, never pickled).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16))
+    >>> lowdim.GaussianRandomProjection(4, random_state=0).fit_transform(X).shape
+    (100, 4)
     """
 
     def __init__(self, n_components="auto", *, eps=0.1, compute_inverse_components=False,

@@ -80,7 +80,15 @@ def from_fp8(codes, kind="e4m3", *, n_threads=None):
 
 
 def to_bf16(X, *, n_threads=None):
-    """bfloat16 codes (uint16, same shape), round to nearest even, saturating at ±3.39e38."""
+    """bfloat16 codes (uint16, same shape), round to nearest even, saturating at ±3.39e38.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> codes = lowdim.to_bf16(np.array([[1.0, -2.5]], np.float32))
+    >>> codes, lowdim.from_bf16(codes)
+    (array([[16256, 49184]], dtype=uint16), array([[ 1. , -2.5]], dtype=float32))
+    """
     return _encode(X, "bf16", n_threads)
 
 
@@ -112,6 +120,12 @@ def binarize(X, *, n_threads=None):
     Returns
     -------
     ndarray of uint8, shape (n, ceil(d/8)) or (ceil(d/8),).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> lowdim.binarize(np.array([[0.5, -1.0, 2.0]]))
+    array([[160]], dtype=uint8)
     """
     arr = as_float_array(X, ndim=(1, 2))
     rows = arr.reshape(-1, arr.shape[-1])

@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import zipfile
 
 import numpy as np
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
+from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
 from ._ref_codecs import FLOAT_FORMATS, INT_LEVELS, KINDS, code_dtype, code_width
 
@@ -71,6 +71,14 @@ def hamming_knn(codes, k, *, Y=None, n_threads=None):
     -------
     distances : ndarray (n, k) int32, ascending; equal distances by lower index
     indices : ndarray (n, k) int64
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> codes = np.array([[0b1111], [0b1110], [0b0000]], dtype=np.uint8)
+    >>> distances, indices = lowdim.hamming_knn(codes, 1)
+    >>> indices.ravel().tolist()
+    [1, 0, 1]
     """
     q = _check_bits(codes, "codes")
     if Y is None:
@@ -193,12 +201,17 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         transformed by the orthonormal FWHT before quantization (codes and ranges have D
         dimensions); decode undoes it. Distances and inner products are preserved, and
         outlier dimensions are spread over all coordinates, so int4 and binary lose less.
-    seed : int, default 0
-        Seed of the rotation's signs (lowdim's counter-based generator).
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the rotation's signs, scikit-learn's convention: None draws a seed from
+        numpy's global RandomState at fit (np.random.seed makes it reproducible); the
+        seed used is ``seed_``.
+    seed : int, optional
+        The older name of random_state (an alias: give one of them).
     n_threads : int, optional
 
     Attributes
     ----------
+    seed_ : int, the seed of lowdim's counter-based generator that the rotation uses
     ranges_ : ndarray (2, D) float32 [lo; hi] for int kinds, None otherwise
     n_features_in_ : int, d
     code_size : int, bytes per encoded vector
@@ -208,12 +221,22 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     Search on int8/uint8/int4 codes defaults to integer dot products (see search); all
     computation is float32 (float64 input is rounded to float32 first). NaN or inf in any
     input raises ValueError (drop such rows before calling).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((100, 16)).astype(np.float32)
+    >>> sq = lowdim.ScalarQuantizer("int8").fit(X)
+    >>> sq.encode(X).shape, sq.code_size
+    ((100, 16), 16)
     """
 
-    def __init__(self, kind, *, ranges="minmax", rotation=None, seed=0, n_threads=None):
+    def __init__(self, kind, *, ranges="minmax", rotation=None, random_state=None, seed=None,
+                 n_threads=None):
         self.kind = kind
         self.ranges = ranges
         self.rotation = rotation
+        self.random_state = random_state
         self.seed = seed
         self.n_threads = n_threads
 
@@ -247,7 +270,11 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     # ---- transforms -------------------------------------------------------------------------
 
     def _signs(self) -> np.ndarray:
-        return _rng.signs(_rng.check_seed(self.seed), self._D, np.float32)
+        seed = self.__dict__.get("seed_")
+        if seed is None:         # an unfitted rotator built with an explicit seed (RaBitQ)
+            seed = _rng.resolve_random_state(self.random_state, self.seed,
+                                             owner="ScalarQuantizer")
+        return _rng.signs(seed, self._D, np.float32)
 
     def _rotate(self, x: np.ndarray) -> np.ndarray:
         """float32 (n, d) -> the space the codes live in: (n, D)."""
@@ -310,7 +337,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         """
         kind = self._kind()
         self._check_rotation()
-        _rng.check_seed(self.seed)
+        self.seed_ = _rng.resolve_random_state(self.random_state, self.seed,
+                                               owner="ScalarQuantizer")
         x = as_float_array(X, ndim=2, dtype=np.float32)
         self.n_features_in_ = x.shape[1]
         self.ranges_ = None
@@ -475,8 +503,9 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"faiss quantizer type {sq.qtype} has no lowdim kind; supported: "
                              f"{sorted(cls._FAISS.values())}")
         kind, d = names[sq.qtype], int(sq.d)
-        out = cls(kind, n_threads=n_threads)
+        out = cls(kind, random_state=0, n_threads=n_threads)
         out.n_features_in_ = d
+        out.seed_ = 0                    # faiss has no rotation: the seed is never used
         out.ranges_ = None
         if kind in INT_LEVELS:
             trained = faiss.vector_to_array(sq.trained).astype(np.float32)
@@ -510,36 +539,30 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         return sq
 
     def save(self, path):
-        """Write parameters and ranges to a .npz file (see load)."""
+        """Write parameters and ranges to a .npz file (see load), atomically; the file
+        carries the lowdim and random-generator versions."""
         check_is_fitted(self, "n_features_in_")
         ranges = self.ranges_ if self.ranges_ is not None else np.zeros((0, 0), np.float32)
-        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
-                 kind=np.array(self._kind()), rotation=np.array(self.rotation or ""),
-                 seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
-                 n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges)
+        write_npz(path, dict(
+            format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+            kind=np.array(self._kind()), rotation=np.array(self.rotation or ""),
+            seed=np.array(self.seed_, dtype=np.uint64),
+            n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges))
 
     @classmethod
     def load(cls, path):
-        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
+        """Read a quantizer written by save(); ValueError for corrupted or foreign files and
+        for a rotated quantizer saved with another random-generator version."""
         keys = ("format", "format_version", "kind", "rotation", "seed", "n_features", "ranges")
-        where = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                f = np.load(fh, allow_pickle=False)
-                if not isinstance(f, np.lib.npyio.NpzFile):
-                    raise ValueError("not an .npz archive")
-                missing = [k for k in keys if k not in f.files]
-                if missing:
-                    raise ValueError(f"missing entries {missing}")
-                data = {k: f[k] for k in keys}
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where!s} is not a valid lowdim ScalarQuantizer file "
-                             f"(corrupted or foreign): {exc}") from None
+        where = os.fspath(path) if not hasattr(path, "read") else repr(path)
+        data = read_npz(path, what="ScalarQuantizer", keys=keys)
         if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
             raise ValueError(f"{where!s} is not a lowdim ScalarQuantizer file "
                              f"(format {data['format']!r})")
+        for key in ("format_version", "seed", "n_features"):
+            if data[key].shape != () or data[key].dtype.kind not in "iu":
+                raise ValueError(f"{where!s}: {key} must be a single integer, got dtype "
+                                 f"{data[key].dtype} and shape {data[key].shape}")
         if int(data["format_version"]) != FORMAT_VERSION:
             raise ValueError(f"{where!s} has format version {int(data['format_version'])}; "
                              f"this lowdim reads version {FORMAT_VERSION}")
@@ -548,8 +571,11 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         if kind not in KINDS or rotation not in (None, "hadamard") or d < 1:
             raise ValueError(f"{where!s}: invalid kind {kind!r}, rotation {rotation!r} or "
                              f"n_features {d}")
-        out = cls(kind, rotation=rotation, seed=int(data["seed"]))
+        if rotation is not None:          # the signs are regenerated from the seed
+            check_generator(data["versions"], name=where, what="ScalarQuantizer")
+        out = cls(kind, rotation=rotation, random_state=int(data["seed"]))
         out.n_features_in_ = d
+        out.seed_ = int(data["seed"])
         out.ranges_ = None
         if kind in INT_LEVELS:
             r = data["ranges"]

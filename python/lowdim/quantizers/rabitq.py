@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import numbers
 import os
-import zipfile
 
 import numpy as np
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
+from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_int, next_pow2_exponent
 from ..codecs.quantizer import ScalarQuantizer
 
@@ -321,38 +321,31 @@ class RaBitQ(TransformerMixin, BaseEstimator):
     # ---- persistence ------------------------------------------------------------------------
 
     def save(self, path):
-        """Write parameters and the centre to a .npz file (see load)."""
+        """Write parameters and the centre to a .npz file (see load), atomically; the file
+        carries the lowdim and random-generator versions."""
         check_is_fitted(self, "n_features_in_")
         self._check_params()
-        np.savez(path, format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
-                 bits=np.array(self.bits, np.int64), rotation=np.array(self.rotation or ""),
-                 seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
-                 eps0=np.array(float(self.eps0)), center=self.center_,
-                 query_bits=np.array(0 if self.query_bits is None else int(self.query_bits)))
+        write_npz(path, dict(
+            format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
+            bits=np.array(self.bits, np.int64), rotation=np.array(self.rotation or ""),
+            seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
+            eps0=np.array(float(self.eps0)), center=self.center_,
+            query_bits=np.array(0 if self.query_bits is None else int(self.query_bits))))
 
     @classmethod
     def load(cls, path):
-        """Read a quantizer written by save(); ValueError for corrupted or foreign files."""
+        """Read a quantizer written by save(); ValueError for corrupted or foreign files and
+        for a rotated quantizer saved with another random-generator version."""
         keys = ("format", "format_version", "bits", "rotation", "seed", "eps0", "center")
-        where = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                f = np.load(fh, allow_pickle=False)
-                if not isinstance(f, np.lib.npyio.NpzFile):
-                    raise ValueError("not an .npz archive")
-                missing = [k for k in keys if k not in f.files]
-                if missing:
-                    raise ValueError(f"missing entries {missing}")
-                data = {k: f[k] for k in keys}
-                # query_bits came after format version 1 files were written: absent = None
-                data["query_bits"] = f["query_bits"] if "query_bits" in f.files else np.array(0)
-        except FileNotFoundError:
-            raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"{where!s} is not a valid lowdim RaBitQ file "
-                             f"(corrupted or foreign): {exc}") from None
+        where = os.fspath(path) if not hasattr(path, "read") else repr(path)
+        # query_bits came after format version 1 files were written: absent = None
+        data = read_npz(path, what="RaBitQ", keys=keys, optional=("query_bits",))
         if data["format"].shape != () or str(data["format"]) != FORMAT_NAME:
             raise ValueError(f"{where!s} is not a lowdim RaBitQ file (format {data['format']!r})")
+        for key in ("format_version", "bits", "seed", "eps0", "rotation", "query_bits"):
+            if key in data and data[key].shape != ():
+                raise ValueError(f"{where!s}: {key} must be a single value, got shape "
+                                 f"{data[key].shape}")
         if int(data["format_version"]) != FORMAT_VERSION:
             raise ValueError(f"{where!s} has format version {int(data['format_version'])}; "
                              f"this lowdim reads version {FORMAT_VERSION}")
@@ -361,8 +354,11 @@ class RaBitQ(TransformerMixin, BaseEstimator):
                 or not np.isfinite(center).all():
             raise ValueError(f"{where!s}: the centre (dtype {center.dtype}, shape "
                              f"{center.shape}) is not a finite float32 vector")
-        qb = int(data["query_bits"])
-        out = cls(int(data["bits"]), rotation=str(data["rotation"]) or None,
+        rotation = str(data["rotation"]) or None
+        if rotation is not None:          # the rotation is regenerated from the seed
+            check_generator(data["versions"], name=where, what="RaBitQ")
+        qb = int(data["query_bits"]) if "query_bits" in data else 0
+        out = cls(int(data["bits"]), rotation=rotation,
                   seed=int(data["seed"]), eps0=float(data["eps0"]), query_bits=qb or None)
         try:
             out._check_params()
