@@ -148,13 +148,13 @@ def _merge_bins(a, b):
 def block_summary(path: str, start: int, stop: int, offset: int, take: np.ndarray) -> dict:
     """Basics of rows start..stop of one .npy (global rows offset + start ..), plus the rows
     `take` (local indices) of the seeded sample; run in-process or as a Dask task."""
-    from .analysis import _row_norms
+    from .compression import row_norms
     raw = np.ascontiguousarray(np.load(path, mmap_mode="r", allow_pickle=False)[start:stop])
     finite = np.isfinite(raw).all(axis=1)
     good = raw[finite]
     X = good.astype(np.float32 if raw.dtype.itemsize <= 4 else np.float64, copy=False)
     with np.errstate(over="ignore", invalid="ignore"):
-        norms = _row_norms(X).astype(np.float64)
+        norms = row_norms(X)
     return {"n": len(raw), "nonfinite": int((~finite).sum()), "zero": int((norms == 0).sum()),
             "bins": _norm_bins(norms), "hashes": row_hashes(good),
             "rows": (offset + start + np.flatnonzero(finite)).astype(np.uint64),
