@@ -17,6 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import best_time, table, write_section  # noqa: E402
+from _limits import measure  # noqa: E402
 
 import lowdim  # noqa: E402
 
@@ -134,7 +135,15 @@ def main() -> None:
         nano_rows.append([f"ADC search over {n_base} codes, k={k}", f"{nq / t_l:,.0f} q/s",
                           f"{nq_n / t_n:,.0f} q/s", f"{(t_n / nq_n) / (t_l / nq):.1f}"])
 
-    body = [f"Threads: {threads} for lowdim and faiss. Data: mixture of 1000 Gaussians, "
+    lim = measure(threads)
+    if faiss is not None:
+        # ADC reads every code byte once and gathers M table entries per code: bytes/s of
+        # codes against the copy bandwidth says how far search is from memory-bound.
+        checks.append(["ADC search code stream", lim.byte_fraction(nq * n_base * M / t_s_o / 1e9),
+                       "info"])
+        checks.append(["encode as GFLOP/s (2·n·d·2^nbits)", lim.flop_fraction(
+            2 * n_base * d * (1 << nbits) / t_enc_o / 1e9), "info"])
+    body = [lim.header(), "", f"Threads: {threads} for lowdim and faiss. Data: mixture of 1000 Gaussians, "
             f"d={d}. Encode/search use the same (faiss-trained) codebooks on both sides. "
             "Training is timed once; encode best of 3, search best of 5. faiss runs its "
             "sub-spaces one after another with OpenMP inside each k-means (slow when the "

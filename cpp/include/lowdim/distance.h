@@ -50,6 +50,12 @@ constexpr std::size_t kFmaProbeLanes = 96;
 // Runs the active ISA's fma_probe_f32 on n_threads threads; returns the flops done (2 per FMA).
 double fma_probe(std::size_t iters, int n_threads);
 
+// Depth (coordinates) of one cache-blocking chunk of dot_block for B micro-panel rows of
+// `row_bytes` bytes (nr · sizeof(T)): the panel fills half of L1d (size from sysfs, 32 KiB
+// if unknown), a multiple of 8 in [32, 4096]. LOWDIM_TILE_KC=<n> forces n (test hook).
+// Bit-neutral: see dot_block_impl.h.
+std::size_t tile_depth(std::size_t row_bytes);
+
 // The active ISA's kernels for element type T (float or double), chosen at call time.
 template <class T>
 struct DistanceKernels {

@@ -2,7 +2,10 @@
 // for the pattern). Callers fetch the table once per call and keep it for the call.
 #include "lowdim/distance.h"
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -47,7 +50,33 @@ std::size_t pack_rows_simd(const double* x, std::size_t d, std::size_t ld, std::
 }
 #endif
 
+// L1 data cache of CPU 0 in bytes, from sysfs (Linux); 32 KiB where it cannot be read.
+// Sizes, not the vendor name, pick the blocking, so a new CPU needs no table entry.
+std::size_t l1d_bytes() {
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream level(dir + "level"), type(dir + "type"), size(dir + "size");
+    int lv = 0;
+    std::string ty, sz;
+    if (!(level >> lv) || !(type >> ty) || !(size >> sz)) break;
+    if (lv != 1 || ty == "Instruction") continue;
+    const std::size_t kib = std::strtoull(sz.c_str(), nullptr, 10);
+    if (kib >= 8 && kib <= 4096) return kib * 1024;
+  }
+  return 32 * 1024;
+}
+
 }  // namespace
+
+std::size_t tile_depth(std::size_t row_bytes) {
+  if (const char* forced = std::getenv("LOWDIM_TILE_KC")) {
+    const std::size_t kc = std::strtoull(forced, nullptr, 10);
+    if (kc > 0) return kc;
+  }
+  static const std::size_t l1 = l1d_bytes();
+  std::size_t kc = l1 / 2 / (row_bytes ? row_bytes : 1) / 8 * 8;
+  return kc < 32 ? 32 : (kc > 4096 ? 4096 : kc);
+}
 
 template <class T>
 void pack_panels(const T* x, std::size_t rows, std::size_t d, std::size_t ld, std::size_t w,
