@@ -4,14 +4,14 @@ Exit codes: 0 success; 2 unreadable input, unwritable output or bad arguments; 1
 unexpected internal error. Every failure is exactly one line `lowdim: error: …` on
 stderr, never a traceback (LOWDIM_DEBUG=1 shows the traceback of an internal error).
 Outputs are checked before the analysis runs and written atomically.
+Imports of lowdim are inside the functions and absolute: the `lowdim` script loads this
+file without the package (_lowdim_cli), so --help and --version never import numpy.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-
-from .report.output import OutputError, check_outputs, write_atomic
 
 SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go up to 2**64
 
@@ -46,7 +46,7 @@ def _target(text: str) -> float:
 
 
 def _codecs(text: str) -> tuple:
-    from .report.settings import CODEC_NAMES
+    from lowdim.report.settings import CODEC_NAMES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in CODEC_NAMES]
     if bad or not names:
@@ -62,6 +62,7 @@ _target.__name__, _codecs.__name__ = "float", "list"
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lowdim", description="Fast CPU kernels for embedding geometry.")
+    parser.add_argument("--version", action="version", version=f"lowdim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
         "report", help="geometry and compression report of an embedding matrix",
@@ -94,6 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("lowdim")
+    except PackageNotFoundError:  # running from a source tree, as lowdim.__version__ says
+        return "0.0.0+source"
+
+
+def _warn_if_numpy_backend() -> None:
+    from lowdim import _config
+    if _config._core is None:
+        print(_config.native_missing_note(), file=sys.stderr, flush=True)
+
+
 def _fail(message: str, status: int = 2) -> int:
     # One line whatever the message holds (file names and library messages may span lines).
     print("lowdim: error: " + " ".join(str(message).splitlines()), file=sys.stderr, flush=True)
@@ -101,9 +116,10 @@ def _fail(message: str, status: int = 2) -> int:
 
 
 def report(args) -> int:
-    from .report import ReportInputError, analyse, builtin_sample, load_matrix
-    from .report.analysis import Progress
-    from .report.render import html_page, json_text, text
+    from lowdim.report import ReportInputError, analyse, builtin_sample, load_matrix
+    from lowdim.report.analysis import Progress
+    from lowdim.report.output import OutputError, check_outputs, write_atomic
+    from lowdim.report.render import html_page, json_text, text
 
     try:   # before the work: a bad output path must not cost the whole analysis
         check_outputs({"--json": args.json, "--html": args.html}, source=args.file)
@@ -141,6 +157,7 @@ def main(argv=None) -> int:
             import lowdim
             lowdim.show_config()
             return 0
+        _warn_if_numpy_backend()
         return report(args)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
