@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go up to 2**64
 
@@ -115,7 +116,29 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def report(args) -> int:
+def _note(w) -> str:
+    """A caught warning as one line without its source location (users cannot act on
+    lowdim's internal file names and source lines)."""
+    return " ".join(f"{w.category.__name__}: {w.message}".split())
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`lowdim report | head -1`): send the rest of the
+    output to /dev/null so neither this print nor the exit-time flush raises."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _print_report(body: str) -> None:
+    try:
+        print(body, flush=True)
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+def report(args, caught=(), shown=None) -> int:
+    """Run the report; warnings in `caught` (recorded by main) become its notes."""
     from lowdim.report import ReportInputError, analyse, builtin_sample, load_matrix
     from lowdim.report.analysis import Progress
     from lowdim.report.output import OutputError, check_outputs, write_atomic
@@ -139,7 +162,10 @@ def report(args) -> int:
     rep = analyse(X, quick=args.quick, seed=args.seed, progress=progress, metric=args.metric,
                   codecs=args.codecs, targets=targets)
     rep["source"] = source
-    print(text(rep, source), flush=True)
+    rep["warnings"] = sorted(set(rep.get("warnings", [])) | {_note(w) for w in caught})
+    if shown is not None:
+        shown.update(rep["warnings"])
+    _print_report(text(rep, source))
     try:
         if args.json:
             write_atomic(args.json, json_text(rep))
@@ -152,13 +178,26 @@ def report(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown = set()
+        status = _run(args, caught, shown)
+    for line in sorted({_note(w) for w in caught} - shown):   # not in the report's notes
+        print(f"lowdim: note: {line}", file=sys.stderr, flush=True)
+    return status
+
+
+def _run(args, caught, shown) -> int:
     try:
         if args.command == "config":
             import lowdim
-            lowdim.show_config()
+            try:
+                lowdim.show_config()
+            except BrokenPipeError:
+                _stdout_closed()
             return 0
         _warn_if_numpy_backend()
-        return report(args)
+        return report(args, caught, shown)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except MemoryError:
