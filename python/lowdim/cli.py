@@ -4,14 +4,15 @@ Exit codes: 0 success; 2 unreadable input, unwritable output or bad arguments; 1
 unexpected internal error. Every failure is exactly one line `lowdim: error: …` on
 stderr, never a traceback (LOWDIM_DEBUG=1 shows the traceback of an internal error).
 Outputs are checked before the analysis runs and written atomically.
+Imports of lowdim are inside the functions and absolute: the `lowdim` script loads this
+file without the package (_lowdim_cli), so --help and --version never import numpy.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-
-from .report.output import OutputError, check_outputs, write_atomic
+import warnings
 
 SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go up to 2**64
 
@@ -46,7 +47,7 @@ def _target(text: str) -> float:
 
 
 def _codecs(text: str) -> tuple:
-    from .report.settings import CODEC_NAMES
+    from lowdim.report.settings import CODEC_NAMES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in CODEC_NAMES]
     if bad or not names:
@@ -62,6 +63,7 @@ _target.__name__, _codecs.__name__ = "float", "list"
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lowdim", description="Fast CPU kernels for embedding geometry.")
+    parser.add_argument("--version", action="version", version=f"lowdim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     rep = sub.add_parser(
         "report", help="geometry and compression report of an embedding matrix",
@@ -100,17 +102,54 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("lowdim")
+    except PackageNotFoundError:  # running from a source tree, as lowdim.__version__ says
+        return "0.0.0+source"
+
+
+def _warn_if_numpy_backend() -> None:
+    from lowdim import _config
+    if _config._core is None:
+        print(_config.native_missing_note(), file=sys.stderr, flush=True)
+
+
 def _fail(message: str, status: int = 2) -> int:
     # One line whatever the message holds (file names and library messages may span lines).
     print("lowdim: error: " + " ".join(str(message).splitlines()), file=sys.stderr, flush=True)
     return status
 
 
-def report(args) -> int:
-    from .report import ReportInputError, analyse, builtin_sample, load_matrix
-    from .report.analysis import Progress
-    from .report import geometry, stream
-    from .report.render import html_page, json_text, text
+def _note(w) -> str:
+    """A caught warning as one line without its source location (users cannot act on
+    lowdim's internal file names and source lines)."""
+    return " ".join(f"{w.category.__name__}: {w.message}".split())
+
+
+def _stdout_closed() -> None:
+    """The reader of stdout went away (`lowdim report | head -1`): send the rest of the
+    output to /dev/null so neither this print nor the exit-time flush raises."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _print_report(body: str) -> None:
+    try:
+        print(body, flush=True)
+    except BrokenPipeError:
+        _stdout_closed()
+
+
+def report(args, caught=(), shown=None) -> int:
+    """Run the report; warnings in `caught` (recorded by main) become its notes."""
+    from lowdim.report import ReportInputError, analyse, builtin_sample, load_matrix
+    from lowdim.report.analysis import Progress
+    from lowdim.report.output import OutputError, check_outputs, write_atomic
+    from lowdim.report import geometry, stream
+    from lowdim.report.render import html_page, json_text, text
 
     files, args.file = args.file, (args.file or [None])[0]
     try:   # before the work: a bad output path must not cost the whole analysis
@@ -146,7 +185,10 @@ def report(args) -> int:
                            compare_source=args.compare)
     rep["source"] = source
     stream.merge(rep, streamed)
-    print(text(rep, source), flush=True)
+    rep["warnings"] = sorted(set(rep.get("warnings", [])) | {_note(w) for w in caught})
+    if shown is not None:
+        shown.update(rep["warnings"])
+    _print_report(text(rep, source))
     try:
         if args.json:
             write_atomic(args.json, json_text(rep))
@@ -159,12 +201,26 @@ def report(args) -> int:
 
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shown = set()
+        status = _run(args, caught, shown)
+    for line in sorted({_note(w) for w in caught} - shown):   # not in the report's notes
+        print(f"lowdim: note: {line}", file=sys.stderr, flush=True)
+    return status
+
+
+def _run(args, caught, shown) -> int:
     try:
         if args.command == "config":
             import lowdim
-            lowdim.show_config()
+            try:
+                lowdim.show_config()
+            except BrokenPipeError:
+                _stdout_closed()
             return 0
-        return report(args)
+        _warn_if_numpy_backend()
+        return report(args, caught, shown)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except MemoryError:

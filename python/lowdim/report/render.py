@@ -38,16 +38,31 @@ def _value(section: dict, key: str, digits=3) -> str:
 
 
 def json_text(rep: dict) -> str:
-    """The report as JSON; a non-finite float (an infinite norm) becomes null."""
-    def clean(v):
+    """The report as strict JSON: a non-finite float (an infinite norm) becomes null and
+    "nonfinite" maps its path (e.g. "basics.norm.max") to the reason ("inf", "nan")."""
+    reasons = {}
+
+    def clean(v, path):
         if isinstance(v, float) and not math.isfinite(v):
+            reasons[path] = f"{v} is not a JSON number" if math.isnan(v) else \
+                f"{v} (overflow) is not a JSON number"
             return None
         if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
+            return {k: clean(x, f"{path}.{k}" if path else str(k)) for k, x in v.items()}
         if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
+            return [clean(x, f"{path}[{i}]") for i, x in enumerate(v)]
         return v
-    return json.dumps(clean(rep), indent=1, allow_nan=False)
+    out = clean(rep, "")
+    if reasons:
+        out["nonfinite"] = reasons
+    return json.dumps(out, indent=1, allow_nan=False)
+
+
+def _script_json(rep: dict) -> str:
+    """json_text for a <script> element: the page holds the JSON verbatim (JSON.parse of
+    its textContent works; html.escape would turn quotes into &quot;), and every "<" is
+    written as the JSON escape \\u003c so no string can close the element ("</script>")."""
+    return json_text(rep).replace("<", "\\u003c")
 
 
 def text(rep: dict, source: str) -> str:
@@ -254,5 +269,5 @@ def html_page(rep: dict, source: str) -> str:
             + "".join(f"<p><small>{html.escape(m)}</small></p>" for m in [*MEANS.values(),
                                                                           *_geometry_notes(rep)])
             + f"<pre>{html.escape(text(rep, source))}</pre>"
-            f"<script type='application/json' id='data'>{html.escape(json_text(rep))}</script>"
+            f'<script type="application/json" id="data">{_script_json(rep)}</script>'
             "</body></html>")
