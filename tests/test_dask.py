@@ -228,7 +228,8 @@ _CODECS = {
     "sq-int8": lambda: lowdim.ScalarQuantizer("int8"),
     "sq-int4-hadamard": lambda: lowdim.ScalarQuantizer("int4", rotation="hadamard", seed=2),
     "sq-fp16": lambda: lowdim.ScalarQuantizer("fp16"),
-    "sq-binary-hadamard": lambda: lowdim.ScalarQuantizer("binary", rotation="hadamard"),
+    "sq-binary-hadamard": lambda: lowdim.ScalarQuantizer("binary", rotation="hadamard",
+                                                          random_state=3),
     "rabitq": lambda: lowdim.RaBitQ(seed=4),
 }
 

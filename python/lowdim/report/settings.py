@@ -46,11 +46,13 @@ class Setting:
 
 
 def _sq(kind, rotation=None):
-    return lowdim.ScalarQuantizer(kind, rotation=rotation)
+    # A fixed seed for the rotation (ScalarQuantizer's default random_state=None draws a
+    # fresh one): the report and its snippet give the same codes on every run.
+    return lowdim.ScalarQuantizer(kind, rotation=rotation, random_state=0)
 
 
 def _sq_text(kind, rotation, var="X"):
-    rot = ', rotation="hadamard"' if rotation else ""
+    rot = ', rotation="hadamard", random_state=0' if rotation else ""
     return f'q = lowdim.ScalarQuantizer("{kind}"{rot}).fit({var}); codes = q.encode({var})'
 
 
