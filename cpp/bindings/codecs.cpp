@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common.h"
 #include "lowdim/codecs.h"
 
 namespace py = pybind11;
@@ -14,14 +15,10 @@ using namespace pybind11::literals;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style>;
+using lowdim_py::CArray;
+using lowdim_py::require;
 using lowdim::CodecKind;
 using lowdim::CodecMetric;
-
-void require(bool ok, const char* what) {
-  if (!ok) throw py::value_error(what);
-}
 
 CodecKind parse_kind(const std::string& s) {
   static const char* names[] = {"fp16", "bf16", "fp8_e4m3", "fp8_e5m2",

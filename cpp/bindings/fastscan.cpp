@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "interrupt.h"
+#include "common.h"
 #include "lowdim/fastscan.h"
 
 namespace py = pybind11;
@@ -16,12 +17,8 @@ using namespace pybind11::literals;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style>;
-
-void require(bool ok, const char* what) {
-  if (!ok) throw py::value_error(what);
-}
+using lowdim_py::CArray;
+using lowdim_py::require;
 
 // table (nq, M, 16) float32, codes (n, M) uint8 in [0, 16).
 py::tuple pq_fastscan_search_py(CArray<float> table, CArray<std::uint8_t> codes, std::size_t k,

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
 #include "lowdim/distance.h"
 #include "lowdim/hadamard.h"
 #include "lowdim/isa.h"
@@ -30,12 +31,8 @@ using namespace pybind11::literals;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style>;
-
-void require(bool ok, const char* what) {
-  if (!ok) throw py::value_error(what);
-}
+using lowdim_py::CArray;
+using lowdim_py::require;
 
 int log2_exact(std::size_t n) {
   int k = 0;

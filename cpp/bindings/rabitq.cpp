@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "common.h"
 #include "lowdim/rabitq.h"
 #include "interrupt.h"
 
@@ -14,12 +15,8 @@ using namespace pybind11::literals;
 
 namespace {
 
-template <class T>
-using CArray = py::array_t<T, py::array::c_style>;
-
-void require(bool ok, const char* what) {
-  if (!ok) throw py::value_error(what);
-}
+using lowdim_py::CArray;
+using lowdim_py::require;
 
 // codes (n, stride) uint8 whose first nbytes bytes are sign bits; y (nq, nbytes * 8) float32.
 CArray<float> rabitq_scan_py(CArray<std::uint8_t> codes, std::size_t nbytes, CArray<float> y,

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import digamma, i0, i1
 
 from .. import _config, _rng
 from .. import intrinsic as _lid
@@ -153,6 +152,7 @@ def table_calibration(n, k, D):
 
 def kl_divergence(k, data, cal):
     """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,)."""
+    from scipy.special import digamma, i0, i1   # here, not at import: scipy is optional
     dcal = np.array([c["dhat"] for c in cal])
     nu2 = np.array([c["mu_nu"] for c in cal])
     tau2 = np.array([c["mu_tau"] for c in cal])

@@ -13,7 +13,6 @@ import warnings
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import gammaln
 
 from .. import _config
 from .. import intrinsic as _lid
@@ -32,6 +31,7 @@ def reference(ver: str, d: int, dims: np.ndarray) -> np.ndarray:
     ver 'a': (Γ(n/2)/Γ((n+1)/2))^d · Γ(n/2)/Γ((n−d)/2), 0 for n <= d (skdim builds the same
     values by running products); ver 'b' (d = 1): Γ((n+2)/2)/Γ((n+1)/2) · 2/(√π n).
     """
+    from scipy.special import gammaln    # here, not at import: scipy is not a dependency
     n = np.asarray(dims, dtype=np.float64)
     if ver == "a":
         out = np.zeros_like(n)
