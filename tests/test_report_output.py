@@ -16,7 +16,11 @@ import pytest
 from lowdim import _config
 from lowdim.report.render import _script_json, json_text
 
-PYTHON_DIR = str(Path(__file__).resolve().parents[1] / "python")
+import lowdim
+
+# The directory holding the lowdim under test (python/ in a checkout, site-packages when
+# installed): the child must run that build, native module included, not the bare source.
+PYTHON_DIR = str(Path(lowdim.__file__).resolve().parents[1])
 STEP_LINE = re.compile(r"^  ✓ .+ \(\d+\.\d s\)$")
 
 
