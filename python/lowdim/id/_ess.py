@@ -18,7 +18,7 @@ from .. import _config
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _IDEstimator, _smooth, _threads
+from ._estimators import _IDEstimator, _threads
 from ._mind import _finite
 
 STREAM_ESS_GROUPS = 0x45535347      # ESS: groups of d + 1 neighbours when not all are used
@@ -211,16 +211,8 @@ class ESS(_IDEstimator):
         self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
         self.comb_ = comb
-        distinct = pw
-        if inverse is not None:
-            pw, ess = pw[inverse], ess[inverse]
-        self.dimension_pw_, self.essval_ = pw, ess
-        self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
-        if smooth:
-            smoothed = _smooth(distinct, idx)
-            self.dimension_pw_smooth_ = smoothed if inverse is None else smoothed[inverse]
-        elif hasattr(self, "dimension_pw_smooth_"):
-            del self.dimension_pw_smooth_
+        self.essval_ = ess if inverse is None else ess[inverse]
+        self._set_pointwise(pw, inverse, idx, smooth, comb)
         return self
 
     def fit_transform(self, X, y=None, precomputed_knn_arrays=None, smooth=False,

@@ -19,6 +19,16 @@ from .._validate import as_float_array, check_int
 _COMBS = ("mle", "mean", "median")
 
 
+def _checked_indices(precomputed_knn, n: int, k: int) -> np.ndarray:
+    """The first k columns of a caller's (n, >= k) neighbour-index array, or ValueError."""
+    idx = np.asarray(precomputed_knn)
+    if idx.ndim != 2 or idx.shape[0] != n or idx.shape[1] < k or \
+            idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= n).any():
+        raise ValueError(f"precomputed_knn must be integer indices of shape ({n}, >= {k}) "
+                         "into X")
+    return idx[:, :k]
+
+
 def _smooth(pw: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Mean of a point's estimate and its neighbours' (skdim's `smooth=True`)."""
     return (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
@@ -53,6 +63,18 @@ class _IDEstimator(BaseEstimator):
     def transform(self, X=None):
         check_is_fitted(self, "dimension_")
         return self.dimension_
+
+    def _set_pointwise(self, distinct, inverse, idx, smooth, comb):
+        """dimension_pw_ (back on the caller's rows when duplicates were merged: `inverse`),
+        dimension_ by `comb` over the distinct points, and dimension_pw_smooth_ when asked
+        (a stale one from an earlier fit is removed)."""
+        self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
+        self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
+        if smooth:
+            smoothed = _smooth(distinct, idx)
+            self.dimension_pw_smooth_ = smoothed if inverse is None else smoothed[inverse]
+        elif hasattr(self, "dimension_pw_smooth_"):
+            del self.dimension_pw_smooth_
 
     def transform_pw(self, X=None):
         check_is_fitted(self, "dimension_pw_")
@@ -136,16 +158,9 @@ class MLE(_IDEstimator):
         if X is not None:
             self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
-        self.dimension_pw_ = distinct if inverse is None else distinct[inverse]
+        self._set_pointwise(distinct, inverse, idx, smooth, comb)
         if comb == "mle":
             self.dimension_ = _lid.global_mle(distinct, k)
-        else:
-            self.dimension_ = float(np.mean(distinct) if comb == "mean" else np.median(distinct))
-        if smooth:
-            smoothed = _smooth(distinct, idx)
-            self.dimension_pw_smooth_ = smoothed if inverse is None else smoothed[inverse]
-        elif hasattr(self, "dimension_pw_smooth_"):
-            del self.dimension_pw_smooth_
         return self
 
     def fit_predict(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
@@ -226,12 +241,7 @@ class TwoNN(_IDEstimator):
         k = check_int(n_neighbors, name="n_neighbors", low=3)
         inverse = None
         if precomputed_knn is not None:
-            idx = np.asarray(precomputed_knn)
-            if idx.ndim != 2 or idx.shape[0] != len(x) or idx.shape[1] < k or \
-                    idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= len(x)).any():
-                raise ValueError(f"precomputed_knn must be integer indices of shape "
-                                 f"({len(x)}, >= {k}) into X")
-            idx = idx[:, :k]
+            idx = _checked_indices(precomputed_knn, len(x), k)
         else:
             if k > len(x) - 1:
                 raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {k}")

@@ -14,7 +14,7 @@ import numpy as np
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _IDEstimator, _smooth, _threads
+from ._estimators import _IDEstimator, _threads
 
 
 class _LocalEstimator(_IDEstimator):
@@ -61,13 +61,7 @@ class _LocalEstimator(_IDEstimator):
         self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_, self.comb_ = k, comb
         pw = self._pointwise(x, dist.astype(np.float64), idx)
-        self.dimension_pw_ = pw if inverse is None else pw[inverse]
-        self.dimension_ = float(np.mean(pw) if comb == "mean" else np.median(pw))
-        if smooth:
-            s = _smooth(pw, idx)
-            self.dimension_pw_smooth_ = s if inverse is None else s[inverse]
-        elif hasattr(self, "dimension_pw_smooth_"):
-            del self.dimension_pw_smooth_
+        self._set_pointwise(pw, inverse, idx, smooth, comb)
         return self
 
     def fit_transform(self, X, y=None, precomputed_knn_arrays=None, smooth=False,

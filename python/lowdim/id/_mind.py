@@ -16,7 +16,7 @@ import numpy.typing as npt
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _IDEstimator, _smooth, _threads
+from ._estimators import _IDEstimator, _checked_indices, _smooth, _threads
 
 _VERS = ("MLk", "MLi", "ML1")
 SOLVERS = ("exact", "lbfgsb")
@@ -233,12 +233,7 @@ class MiND_ML(_IDEstimator):
         x = _lid._scale_free(as_float_array(X, name="X"))
         m = check_int(n_neighbors, name="n_neighbors", low=3)
         if precomputed_knn is not None:
-            idx = np.asarray(precomputed_knn)
-            if idx.ndim != 2 or idx.shape[0] != len(x) or idx.shape[1] < m or \
-                    idx.dtype.kind not in "iu" or (idx < 0).any() or (idx >= len(x)).any():
-                raise ValueError(f"precomputed_knn must be integer indices of shape "
-                                 f"({len(x)}, >= {m}) into X")
-            idx = idx[:, :m]
+            idx = _checked_indices(precomputed_knn, len(x), m)
         else:
             if m > len(x) - 1:
                 raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {m}")
