@@ -30,19 +30,23 @@ def once(fn):
     return time.perf_counter() - t0, out
 
 
+def mixture(n: int, d: int, nq: int, seed: int):
+    """Mixture of 200 Gaussians (σ = 0.5): float32 rows (n, d) and queries (nq, d)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.standard_normal((200, d)).astype(np.float32)
+    x = centers[rng.integers(0, 200, n)]
+    x += 0.5 * rng.standard_normal((n, d), dtype=np.float32)
+    q = centers[rng.integers(0, 200, nq)] + 0.5 * rng.standard_normal((nq, d), dtype=np.float32)
+    return x, q
+
+
 def main(quick: bool) -> None:
     import faiss
     threads = 2
     lowdim.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)
     n, d, nq, k = (5000, 768, 50, 10) if quick else (20_000, 768, 200, 10)
-    rng = np.random.default_rng(0)
-    centers = rng.standard_normal((200, d)).astype(np.float32)
-
-    def sample(m):
-        return centers[rng.integers(0, 200, m)] + 0.5 * rng.standard_normal((m, d), dtype=np.float32)
-
-    x, q = sample(n), sample(nq)
+    x, q = mixture(n, d, nq, seed=0)
     _, truth = lowdim.knn(q, k, Y=x, metric="sqeuclidean")
     rows, frontier = [], []
 
@@ -142,13 +146,7 @@ def rabitq_frontier(quick: bool) -> None:
     lowdim.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)
     n, d, nq, k = (5000, 768, 50, 10) if quick else (20_000, 768, 100, 10)
-    rng = np.random.default_rng(0)
-    centers = rng.standard_normal((200, d)).astype(np.float32)
-
-    def sample(m):
-        return centers[rng.integers(0, 200, m)] + 0.5 * rng.standard_normal((m, d), dtype=np.float32)
-
-    x, q = sample(n), sample(nq)
+    x, q = mixture(n, d, nq, seed=0)
     _, truth = lowdim.knn(q, k, Y=x, metric="sqeuclidean")
     load = os.getloadavg()
     rows, timing = [], []
@@ -210,16 +208,6 @@ def rabitq_frontier(quick: bool) -> None:
 
 # ---- 4-bit fast-scan PQ (issue 14) ----------------------------------------------------------
 
-def fastscan_data(n: int, d: int, nq: int, seed: int = 1):
-    """Mixture of 200 Gaussians (σ = 0.5), as in main(); float32 rows and queries."""
-    rng = np.random.default_rng(seed)
-    centers = rng.standard_normal((200, d)).astype(np.float32)
-    x = centers[rng.integers(0, 200, n)]
-    x += 0.5 * rng.standard_normal((n, d), dtype=np.float32)
-    q = centers[rng.integers(0, 200, nq)] + 0.5 * rng.standard_normal((nq, d), dtype=np.float32)
-    return x, q
-
-
 def fastscan_main(quick: bool) -> None:
     """lowdim ProductQuantizer(96, nbits=4) fast-scan search against faiss IndexPQFastScan
     (bbs = 32, its default) and against lowdim's own 8-bit ADC at the same M."""
@@ -228,7 +216,7 @@ def fastscan_main(quick: bool) -> None:
     lowdim.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)
     n, d, nq, k, M = (20_000, 768, 200, 10, 96) if quick else (100_000, 768, 1000, 10, 96)
-    x, q = fastscan_data(n, d, nq)
+    x, q = mixture(n, d, nq, seed=1)
     train = x[:20_000]
     pq4 = lowdim.ProductQuantizer(M, 4, n_iter=10).fit(train)
     codes4 = pq4.encode(x)
