@@ -129,9 +129,8 @@ def _embed(ker, indptr, indices, data, n, k, w, beta, self_w, normalize_rows, se
 class FastRP(TransformerMixin, BaseEstimator):
     """FastRP node embeddings as an estimator: fit(adjacency) sets embedding_.
 
-    Parameters
-    ----------
-    As fastrp(), with random_state (None, int, RandomState, Generator) in place of seed.
+    Parameters are those of fastrp(), with random_state (None, int, RandomState,
+    Generator) in place of seed.
 
     Attributes
     ----------
