@@ -70,6 +70,15 @@ def test_set_isa_refuses_unknown_levels():
     assert "scalar" in lowdim.available_isas()
 
 
+@pytest.mark.skipif(_config._core is None, reason="native backend not built")
+def test_compiled_isas_cover_the_available_ones():
+    # The bindings cannot see the kernels' LOWDIM_HAVE_* flags; the answer comes from
+    # the kernel library (a scalar-only report on an AVX2 build was a real bug).
+    compiled = lowdim.config()["compiled_isas"]
+    assert compiled[0] == "scalar"
+    assert set(lowdim.available_isas()) <= set(compiled)
+
+
 def _run(code, **env):
     full_env = {**os.environ, **env}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -47,13 +47,9 @@ py::dict build_info() {
   py::dict info;
   info["version"] = LOWDIM_VERSION;
   info["compiler"] = LOWDIM_COMPILER;
-#if defined(LOWDIM_HAVE_AVX512)
-  info["compiled_isas"] = py::make_tuple("scalar", "avx2", "avx512");
-#elif defined(LOWDIM_HAVE_AVX2)
-  info["compiled_isas"] = py::make_tuple("scalar", "avx2");
-#else
-  info["compiled_isas"] = py::make_tuple("scalar");
-#endif
+  py::list compiled;
+  for (auto isa : lowdim::compiled_isas()) compiled.append(lowdim::isa_name(isa));
+  info["compiled_isas"] = py::tuple(compiled);
 #ifdef NDEBUG
   info["build_type"] = "release";
 #else

@@ -58,6 +58,19 @@ const char* isa_name(Isa isa) {
   }
 }
 
+// The LOWDIM_HAVE_* definitions exist only in the kernel library, so the answer is given
+// here and not in the bindings (which would always see a scalar-only build).
+std::vector<Isa> compiled_isas() {
+  std::vector<Isa> out{Isa::scalar};
+#if defined(LOWDIM_HAVE_AVX2)
+  out.push_back(Isa::avx2);
+#endif
+#if defined(LOWDIM_HAVE_AVX512)
+  out.push_back(Isa::avx512);
+#endif
+  return out;
+}
+
 std::vector<Isa> available_isas() {
   std::vector<Isa> out;
   for (int i = 0; i < static_cast<int>(Isa::count); ++i)

@@ -11,6 +11,8 @@ namespace lowdim {
 enum class Isa : int { scalar = 0, avx2 = 1, avx512 = 2, count = 3 };
 
 const char* isa_name(Isa isa);
+// Levels this build contains (whatever the CPU), worst to best.
+std::vector<Isa> compiled_isas();
 // Levels this build contains *and* this CPU can run, worst to best.
 std::vector<Isa> available_isas();
 Isa active_isa();
