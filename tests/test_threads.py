@@ -161,6 +161,7 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
         batch, tall = np.tile(x, (8, 1)).reshape(80, 2000, 256), np.tile(x, (3, 1))
         x16 = np.ascontiguousarray(x[:, :16])
         book = np.ascontiguousarray(np.tile(x[:4096, :16], (16, 1))[None])  # 65536 centroids
+        bits = lowdim.binarize(np.tile(x, (10, 1)))           # 200000 codes: seconds of Hamming
         calls = {
             "mst_length": lambda: lowdim.mst_length(x),
             "mst": lambda: lowdim.mst(x),
@@ -168,6 +169,7 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
             "knn": lambda: lowdim.knn(tall, 10),
             "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000).fit(x),
             "pq_encode": lambda: lowdim.pq_encode(x16, book),
+            "hamming_knn": lambda: lowdim.hamming_knn(bits, 10),
         }
         report = {}
         base = len(os.listdir("/proc/self/task"))

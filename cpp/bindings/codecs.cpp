@@ -1,6 +1,7 @@
 // pybind11 face of the codec kernels (cpp/include/lowdim/codecs.h); mirrors
 // python/lowdim/codecs/_ref_codecs.py. Arrays arrive validated by lowdim.codecs; the checks
-// here only keep a direct caller of _core from reading out of bounds. Kernels run without the GIL.
+// here only keep a direct caller of _core from reading out of bounds. Kernels run without the GIL
+// and stop on Ctrl-C (lowdim_py::run_nogil).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "common.h"
+#include "interrupt.h"
 #include "lowdim/codecs.h"
 
 namespace py = pybind11;
@@ -77,10 +79,7 @@ py::array encode_py(CArray<float> x, const std::string& kind, CArray<float> lo,
   py::array out(code_dtype(k), {n, code_cols(k, D)});
   auto* po = static_cast<std::uint8_t*>(out.mutable_data());
   const float *px = x.data(), *pl = lo.data(), *pv = vdiff.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::codec_encode(k, px, n, D, pl, pv, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] { lowdim::codec_encode(k, px, n, D, pl, pv, po, n_threads); });
   return out;
 }
 
@@ -93,10 +92,7 @@ CArray<float> decode_py(py::array codes, const std::string& kind, CArray<float> 
   CArray<float> out({n, D});
   float* po = out.mutable_data();
   const float *pl = lo.data(), *pv = vdiff.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::codec_decode(k, pc, n, D, pl, pv, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] { lowdim::codec_decode(k, pc, n, D, pl, pv, po, n_threads); });
   return out;
 }
 
@@ -109,10 +105,7 @@ CArray<double> norms_py(py::array codes, const std::string& kind, CArray<float> 
   CArray<double> out(n);
   double* po = out.mutable_data();
   const float *pl = lo.data(), *pv = vdiff.data();
-  {
-    py::gil_scoped_release nogil;
-    lowdim::codec_norms(k, pc, n, D, pl, pv, po, n_threads);
-  }
+  lowdim_py::run_nogil([&] { lowdim::codec_norms(k, pc, n, D, pl, pv, po, n_threads); });
   return out;
 }
 
@@ -138,10 +131,9 @@ py::tuple search_int_py(py::array codes, const std::string& kind, CArray<std::in
   std::int64_t* pi = idx.mutable_data();
   const std::int16_t* pt = t.data();
   const double *pa = alpha.data(), *ps = cst.data(), *pn = norms.data();
-  {
-    py::gil_scoped_release nogil;
+  lowdim_py::run_nogil([&] {
     lowdim::codec_search_int(kk, pc, n, D, pt, nq, pa, ps, pn, m, k, pk, pi, n_threads);
-  }
+  });
   return py::make_tuple(key, idx);
 }
 
@@ -165,10 +157,9 @@ py::tuple search_float_py(py::array codes, const std::string& kind, CArray<float
   std::int64_t* pi = idx.mutable_data();
   const float *pl = lo.data(), *pv = vdiff.data(), *pq = q.data();
   const double* pn = norms.data();
-  {
-    py::gil_scoped_release nogil;
+  lowdim_py::run_nogil([&] {
     lowdim::codec_search_float(kk, pc, n, D, pl, pv, pq, nq, pn, m, k, pk, pi, n_threads);
-  }
+  });
   return py::make_tuple(key, idx);
 }
 
@@ -184,10 +175,9 @@ py::tuple hamming_knn_py(CArray<std::uint8_t> q, CArray<std::uint8_t> y, std::si
   std::int32_t* pd = dist.mutable_data();
   std::int64_t* pi = idx.mutable_data();
   const std::uint8_t *pq = q.data(), *py_ = y.data();
-  {
-    py::gil_scoped_release nogil;
+  lowdim_py::run_nogil([&] {
     lowdim::hamming_knn(pq, nq, py_, n, nb, k, exclude_self, pd, pi, n_threads);
-  }
+  });
   return py::make_tuple(dist, idx);
 }
 

@@ -13,6 +13,7 @@
 
 #include "lowdim/codecs.h"
 #include "lowdim/distance.h"
+#include "lowdim/interrupt.h"
 #include "lowdim/isa.h"
 #include "lowdim/parallel.h"
 
@@ -116,8 +117,11 @@ void codec_encode(CodecKind kind, const float* x, std::size_t n, std::size_t D, 
   const auto fn = kernels().encode;
   const std::size_t rb = codec_row_bytes(kind, D);
   parallel_for((n + kRowChunk - 1) / kRowChunk, n_threads, [&](std::size_t b, std::size_t e, int) {
-    const std::size_t r0 = b * kRowChunk, r1 = std::min(n, e * kRowChunk);
-    fn(kind, x + r0 * D, r1 - r0, D, lo, vdiff, codes + r0 * rb);
+    for (std::size_t c = b; c < e; ++c) {
+      check_interrupt();  // per chunk of kRowChunk rows: Ctrl-C stops a long encode
+      const std::size_t r0 = c * kRowChunk, r1 = std::min(n, r0 + kRowChunk);
+      fn(kind, x + r0 * D, r1 - r0, D, lo, vdiff, codes + r0 * rb);
+    }
   });
 }
 
@@ -126,8 +130,11 @@ void codec_decode(CodecKind kind, const std::uint8_t* codes, std::size_t n, std:
   const auto fn = kernels().decode;
   const std::size_t rb = codec_row_bytes(kind, D);
   parallel_for((n + kRowChunk - 1) / kRowChunk, n_threads, [&](std::size_t b, std::size_t e, int) {
-    const std::size_t r0 = b * kRowChunk, r1 = std::min(n, e * kRowChunk);
-    fn(kind, codes + r0 * rb, r1 - r0, D, lo, vdiff, out + r0 * D);
+    for (std::size_t c = b; c < e; ++c) {
+      check_interrupt();
+      const std::size_t r0 = c * kRowChunk, r1 = std::min(n, r0 + kRowChunk);
+      fn(kind, codes + r0 * rb, r1 - r0, D, lo, vdiff, out + r0 * D);
+    }
   });
 }
 
@@ -138,6 +145,7 @@ void codec_norms(CodecKind kind, const std::uint8_t* codes, std::size_t n, std::
   parallel_for((n + kRowChunk - 1) / kRowChunk, n_threads, [&](std::size_t b, std::size_t e, int) {
     std::vector<float> buf(kRowChunk * D);
     for (std::size_t c = b; c < e; ++c) {
+      check_interrupt();
       const std::size_t r0 = c * kRowChunk, r1 = std::min(n, r0 + kRowChunk);
       fn(kind, codes + r0 * rb, r1 - r0, D, lo, vdiff, buf.data());
       for (std::size_t r = r0; r < r1; ++r) {
@@ -236,6 +244,7 @@ void codec_search_int(CodecKind kind, const std::uint8_t* codes, std::size_t n, 
       [&](std::size_t q0, std::size_t mq, std::size_t rb0, std::size_t rb1, TopK<double>* top,
           std::vector<std::int32_t>& tile) {
         for (std::size_t r0 = rb0; r0 < rb1; r0 += kIntRows) {
+          check_interrupt();  // per row tile: one query block can span the whole database
           const std::size_t w = std::min(kIntRows, rb1 - r0);
           fn(kind, codes + r0 * rb, w, rb, tl.data() + q0 * ts, mq, ts, tile.data(), kIntRows);
           for (std::size_t i = 0; i < mq; ++i) {
@@ -273,6 +282,7 @@ void codec_search_float(CodecKind kind, const std::uint8_t* codes, std::size_t n
           Scratch& s) {
         pack_panels(q + q0 * D, mq, D, D, mr, s.pa.data());
         for (std::size_t r0 = rb0; r0 < rb1; r0 += nb) {
+          check_interrupt();  // per row tile: one query block can span the whole database
           const std::size_t w = std::min(nb, rb1 - r0);
           dec(kind, codes + r0 * rb, w, D, lo, vdiff, s.buf.data());
           pack_panels(s.buf.data(), w, D, D, nr, s.pb.data());
@@ -296,6 +306,7 @@ void hamming_knn(const std::uint8_t* q, std::size_t nq, const std::uint8_t* y, s
       [&](std::size_t q0, std::size_t mq, std::size_t rb0, std::size_t rb1,
           TopK<std::int32_t>* top, std::vector<std::int32_t>& tile) {
         for (std::size_t r0 = rb0; r0 < rb1; r0 += kHammingRows) {
+          check_interrupt();  // per row tile: one query block can span the whole database
           const std::size_t w = std::min(kHammingRows, rb1 - r0);
           fn(q + q0 * nbytes, mq, y + r0 * nbytes, w, nbytes, tile.data(), kHammingRows);
           for (std::size_t i = 0; i < mq; ++i) {
