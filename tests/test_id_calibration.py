@@ -89,7 +89,7 @@ def test_known_answers_grid(shape, n, variant):
 
 
 def test_ball_plus_cube_is_the_mean_of_the_two_curves(rng):
-    X = rotate(cube(400, 12, rng), 20, rng)
+    X = rotate(cube(200, 12, rng), 20, rng)
     both = {c: lowdim.intrinsic_dim(X, "twonn_mle", calibrate=c, return_details=True)
             for c in ("ball", "cube", "ball+cube")}
     mixed = both["ball+cube"]["curve"]

@@ -16,7 +16,7 @@ from lowdim import id as lid_id
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(7)
-    return np.tanh(rng.standard_normal((70, 4)) @ rng.standard_normal((4, 9)))
+    return np.tanh(rng.standard_normal((40, 4)) @ rng.standard_normal((4, 9)))
 
 
 def loop(est, X, k):
@@ -25,14 +25,14 @@ def loop(est, X, k):
 
 
 @pytest.mark.parametrize("make", [lambda: lid_id.GRIDE(), lambda: lid_id.GRIDE(n1=2, n2=5),
-                                  lambda: lid_id.CorrInt(k1=4, k2=9)])
+                                  lambda: lid_id.CorrInt(k1=3, k2=7)])
 def test_fit_pw_is_the_global_fit_on_each_neighbourhood(make, data):
-    idx, want = loop(make(), data, 16)
-    est = make().fit_pw(data, n_neighbors=16, smooth=True)
+    idx, want = loop(make(), data, 12)
+    est = make().fit_pw(data, n_neighbors=12, smooth=True)
     np.testing.assert_allclose(est.dimension_pw_, want, rtol=1e-9)
     np.testing.assert_allclose(est.dimension_pw_smooth_,
-                               (want + want[idx].sum(axis=1)) / 17, rtol=1e-9)
-    again = make().fit_pw(data, precomputed_knn=idx, n_neighbors=16)
+                               (want + want[idx].sum(axis=1)) / 13, rtol=1e-9)
+    again = make().fit_pw(data, precomputed_knn=idx, n_neighbors=12)
     np.testing.assert_array_equal(again.dimension_pw_, est.dimension_pw_)
     assert not hasattr(again, "dimension_pw_smooth_") and not hasattr(again, "dimension_")
 
@@ -41,10 +41,10 @@ def test_gride_fit_pw_equals_skdims(data):
     skdim = pytest.importorskip("skdim")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = skdim.id.GRIDE().fit_pw(data[:40], n_neighbors=16).dimension_pw_
-    ours = lid_id.GRIDE().fit_pw(data[:40], n_neighbors=16)
+        theirs = skdim.id.GRIDE().fit_pw(data[:30], n_neighbors=12).dimension_pw_
+    ours = lid_id.GRIDE().fit_pw(data[:30], n_neighbors=12)
     np.testing.assert_allclose(ours.dimension_pw_, theirs, rtol=1e-9)
-    assert ours.error_pw_.shape == (40,) and (ours.error_pw_ > 0).all()
+    assert ours.error_pw_.shape == (30,) and (ours.error_pw_ > 0).all()
 
 
 @pytest.mark.parametrize("est, kw, match", [
