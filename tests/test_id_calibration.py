@@ -71,6 +71,37 @@ def test_known_answers_high_d(shape, m, variant):
     check_known(shape, m, 20000, "twonn")
 
 
+@pytest.mark.parametrize("shape, m", [("ball", 50), ("cube", 30), ("sphere", 50)])
+def test_known_answers_high_d_few_points(shape, m):
+    """The low-variance small-k MLE reads d = 20…50 within 5 % / 10 % from only 1000 points."""
+    check_known(shape, m, 1000, "mle", k=10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shape", ["ball", "cube", "sphere"])
+@pytest.mark.parametrize("n", [2000, 20000])
+def test_known_answers_grid(shape, n, variant):
+    """The issue's grid (d 1…50, n 1000…20000; n = 1000 is above), calibrated MLE k = 10."""
+    if variant != "native-avx2":
+        pytest.skip("size test: native AVX2 only")
+    for m in (1, 4, 12, 30, 50):
+        check_known(shape, m, n, "mle", k=10)
+
+
+def test_ball_plus_cube_is_the_mean_of_the_two_curves(rng):
+    X = rotate(cube(200, 12, rng), 20, rng)
+    both = {c: lowdim.intrinsic_dim(X, "twonn_mle", calibrate=c, return_details=True)
+            for c in ("ball", "cube", "ball+cube")}
+    mixed = both["ball+cube"]["curve"]
+    assert mixed["source"] == "table"
+    for key in ("d", "statistic"):
+        np.testing.assert_allclose(mixed[key][:4], (both["ball"]["curve"][key][:4] +
+                                                    both["cube"]["curve"][key][:4]) / 2)
+    lo, hi = sorted([both["ball"]["estimate"], both["cube"]["estimate"]])
+    assert lo < both["ball+cube"]["estimate"] < hi
+    assert both["ball+cube"]["statistic"] == both["ball"]["statistic"]
+
+
 def test_default_and_raw_results_unchanged(rng):
     X = ball(800, 4, rng)
     assert lowdim.intrinsic_dim(X) == lowdim.twonn(X)

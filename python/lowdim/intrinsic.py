@@ -268,12 +268,14 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
         For 'twonn' and 'twonn_mle'.
     duplicates : {'merge', 'raise'}
     n_threads : int, optional
-    calibrate : {None, 'ball', 'cube', 'sphere'}, default None
+    calibrate : {None, 'ball', 'cube', 'sphere', 'ball+cube'}, default None
         None returns the raw statistic (unchanged results). 'ball' / 'cube' / 'sphere' map
         it through its expected value for uniform samples of the unit d-ball / d-cube /
         d-sphere (no boundary) with the same number of distinct points (a shipped table for
-        n = 50 … 20000, measured on the fly otherwise); 'ball' is what `lowdim report`
-        shows. Needs >= 50 distinct points.
+        n = 50 … 20000, measured on the fly otherwise); 'ball+cube' through the mean of the
+        ball's and the cube's curves (the lowest error on the benchmark manifolds, with
+        method='twonn_mle'); 'ball' is what `lowdim report` shows. Needs >= 50 distinct
+        points.
         Method, assumptions and limits: docs/intrinsic_dimension.md.
     return_details : bool
         Return a dict instead of a float: 'estimate', 'statistic' (raw), 'method',

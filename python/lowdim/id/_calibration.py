@@ -2,7 +2,8 @@
 
 s(X) is a raw statistic (TwoNN least squares or MLE form, Facco et al. 2017; Levina–Bickel
 MLE with small k) and s_n(d) its mean over uniform reference samples of the unit d-ball,
-d-cube or d-sphere with the data's n (lowdim.id._reference). s_n comes from
+d-cube or d-sphere with the data's n (lowdim.id._reference), or the mean of the ball's and
+the cube's curves ("ball+cube", halfway between their boundary effects). s_n comes from
 calibration_table.txt (tools/make_id_calibration.py), interpolated linearly in log n and
 in d, or is measured on the fly for an n or a statistic the table does not hold.
 See docs/intrinsic_dimension.md.
@@ -26,6 +27,7 @@ TABLE_PATH = Path(__file__).with_name("calibration_table.txt")
 TABLE_SPECS = {"twonn": ("twonn", 2, 0.1), "twonn_mle": ("twonn_mle", 2, 0.1),
                "mle_k5": ("mle", 5, 0.1), "mle_k10": ("mle", 10, 0.1),
                "mle_k20": ("mle", 20, 0.1)}
+CALIBRATIONS = _ref.KINDS + ("ball+cube",)
 MIN_POINTS = 50            # below this the statistic's own noise swamps any calibration
 EXTRA_D = (250, 300, 400, 500, 650, 800, 1000)   # measured on the fly past the table's d
 N_BOOTSTRAP = 200
@@ -82,23 +84,32 @@ def _measured(kind, n, d, spec, n_threads):
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
 
 
-class _Curve:
-    """s_n(d) as points (d, mean, se); tabulated points first, others measured when needed."""
+def _mean_of(points):
+    """(mean, standard error) of the mean of independent curves' (mean, se) points."""
+    m = sum(p[0] for p in points) / len(points)
+    return m, math.sqrt(sum(p[1] ** 2 for p in points)) / len(points)
 
-    def __init__(self, kind, n, spec, n_threads):
-        self.kind, self.n, self.spec, self.n_threads = kind, n, spec, n_threads
-        tab = _table_curve(kind, table_name(*spec), n)
+
+class _Curve:
+    """s_n(d) as points (d, mean, se); tabulated points first, others measured when needed.
+    For "ball+cube" every point is the mean of the ball's and the cube's."""
+
+    def __init__(self, calibrate, n, spec, n_threads):
+        self.kinds, self.n, self.spec, self.n_threads = calibrate.split("+"), n, spec, n_threads
+        tabs = [_table_curve(kind, table_name(*spec), n) for kind in self.kinds]
         d_grid = _table()[0].astype(np.float64)
-        self.source = "computed" if tab is None else "table"
+        held = all(t is not None for t in tabs)
+        self.source = "table" if held else "computed"
         self.grid = np.concatenate([[0.0], d_grid, EXTRA_D])
         self.known = {0: (0.0, 0.0)}        # the statistic vanishes with the dimension
-        if tab is not None:
-            self.known.update({j + 1: (m, s) for j, (m, s) in enumerate(zip(tab[1], tab[2]))})
+        if held:
+            self.known.update({j + 1: _mean_of([(t[1][j], t[2][j]) for t in tabs])
+                               for j in range(len(d_grid))})
 
     def at(self, j):
         if j not in self.known:
-            self.known[j] = _measured(self.kind, self.n, int(self.grid[j]), self.spec,
-                                      self.n_threads)
+            self.known[j] = _mean_of([_measured(kind, self.n, int(self.grid[j]), self.spec,
+                                                self.n_threads) for kind in self.kinds])
             if self.source == "table":
                 self.source = "table+computed"
         return self.known[j][0]
@@ -163,8 +174,8 @@ def _bootstrap_sd(method, values, discard_fraction):
 def estimate(X, method, *, k, discard_fraction, calibrate, duplicates, n_threads,
              return_details):
     """intrinsic_dim's calibrated path and its details (see lowdim.intrinsic_dim)."""
-    if calibrate not in (None,) + _ref.KINDS:
-        raise ValueError(f"calibrate must be one of {(None,) + _ref.KINDS}, got {calibrate!r}")
+    if calibrate not in (None,) + CALIBRATIONS:
+        raise ValueError(f"calibrate must be one of {(None,) + CALIBRATIONS}, got {calibrate!r}")
     k = k if method == "mle" else 2
     values = _distinct_values(X, method, k, duplicates, n_threads)
     stat = _ref.from_per_point(method, values, discard_fraction)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
+from . import _pointwise
 from ._estimators import _IDEstimator
 
 
@@ -50,6 +51,7 @@ class CorrInt(_IDEstimator):
     Attributes
     ----------
     dimension_ : float
+    dimension_pw_ : ndarray of shape (n,), after fit_pw
 
     Examples
     --------
@@ -98,3 +100,15 @@ class CorrInt(_IDEstimator):
         with np.errstate(divide="ignore", invalid="ignore"):
             self.dimension_ = float(np.log(counts[1] / counts[0]) / np.log(r2 / r1))
         return self
+
+    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+        """CorrInt on each point's n_neighbors nearest neighbours (self excluded), as skdim's
+        fit_pw (k1, k2 clipped to the neighbourhood as fit clips them, without the warning);
+        dimension_ is left as it was. precomputed_knn : int array (n, >= n_neighbors)."""
+        if self.DM:
+            raise ValueError("fit_pw needs coordinates, not a distance matrix (DM=True)")
+        k1 = check_int(self.k1, name="k1", low=1)
+        k2 = check_int(self.k2, name="k2", low=1)
+        x, idx = _pointwise.neighbourhood_indices(self, X, precomputed_knn, n_neighbors, n_jobs)
+        self.n_features_in_ = int(x.shape[1])
+        return _pointwise.set_pointwise(self, _pointwise.corrint_pw(x, idx, k1, k2), idx, smooth)

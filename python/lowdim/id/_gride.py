@@ -16,6 +16,7 @@ from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array
 from ._estimators import _IDEstimator
+from . import _pointwise
 from ._scale import gride_from_logmu
 
 
@@ -60,6 +61,7 @@ class GRIDE(_IDEstimator):
     ----------
     dimension_, error_ : float
     scales_, dimension_scales_, error_scales_, radius_scales_ : ndarrays (multiscale=True)
+    dimension_pw_, error_pw_ : ndarrays of shape (n,), after fit_pw
 
     Examples
     --------
@@ -107,3 +109,15 @@ class GRIDE(_IDEstimator):
             self.dimension_scales_, self.error_scales_ = res[:, 0], res[:, 1]
             self.radius_scales_ = dist[:, 2 * self.scales_ - 1].mean(axis=0)
         return self
+
+    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+        """Gride at (n1, n2) on each point's n_neighbors nearest neighbours (self excluded),
+        as skdim's fit_pw; dimension_ is left as it was (skdim leaves the last
+        neighbourhood's). precomputed_knn : int array (n, >= n_neighbors), optional."""
+        n2 = 2 * self.n1 if self.n2 is None else self.n2
+        if not (_is_int(self.n1) and _is_int(n2) and 1 <= self.n1 < n2):
+            raise ValueError("n1 and n2 must be integers with 1 <= n1 < n2")
+        x, idx = _pointwise.neighbourhood_indices(self, X, precomputed_knn, n_neighbors, n_jobs)
+        self.n_features_in_ = int(x.shape[1])
+        pw, self.error_pw_ = _pointwise.gride_pw(x, idx, self.n1, n2)
+        return _pointwise.set_pointwise(self, pw, idx, smooth)

@@ -1,0 +1,113 @@
+"""Pointwise GRIDE and CorrInt: the global estimator fitted on every point's neighbourhood.
+
+As skdim's GlobalEstimator.fit_pw: the neighbourhood of point i is its n_neighbors nearest
+neighbours (i itself excluded), and the estimator runs on those points alone (their own
+neighbours and pair distances within the set). Vectorised over blocks of neighbourhoods:
+one (B, K, K) distance tensor per block instead of a Python fit per point. Formulas: Gride
+(Denti et al. 2022, _scale.py) and the correlation integral (Grassberger & Procaccia 1983).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import neighbors as _knn_mod
+from .._validate import as_float_array, check_int
+from ._estimators import _checked_indices, _smooth, _threads
+
+
+def neighbourhood_indices(est, X, precomputed_knn, n_neighbors, n_jobs):
+    """(x, idx (n, K)): the points and each one's K nearest neighbours, self excluded."""
+    x = as_float_array(X, name="X")
+    k = check_int(n_neighbors, name="n_neighbors", low=3)
+    if precomputed_knn is not None:
+        return x, _checked_indices(precomputed_knn, len(x), k)
+    if k > len(x) - 1:
+        raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {k}")
+    _, idx = _knn_mod.knn(x, k, n_threads=_threads(est.n_threads, n_jobs))
+    return x, idx
+
+
+def sorted_within(x, idx, block_bytes=64 << 20):
+    """Yield (start, r): r[b, j] = sorted distances from point j of neighbourhood start + b
+    to the other K − 1 points of that neighbourhood, shape (B, K, K − 1), float64."""
+    n, k = idx.shape
+    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
+    for s in range(0, n, step):
+        g = x[idx[s:s + step]].astype(np.float64)
+        g -= g.mean(axis=1, keepdims=True)           # centring reduces cancellation below
+        sq = np.einsum("bij,bij->bi", g, g)
+        d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(g, g.transpose(0, 2, 1))
+        d2[:, np.arange(k), np.arange(k)] = np.inf
+        yield s, np.sqrt(np.maximum(np.sort(d2, axis=2)[:, :, :k - 1], 0))
+
+
+def gride_rows(logmu, n1, n2):
+    """Gride (d, standard error) of every row of logmu (B, m), NaN entries left out, with
+    skdim's rules: ties (ln μ = 0) dropped, then μ >= q50 + 20 (q95 − q50) dropped, and
+    N − 1 in the score. Bisection in log d on all rows at once."""
+    ok = np.isfinite(logmu) & (logmu > 0)
+    mu = np.where(ok, np.exp(np.where(ok, logmu, 0.0)), np.nan)
+    q95, q50 = np.nanpercentile(mu, [95, 50], axis=1)
+    ok &= mu < (20 * (q95 - q50) + q50)[:, None]
+    lm = np.where(ok, logmu, 0.0)
+    cnt = ok.sum(axis=1)
+    if (cnt < 2).any():
+        raise ValueError("a neighbourhood has fewer than 2 usable ratios (duplicate points)")
+    s_lm = lm.sum(axis=1)
+    lo, hi = np.full(len(lm), 1e-6), np.full(len(lm), 1e6)
+
+    def terms(d):
+        x = d[:, None] * lm
+        safe = np.where(ok & (x > 0), x, 1.0)
+        q = np.where(ok, lm / -np.expm1(-safe), 0.0)
+        info = np.where(ok, lm**2 * np.exp(-safe) / np.expm1(-safe) ** 2, 0.0)
+        return q.sum(axis=1), info.sum(axis=1)
+
+    for _ in range(200):
+        mid = np.sqrt(lo * hi)
+        score = (cnt - 1) / mid + (n2 - n1 - 1) * terms(mid)[0] - (n2 - 1) * s_lm
+        lo, hi = np.where(score > 0, mid, lo), np.where(score > 0, hi, mid)
+        if (hi / lo < 1 + 1e-12).all():
+            break
+    d = np.sqrt(lo * hi)
+    info = cnt / d**2 + (n2 - n1 - 1) * terms(d)[1]
+    return d, 1.0 / np.sqrt(info)
+
+
+def gride_pw(x, idx, n1, n2):
+    """(dimension, error) of Gride on every neighbourhood x[idx[i]]."""
+    if n2 > idx.shape[1] - 1:
+        raise ValueError(f"n2={n2} needs neighbourhoods of at least n2 + 1 = {n2 + 1} points")
+    dim, err = np.empty(len(idx)), np.empty(len(idx))
+    for s, r in sorted_within(x, idx):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logmu = np.log(r[:, :, n2 - 1] / r[:, :, n1 - 1])
+        dim[s:s + len(r)], err[s:s + len(r)] = gride_rows(logmu, n1, n2)
+    return dim, err
+
+
+def corrint_pw(x, idx, k1, k2):
+    """Correlation dimension of every neighbourhood x[idx[i]] (K points): radii = medians
+    of the k1-th and k2-th neighbour distances within it, counts = ordered pairs below."""
+    k = idx.shape[1]
+    k2 = min(k2, k - 1)
+    k1 = k2 - 1 if k1 >= k or k1 > k2 else k1
+    out = np.empty(len(idx))
+    for s, r in sorted_within(x, idx):
+        r1 = np.median(r[:, :, k1 - 1], axis=1)
+        r2 = np.median(r[:, :, k2 - 1], axis=1)
+        c1 = (r < r1[:, None, None]).sum(axis=(1, 2))
+        c2 = (r < r2[:, None, None]).sum(axis=(1, 2))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[s:s + len(r)] = np.log(c2 / c1) / np.log(r2 / r1)
+    return out
+
+
+def set_pointwise(est, pw, idx, smooth):
+    """dimension_pw_ and, when asked, dimension_pw_smooth_ (a stale one is removed)."""
+    est.dimension_pw_ = pw
+    if smooth:
+        est.dimension_pw_smooth_ = _smooth(pw, idx)
+    elif hasattr(est, "dimension_pw_smooth_"):
+        del est.dimension_pw_smooth_
+    return est
