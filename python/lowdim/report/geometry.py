@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import measures
 from .analysis import compute
-from .io import ReportInputError, load_matrix, sample_rows
+from .io import SINGLE, ReportInputError, load_matrix, sample_rows
 
 SIZES = (10000, 2000)     # rows of the geometry sample: (default, --quick)
 SEED_OFFSET = 11          # row sample stream seed + 11 (analysis/compression use 1..5)
@@ -67,8 +67,9 @@ def load_compare(args, X: np.ndarray) -> np.ndarray:
     """The --compare matrix: the same (sampled) rows as X, or ReportInputError."""
     if args.file is None:
         raise ReportInputError("--compare needs FILE (the first embedding of the rows)")
-    Y = load_matrix(args.compare, key=args.key, n_sample=args.sample, seed=args.seed)
-    nx, ny = ((n_rows(args.file, args.key), n_rows(args.compare, args.key)) if args.sample
+    key_b = None if Path(args.compare).suffix.lower() in SINGLE else args.key   # B may be .npy
+    Y = load_matrix(args.compare, key=key_b, n_sample=args.sample, seed=args.seed)
+    nx, ny = ((n_rows(args.file, args.key), n_rows(args.compare, key_b)) if args.sample
               else (len(X), len(Y)))
     if nx != ny:
         raise ReportInputError(f"--compare {args.compare} has {ny} rows but {args.file} has "

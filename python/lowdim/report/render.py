@@ -67,7 +67,8 @@ def _script_json(rep: dict) -> str:
 
 def text(rep: dict, source: str) -> str:
     b, s, c = rep["basics"], rep["shape"], rep["compression"]
-    out = [f"lowdim report — {source}", ""]
+    out = [f"lowdim report — {source}"] + [f"Input: {n}" for n in rep.get("input_notes", [])]
+    out.append("")
     out.append(f"Basics: n={b['n']}  d={b['d']}  dtype={b['dtype']}  duplicate rows="
                f"{b['duplicate_rows']}  rows with NaN/inf={b['nonfinite_rows']} (excluded)  "
                f"zero rows={b['zero_rows']}")
