@@ -165,6 +165,15 @@ def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
 
 def effective_rank(X: np.ndarray) -> float:
     """RankMe: exp(H(σ / Σσ)) of the singular values of the centred matrix."""
+    return _rank_and_spectrum(X)[0]
+
+
+SPECTRUM_TOP = 512     # principal components kept in the report's variance spectrum
+
+
+def _rank_and_spectrum(X: np.ndarray) -> tuple[float, dict]:
+    """RankMe and the variance share of each principal component (σ² / Σσ², descending,
+    the first SPECTRUM_TOP), from one eigendecomposition."""
     X = X.astype(np.float64)
     top = np.abs(X).max()
     X = X / top if top > 0 else X       # scale-free measure: keeps the Gram matrix finite
@@ -172,8 +181,11 @@ def effective_rank(X: np.ndarray) -> float:
     gram = Xc.T @ Xc if Xc.shape[0] > Xc.shape[1] else Xc @ Xc.T
     sing = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
     p = sing / sing.sum() if sing.sum() > 0 else np.ones(1)
+    var = np.sort(sing)[::-1] ** 2
+    share = var / var.sum() if var.sum() > 0 else var
     p = p[p > 0]
-    return float(np.exp(-(p * np.log(p)).sum()))
+    return float(np.exp(-(p * np.log(p)).sum())), {
+        "variance_share": share[:SPECTRUM_TOP].tolist(), "components": int(len(share))}
 
 
 def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
@@ -205,7 +217,10 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
                                                   for p in (5, 25, 50, 75, 95)})
             record(out, "lid_histogram", lambda: _histogram(local))
     with progress.step("effective rank (RankMe)"):
-        record(out, "effective_rank", lambda: effective_rank(S))
+        both = record(out, "effective_rank", lambda: _rank_and_spectrum(S))
+        out["effective_rank"], out["spectrum"] = both if both else (None, None)
+        if both is None:
+            out["undefined"]["spectrum"] = out["undefined"]["effective_rank"]
     M = _sub(X, SIZES["mst"][q], seed, 2)
     with progress.step(f"MST and PH0 dimension on {len(M)} points"):
         out["mst_n_used"] = int(len(M))
