@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -20,6 +19,7 @@ import lowdim
 
 from .compression import TARGETS, compression, row_norms
 from .io import sample_rows
+from .progress import Progress   # noqa: F401 (cli, stream and tests import it from here)
 
 # Subsample sizes: (default, --quick).
 SIZES = {
@@ -30,40 +30,6 @@ SIZES = {
                                  # size, its precision on the number of queries)
     "pq_train": (20000, 5000),   # fits every codec; PQ uses PQ_TRAIN of them, OPQ OPQ_TRAIN
 }
-
-
-class Progress:
-    """Prints each step with its wall time; records wall and CPU seconds per step (on a
-    shared machine the CPU seconds say what the step costs, the wall time what others
-    left of the machine). On a terminal the step's line shows while it runs and is
-    overwritten (\r) when it ends; in a log (not a tty) each step is one clean line,
-    written when it ends."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.timings, self.cpu = {}, {}
-        isatty = getattr(stream, "isatty", None)
-        self.live = bool(isatty and isatty())
-
-    @contextmanager
-    def step(self, name: str):
-        if self.stream is not None and self.live:
-            self._write(f"  … {name}", end="")
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:     # the line is finished even when the step fails
-            dt = time.perf_counter() - t0
-            self.timings[name] = round(dt, 3)
-            self.cpu[name] = round(time.process_time() - c0, 3)   # all threads of the process
-            if self.stream is not None:
-                self._write(("\r" if self.live else "") + f"  ✓ {name} ({dt:.1f} s)")
-
-    def _write(self, line: str, end: str = "\n") -> None:
-        try:
-            print(line, end=end, file=self.stream, flush=True)
-        except BrokenPipeError:   # `lowdim report 2>&1 | head`: the reader left, go on quietly
-            self.stream = None
 
 
 class Undefined(ValueError):
