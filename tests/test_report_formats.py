@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from lowdim.report import ReportInputError, load_matrix
+from lowdim.report.readers import rows_in
 
 X = np.random.default_rng(7).standard_normal((40, 6)).astype(np.float32)
 
@@ -51,6 +52,7 @@ def test_parquet_list_fixed_size_list_and_float_columns(tmp_path, npy, variant):
     assert notes == ["a.parquet: read column 'emb'; --key selects another of 'v'"]
     np.testing.assert_array_equal(read(tmp_path / "a.parquet", key="v")[0], X)
     same_sample(tmp_path / "a.parquet", npy, key="emb")
+    assert rows_in(tmp_path / "a.parquet", "emb") == 40          # --compare --sample counts
     with pytest.raises(ReportInputError, match=r"2 columns hold a matrix; choose one with "
                                                r"--key: 'emb', 'v'$"):
         load_matrix(tmp_path / "a.parquet")
@@ -96,6 +98,8 @@ def test_hdf5_ann_benchmarks_layout(tmp_path, npy, variant):
                      "glove.hdf5: the file's distance attribute is 'angular' (lowdim: --metric "
                      "cosine)"]
     np.testing.assert_array_equal(load_matrix(tmp_path / "glove.hdf5", key="test"), X[:5] * 2)
+    assert (rows_in(tmp_path / "glove.hdf5", None), rows_in(tmp_path / "glove.hdf5", "test")) \
+        == (40, 5)
     same_sample(tmp_path / "glove.hdf5", npy)                       # memory-mapped
     same_sample(tmp_path / "glove.hdf5", npy, key="packed")          # chunked, compressed
     with pytest.raises(ReportInputError, match=r"no dataset 'x'; it has 'neighbors', 'packed', "
@@ -112,6 +116,7 @@ def test_safetensors_written_by_the_library(tmp_path, npy, variant):
     np.testing.assert_array_equal(load_matrix(tmp_path / "m.safetensors", key="w"),
                                   X[:4].astype(np.float16))
     same_sample(tmp_path / "m.safetensors", npy, key="emb")
+    assert rows_in(tmp_path / "m.safetensors", "w") == 4
     with pytest.raises(ReportInputError, match=r"2 tensors hold a matrix; choose one with "
                                                r"--key: 'emb', 'w'$"):
         load_matrix(tmp_path / "m.safetensors")

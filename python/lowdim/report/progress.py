@@ -78,8 +78,8 @@ class Progress:
 
 
 def live_line(name: str, handle: Step, elapsed: float, width: int) -> str:
-    """`  … name [######··············] 3/38  12.3 s`, the name cut to fit `width` (a line
-    that wraps cannot be redrawn with a carriage return)."""
+    """`  … name [###·················] 3/38  12.3 s`, the name cut to fit `width`
+    (a line that wraps cannot be redrawn with a carriage return)."""
     tail = f"  {elapsed:.1f} s"
     if handle.total:
         filled = round(BAR * min(handle.done, handle.total) / handle.total)

@@ -144,6 +144,15 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
 
 # ---- HDF5 -------------------------------------------------------------------------------
 
+def _hdf5_pick(h5py, fh, path: Path, key, notes: list) -> str:
+    names = []
+    fh.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
+    cands = [n for n in names if fh[n].ndim == 2 and fh[n].dtype.kind in "fiu"]
+    name = pick(path, "dataset", names, cands, key, default="train")
+    _also(path, "dataset", name, cands, notes)
+    return name
+
+
 def read_hdf5(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
     """A 2-D dataset (ann-benchmarks: `train` unless --key test); memory-mapped when it is
     stored contiguous and uncompressed, else read in blocks keeping the sampled rows."""
@@ -154,12 +163,7 @@ def read_hdf5(path: Path, key: str | None, n_sample, seed, notes: list) -> np.nd
         raise ReportInputError(f"{path.name}: not an HDF5 file ({str(exc).splitlines()[0]})"
                                ) from None
     with fh:
-        names = []
-        fh.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
-        cands = [n for n in names if fh[n].ndim == 2 and fh[n].dtype.kind in "fiu"]
-        name = pick(path, "dataset", names, cands, key, default="train")
-        _also(path, "dataset", name, cands, notes)
-        ds = fh[name]
+        ds = fh[_hdf5_pick(h5py, fh, path, key, notes)]
         distance = fh.attrs.get("distance")
         if distance is not None:
             distance = distance.decode() if isinstance(distance, bytes) else str(distance)
@@ -206,8 +210,8 @@ _WIDEN = {
     "F8_E4M3": lambda a: _e4m3_table()[a]}
 
 
-def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
-    """One 2-D tensor of a .safetensors file, memory-mapped; BF16/FP8 widened after sampling."""
+def _safetensors_header(path: Path) -> tuple[int, dict, int]:
+    """(header length, header without __metadata__, file size)."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(8)
@@ -223,16 +227,29 @@ def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -
         raise ReportInputError(f"{path.name}: not a safetensors file (its header is not a "
                                "JSON object)")
     header.pop("__metadata__", None)
+    return hlen, header, size
+
+
+def _safetensors_pick(path: Path, header: dict, key, notes: list) -> str:
     names = list(header)
     cands = [n for n, t in header.items() if isinstance(t, dict) and len(t.get("shape", ())) == 2
              and t.get("dtype") in SAFETENSORS_DTYPES]
     name = pick(path, "tensor", names, cands, key)
     _also(path, "tensor", name, cands, notes)
+    return name
+
+
+def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
+    """One 2-D tensor of a .safetensors file, memory-mapped; BF16/FP8 widened after sampling."""
+    hlen, header, size = _safetensors_header(path)
+    name = _safetensors_pick(path, header, key, notes)
     t = header[name]
     try:
-        code, shape, (start, end) = t["dtype"], tuple(int(s) for s in t["shape"]), t["data_offsets"]
+        code, shape = t["dtype"], tuple(int(s) for s in t["shape"])
+        start, end = (int(o) for o in t["data_offsets"])
     except (KeyError, TypeError, ValueError):
-        raise ReportInputError(f"{path.name}: tensor {name!r} has a malformed header entry") from None
+        raise ReportInputError(f"{path.name}: tensor {name!r} has a malformed header "
+                               "entry") from None
     if code not in SAFETENSORS_DTYPES:
         raise ReportInputError(f"{path.name}: tensor {name!r} has dtype {code}, not a number "
                                f"type lowdim reads ({', '.join(SAFETENSORS_DTYPES)})")
@@ -250,3 +267,17 @@ def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -
 
 READERS = {".parquet": read_parquet, ".pq": read_parquet, ".h5": read_hdf5,
            ".hdf5": read_hdf5, ".safetensors": read_safetensors}
+
+
+def rows_in(path: Path, key: str | None) -> int:
+    """Rows of the array load_matrix would read, from the file's metadata (no data read)."""
+    reader = READERS[path.suffix.lower()]
+    if reader is read_parquet:
+        pq = _need("pyarrow.parquet", "pyarrow", "parquet", path)
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if reader is read_hdf5:
+        h5py = _need("h5py", "h5py", "HDF5", path)
+        with h5py.File(path, "r") as fh:
+            return int(fh[_hdf5_pick(h5py, fh, path, key, [])].shape[0])
+    _, header, _ = _safetensors_header(path)
+    return int(header[_safetensors_pick(path, header, key, [])]["shape"][0])

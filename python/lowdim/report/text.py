@@ -3,8 +3,8 @@ are detected and skipped, and the report says so.
 
 Header: a first line with a cell that is not a number where the second line has one. Id
 column: the first column when its header is an id-like name (id, idx, index, key, uuid,
-…_id, or empty or "Unnamed: 0" as pandas writes its index), when it holds non-numbers, or when (without a
-header) it holds strictly increasing integers while the other columns do not. With
+…_id, or empty or "Unnamed: 0" as pandas writes its index), when it holds non-numbers,
+or when (without a header) it holds strictly increasing integers and the others do not. With
 --sample only the sampled lines are parsed (one counting pass first), so memory holds the
 sample, not the whole file.
 """
