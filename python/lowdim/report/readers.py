@@ -5,7 +5,7 @@ tensor's dtype, shape and byte range, then the raw data; no `safetensors` packag
 
 `--key` names the column, dataset or tensor; without it the only candidate is taken (HDF5:
 `train` first). Only the chosen array and only the sampled rows are read: HDF5 and
-safetensors are memory-mapped, parquet is read one row group at a time.
+safetensors are memory-mapped, parquet is read one row group at a time into the output.
 """
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
     pa = _need("pyarrow", "pyarrow", "parquet", path)
     pq = _need("pyarrow.parquet", "pyarrow", "parquet", path)
     try:
-        pf = pq.ParquetFile(path, memory_map=True)
+        pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise ReportInputError(f"{path.name}: not a parquet file ({str(exc).splitlines()[0]})"
                                ) from None
@@ -118,7 +118,8 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
                      + (f"; skipped {_listing(skipped)}" if skipped else ""))
     n = pf.metadata.num_rows
     rows = sample_rows(n, n_sample, seed)
-    parts, start = [], 0
+    m_out = n if rows is None else len(rows)
+    out, at, start = None, 0, 0
     for g in range(pf.num_row_groups):
         m = pf.metadata.row_group(g).num_rows
         take = None if rows is None else (
@@ -130,16 +131,23 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
         if take is not None:
             table = table.take(pa.array(take))
         if len(columns) == 1 and columns[0] in lists:
-            parts.append(_list_rows(pa, table.column(0).combine_chunks(), path, columns[0], notes))
+            part = _list_rows(pa, table.column(0).combine_chunks(), path, columns[0], notes)
         else:
-            parts.append(np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
-                                          for c in columns]))
-        if len(parts) == 1:   # d is known now: the whole read must fit before it goes on
-            _check_fits(path, n if rows is None else len(rows), parts[0].shape[1],
-                        parts[0].dtype.itemsize)
-    if not parts:
+            part = np.column_stack([table.column(c).to_numpy(zero_copy_only=False)
+                                    for c in columns])
+        if out is None:    # d is known now: the whole read must fit before it goes on
+            _check_fits(path, m_out, part.shape[1], part.dtype.itemsize)
+            out = np.empty((m_out, part.shape[1]), part.dtype)
+        if part.shape[1] != out.shape[1]:
+            raise ReportInputError(f"{path.name}: column {columns[0]!r} holds lists of "
+                                   f"lengths {out.shape[1]} and {part.shape[1]}; an embedding "
+                                   "has one length")
+        out[at:at + len(part)] = part     # null rows (NaN) widen ints to float: cast here
+        at += len(part)
+        del table, part
+    if out is None:
         raise ReportInputError(f"{path.name}: needs at least 2 rows and 1 column, got {n} rows")
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return out
 
 
 # ---- HDF5 -------------------------------------------------------------------------------
