@@ -142,7 +142,9 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
             raise ReportInputError(f"{path.name}: column {columns[0]!r} holds lists of "
                                    f"lengths {out.shape[1]} and {part.shape[1]}; an embedding "
                                    "has one length")
-        out[at:at + len(part)] = part     # null rows (NaN) widen ints to float: cast here
+        if out.dtype.kind in "iu" and part.dtype.kind == "f":   # null rows (NaN) in int lists
+            out = out.astype(part.dtype)
+        out[at:at + len(part)] = part
         at += len(part)
         del table, part
     if out is None:
