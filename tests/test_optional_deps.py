@@ -1,5 +1,6 @@
 """lowdim's only runtime dependency is numpy: every public module imports, and the report
-runs on its built-in sample, with scipy, scikit-learn, dask and faiss made unimportable.
+runs on its built-in sample, with scipy, scikit-learn, dask and faiss made unimportable
+(and the report's optional matplotlib, pyarrow and h5py: its HTML page says how to get plots).
 
 A child process installs an import hook that refuses those packages, so a top-level
 `from scipy... import` slipped into a new module fails here instead of on a user's machine.
@@ -10,7 +11,7 @@ import sys
 import pytest
 
 BLOCKED = ("scipy", "sklearn", "dask", "distributed", "faiss", "skdim", "threadpoolctl",
-           "pandas", "torch", "ml_dtypes")
+           "pandas", "torch", "ml_dtypes", "matplotlib", "pyarrow", "h5py", "safetensors")
 CHILD = f"""
 import importlib.abc, sys
 class Refuse(importlib.abc.MetaPathFinder):
@@ -24,7 +25,11 @@ names = [m.name for m in pkgutil.walk_packages(lowdim.__path__, "lowdim.")
 for name in names:
     __import__(name)
 from lowdim import cli
-sys.exit(cli.main(["report", "--quick", "--quiet"]))
+import os, tempfile
+page = os.path.join(tempfile.mkdtemp(), "r.html")     # the page without matplotlib
+rc = cli.main(["report", "--quick", "--quiet", "--html", page])
+print("page says:", "Plots need matplotlib" in open(page, encoding="utf-8").read())
+sys.exit(rc)
 """
 
 
@@ -35,3 +40,4 @@ def test_numpy_is_the_only_runtime_dependency(variant):
                          timeout=300)      # the lowdim this suite tests (PYTHONPATH or installed)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "intrinsic dimension" in res.stdout.lower(), res.stdout[-2000:]
+    assert "page says: True" in res.stdout

@@ -73,9 +73,12 @@ def _parser() -> argparse.ArgumentParser:
                     "smallest setting per recall target) of an "
                     "(n, d) embedding matrix. Without FILE it runs on a built-in sample "
                     "whose correct answers are known (intrinsic dimension 8, 10 duplicates).")
-    rep.add_argument("file", nargs="*", help=".npy, .npz, .fvecs, .bvecs, .csv or .tsv; several "
+    rep.add_argument("file", nargs="*", help=".npy, .npz, .fvecs, .bvecs, .csv/.tsv (a header row "
+                     "and an id column are skipped), .parquet, .h5/.hdf5 (ann-benchmarks) or "
+                     ".safetensors; several "
                      ".npy files or a quoted glob ('shards/*.npy') are streamed (docs/scale.md)")
-    rep.add_argument("--key", help="array name inside an .npz file")
+    rep.add_argument("--key", help="the array to read: .npz member, parquet column, HDF5 "
+                     "dataset (default train) or safetensors tensor")
     rep.add_argument("--sample", type=_sample, metavar="N",
                      help="use a seeded sample of N >= 4 rows")
     rep.add_argument("--seed", type=_seed, default=0,
@@ -146,6 +149,7 @@ def _print_report(body: str) -> None:
 def report(args, caught=(), shown=None) -> int:
     """Run the report; warnings in `caught` (recorded by main) become its notes."""
     from lowdim.report import ReportInputError, analyse, builtin_sample, load_matrix
+    from lowdim.report.io import sample_rows
     from lowdim.report.analysis import Progress
     from lowdim.report.output import OutputError, check_outputs, write_atomic
     from lowdim.report import geometry, stream
@@ -157,6 +161,7 @@ def report(args, caught=(), shown=None) -> int:
     except OutputError as exc:
         return _fail(str(exc))
     progress = Progress(None if args.quiet else sys.stderr)
+    input_notes = []      # what the reader chose or skipped: a header row, an id column, --key
     try:   # several .npy files, a glob, --scheduler or one .npy too big: stream the basics
         streamed = stream.from_args(files, args, progress)
     except ReportInputError as exc:
@@ -165,9 +170,13 @@ def report(args, caught=(), shown=None) -> int:
         X, source = streamed.pop("sample"), streamed.pop("source")
     elif args.file is None:
         X, source = builtin_sample(), "built-in sample (3000 × 128 unit-norm, sentence-embedding-like; expected ID ≈ 8, 10 duplicates)"
+        if args.sample and args.sample < len(X):   # the same seeded rows as from a file
+            X = X[sample_rows(len(X), args.sample, args.seed)]
+            source += f", {args.sample} sampled rows"
     else:
         try:
-            X = load_matrix(args.file, key=args.key, n_sample=args.sample, seed=args.seed)
+            X = load_matrix(args.file, key=args.key, n_sample=args.sample, seed=args.seed,
+                            notes=input_notes)
         except ReportInputError as exc:
             return _fail(str(exc))
         source = str(args.file)
@@ -183,7 +192,7 @@ def report(args, caught=(), shown=None) -> int:
                   codecs=args.codecs, targets=targets)
     geometry.add_to_report(rep, X, Y, quick=args.quick, seed=args.seed, progress=progress,
                            compare_source=args.compare)
-    rep["source"] = source
+    rep["source"], rep["input_notes"] = source, input_notes
     stream.merge(rep, streamed)
     rep["warnings"] = sorted(set(rep.get("warnings", [])) | {_note(w) for w in caught})
     if shown is not None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -20,6 +19,7 @@ import lowdim
 
 from .compression import TARGETS, compression, row_norms
 from .io import sample_rows
+from .progress import Progress   # noqa: F401 (cli, stream and tests import it from here)
 
 # Subsample sizes: (default, --quick).
 SIZES = {
@@ -30,40 +30,6 @@ SIZES = {
                                  # size, its precision on the number of queries)
     "pq_train": (20000, 5000),   # fits every codec; PQ uses PQ_TRAIN of them, OPQ OPQ_TRAIN
 }
-
-
-class Progress:
-    """Prints each step with its wall time; records wall and CPU seconds per step (on a
-    shared machine the CPU seconds say what the step costs, the wall time what others
-    left of the machine). On a terminal the step's line shows while it runs and is
-    overwritten (\r) when it ends; in a log (not a tty) each step is one clean line,
-    written when it ends."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.timings, self.cpu = {}, {}
-        isatty = getattr(stream, "isatty", None)
-        self.live = bool(isatty and isatty())
-
-    @contextmanager
-    def step(self, name: str):
-        if self.stream is not None and self.live:
-            self._write(f"  … {name}", end="")
-        t0, c0 = time.perf_counter(), time.process_time()
-        try:
-            yield
-        finally:     # the line is finished even when the step fails
-            dt = time.perf_counter() - t0
-            self.timings[name] = round(dt, 3)
-            self.cpu[name] = round(time.process_time() - c0, 3)   # all threads of the process
-            if self.stream is not None:
-                self._write(("\r" if self.live else "") + f"  ✓ {name} ({dt:.1f} s)")
-
-    def _write(self, line: str, end: str = "\n") -> None:
-        try:
-            print(line, end=end, file=self.stream, flush=True)
-        except BrokenPipeError:   # `lowdim report 2>&1 | head`: the reader left, go on quietly
-            self.stream = None
 
 
 class Undefined(ValueError):
@@ -165,6 +131,15 @@ def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
 
 def effective_rank(X: np.ndarray) -> float:
     """RankMe: exp(H(σ / Σσ)) of the singular values of the centred matrix."""
+    return _rank_and_spectrum(X)[0]
+
+
+SPECTRUM_TOP = 512     # principal components kept in the report's variance spectrum
+
+
+def _rank_and_spectrum(X: np.ndarray) -> tuple[float, dict]:
+    """RankMe and the variance share of each principal component (σ² / Σσ², descending,
+    the first SPECTRUM_TOP), from one eigendecomposition."""
     X = X.astype(np.float64)
     top = np.abs(X).max()
     X = X / top if top > 0 else X       # scale-free measure: keeps the Gram matrix finite
@@ -172,8 +147,11 @@ def effective_rank(X: np.ndarray) -> float:
     gram = Xc.T @ Xc if Xc.shape[0] > Xc.shape[1] else Xc @ Xc.T
     sing = np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None))
     p = sing / sing.sum() if sing.sum() > 0 else np.ones(1)
+    var = np.sort(sing)[::-1] ** 2
+    share = var / var.sum() if var.sum() > 0 else var
     p = p[p > 0]
-    return float(np.exp(-(p * np.log(p)).sum()))
+    return float(np.exp(-(p * np.log(p)).sum())), {
+        "variance_share": share[:SPECTRUM_TOP].tolist(), "components": int(len(share))}
 
 
 def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
@@ -205,7 +183,10 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
                                                   for p in (5, 25, 50, 75, 95)})
             record(out, "lid_histogram", lambda: _histogram(local))
     with progress.step("effective rank (RankMe)"):
-        record(out, "effective_rank", lambda: effective_rank(S))
+        both = record(out, "effective_rank", lambda: _rank_and_spectrum(S))
+        out["effective_rank"], out["spectrum"] = both if both else (None, None)
+        if both is None:
+            out["undefined"]["spectrum"] = out["undefined"]["effective_rank"]
     M = _sub(X, SIZES["mst"][q], seed, 2)
     with progress.step(f"MST and PH0 dimension on {len(M)} points"):
         out["mst_n_used"] = int(len(M))

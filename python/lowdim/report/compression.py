@@ -214,8 +214,9 @@ def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
     exact_pairs = pair_distances(Q[pairs[0]], B[pairs[1]], metric)
     settings = grid(d, len(T), quick=quick, seed=seed, metric=metric, wanted=codecs)
     f32_bytes = 4.0 * d
-    with progress.step(f"{len(settings)} compression settings"):
-        for s in settings:
+    with progress.step(f"{len(settings)} compression settings") as bar:
+        for i, s in enumerate(settings):
+            bar.advance(i, len(settings))
             row = {"setting": s.name, "family": s.family, "snippet": s.snippet}
             try:
                 row.update(measure(s, T, B, Q, truth10, truth100, pairs, exact_pairs, metric))

@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import measures
 from .analysis import compute
-from .io import ReportInputError, load_matrix, sample_rows
+from .io import SINGLE, ReportInputError, load_matrix, sample_rows
+from .readers import READERS, rows_in
 
 SIZES = (10000, 2000)     # rows of the geometry sample: (default, --quick)
 SEED_OFFSET = 11          # row sample stream seed + 11 (analysis/compression use 1..5)
@@ -49,7 +50,8 @@ def _as_float(X: np.ndarray) -> np.ndarray:
 
 
 def n_rows(path: str, key) -> int:
-    """Rows of the whole file (cheap for .npy and .fvecs/.bvecs, a full read otherwise)."""
+    """Rows of the whole file (cheap for .npy, .fvecs/.bvecs, parquet, HDF5 and safetensors;
+    a full read otherwise)."""
     p = Path(path)
     suffix = p.suffix.lower()
     try:
@@ -58,7 +60,9 @@ def n_rows(path: str, key) -> int:
         if suffix in (".fvecs", ".bvecs"):
             d = int(np.fromfile(p, dtype="<i4", count=1)[0])
             return p.stat().st_size // (4 + d * (4 if suffix == ".fvecs" else 1))
-    except (OSError, ValueError, IndexError):
+        if suffix in READERS:     # parquet, HDF5, safetensors: from their metadata
+            return rows_in(p, key)
+    except (OSError, ValueError, IndexError, KeyError):
         pass                                    # load_matrix gives the one-line reason
     return len(load_matrix(path, key=key))
 
@@ -67,8 +71,9 @@ def load_compare(args, X: np.ndarray) -> np.ndarray:
     """The --compare matrix: the same (sampled) rows as X, or ReportInputError."""
     if args.file is None:
         raise ReportInputError("--compare needs FILE (the first embedding of the rows)")
-    Y = load_matrix(args.compare, key=args.key, n_sample=args.sample, seed=args.seed)
-    nx, ny = ((n_rows(args.file, args.key), n_rows(args.compare, args.key)) if args.sample
+    key_b = None if Path(args.compare).suffix.lower() in SINGLE else args.key   # B may be .npy
+    Y = load_matrix(args.compare, key=key_b, n_sample=args.sample, seed=args.seed)
+    nx, ny = ((n_rows(args.file, args.key), n_rows(args.compare, key_b)) if args.sample
               else (len(X), len(Y)))
     if nx != ny:
         raise ReportInputError(f"--compare {args.compare} has {ny} rows but {args.file} has "

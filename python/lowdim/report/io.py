@@ -1,4 +1,5 @@
-"""Readers for `lowdim report`: .npy, .npz, .fvecs/.bvecs (ANN-benchmark format), .csv/.tsv.
+"""Readers for `lowdim report`: .npy, .npz, .fvecs/.bvecs (ANN-benchmark format); text
+tables (.csv/.tsv/.txt) in text.py, parquet/HDF5/safetensors in readers.py.
 
 Large files are memory-mapped and only the sampled rows are read, so a file larger than
 RAM does not crash the report; what a file declares (an .npz member's header, an .npy
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -59,23 +59,6 @@ def _read_vecs(path: Path, item: str, rows, n_sample, seed):
     return payload.view("<f4") if item == "f" else payload
 
 
-def _read_text(path: Path, delimiter, n_sample, seed):
-    # utf-8-sig: spreadsheet exports start with a byte-order mark, which is not a number.
-    # A file of comments only makes loadtxt warn and return nothing; _check_2d refuses it.
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            data = np.loadtxt(path, delimiter=delimiter, dtype=np.float64, ndmin=2,
-                              comments="#", encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ReportInputError(f"{path.name}: not UTF-8 text ({exc.reason} at byte "
-                               f"{exc.start})") from None
-    except ValueError as exc:
-        first = (str(exc).splitlines() or ["no numbers"])[0]
-        raise ReportInputError(f"{path.name}: not a numeric table ({first})") from None
-    return _take(data, sample_rows(len(data), n_sample, seed))
-
-
 def _file_kind(mode: int) -> str | None:
     """What a non-regular file is, in words (None for a regular file)."""
     for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -118,10 +101,18 @@ def _read_npz(path: Path, key, n_sample, seed):
     return _take(arr, sample_rows(n, n_sample, seed))
 
 
+SINGLE = (".npy", ".fvecs", ".bvecs", ".csv", ".tsv", ".txt")   # one matrix: no --key
+
+
 def load_matrix(path: str | os.PathLike, *, key: str | None = None,
-                n_sample: int | None = None, seed: int = 0) -> np.ndarray:
-    """Read an (n, d) embedding matrix from `path`, optionally a seeded row sample."""
-    path = Path(path)
+                n_sample: int | None = None, seed: int = 0,
+                notes: list | None = None) -> np.ndarray:
+    """Read an (n, d) embedding matrix from `path`, optionally a seeded row sample.
+    What the reader chose or skipped (a header row, an id column, the --key it took) is
+    appended to `notes` as one line each."""
+    from .readers import READERS
+    from .text import read_text
+    path, notes = Path(path), ([] if notes is None else notes)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -134,8 +125,13 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
     if path.stat().st_size == 0:
         raise ReportInputError(f"{path.name}: file is empty")
     suffix = path.suffix.lower()
+    if key is not None and suffix in SINGLE:
+        raise ReportInputError(f"{path.name}: --key selects an array of an .npz, .parquet, "
+                               f".h5/.hdf5 or .safetensors file; a {suffix} file holds one")
     try:
-        if suffix == ".npy":
+        if suffix in READERS:
+            arr = READERS[suffix](path, key, n_sample, seed, notes)
+        elif suffix == ".npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
             arr = _check_2d(path, arr)
             rows = sample_rows(arr.shape[0], n_sample, seed)
@@ -147,11 +143,11 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
         elif suffix in (".fvecs", ".bvecs"):
             arr = _read_vecs(path, suffix[1], None, n_sample, seed)
         elif suffix in (".csv", ".tsv", ".txt"):
-            arr = _read_text(path, "\t" if suffix == ".tsv" else ("," if suffix == ".csv" else None),
-                             n_sample, seed)
+            arr = read_text(path, "\t" if suffix == ".tsv" else ("," if suffix == ".csv" else None),
+                            n_sample, seed, notes)
         else:
-            raise ReportInputError(f"{path.name}: unknown format {suffix!r} "
-                                   "(use .npy, .npz, .fvecs, .bvecs, .csv or .tsv)")
+            raise ReportInputError(f"{path.name}: unknown format {suffix!r} (use .npy, .npz, "
+                                   ".fvecs, .bvecs, .csv, .tsv, .parquet, .h5, .safetensors)")
     except ReportInputError:
         raise
     except MemoryError:

@@ -1,7 +1,7 @@
 """Render a report dict as terminal text or one self-contained HTML page.
 
-The HTML draws its plots (LID histogram, recall vs bytes per vector, PH0 fit) as
-inline SVG written here, so it needs no plotting library and no network to view.
+The HTML page is self-contained: its plots (plots.py, matplotlib) are inline SVG and its
+data the report's JSON, so it needs no network to view.
 Undefined measures (None) print as "undefined (reason)"; JSON holds null (never NaN,
 which is not JSON).
 """
@@ -67,7 +67,8 @@ def _script_json(rep: dict) -> str:
 
 def text(rep: dict, source: str) -> str:
     b, s, c = rep["basics"], rep["shape"], rep["compression"]
-    out = [f"lowdim report — {source}", ""]
+    out = [f"lowdim report — {source}"] + [f"Input: {n}" for n in rep.get("input_notes", [])]
+    out.append("")
     out.append(f"Basics: n={b['n']}  d={b['d']}  dtype={b['dtype']}  duplicate rows="
                f"{b['duplicate_rows']}  rows with NaN/inf={b['nonfinite_rows']} (excluded)  "
                f"zero rows={b['zero_rows']}")
@@ -163,108 +164,18 @@ def _histogram(h, width=40):
 
 # ---- HTML -------------------------------------------------------------------------------
 
-def _svg_axes(title, xlabel, ylabel, xs, ys, draw, w=460, h=300, logx=False, y_from_zero=True):
-    pad = 48
-    fx = (lambda v: math.log(v)) if logx else (lambda v: v)
-    x0, x1 = min(map(fx, xs)), max(map(fx, xs))
-    y0, y1 = (min(0.0, min(ys)) if y_from_zero else min(ys)), max(ys)
-    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
-    X = lambda v: pad + (fx(v) - x0) / (x1 - x0) * (w - 2 * pad)          # noqa: E731
-    Y = lambda v: h - pad + (y0 - v) / (y1 - y0) * (h - 2 * pad)           # noqa: E731
-    body = draw(X, Y)
-    return (f'<svg width="{w}" height="{h}" xmlns="http://www.w3.org/2000/svg" '
-            f'font-family="sans-serif" font-size="11">'
-            f'<text x="{w / 2}" y="16" text-anchor="middle" font-weight="bold">{html.escape(title)}</text>'
-            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#333"/>'
-            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="#333"/>'
-            f'<text x="{w / 2}" y="{h - 10}" text-anchor="middle">{html.escape(xlabel)}</text>'
-            f'<text x="12" y="{h / 2}" transform="rotate(-90 12 {h / 2})" text-anchor="middle">'
-            f'{html.escape(ylabel)}</text>'
-            f'<text x="{pad}" y="{h - pad + 14}" text-anchor="middle">{_fmt(min(xs))}</text>'
-            f'<text x="{w - pad}" y="{h - pad + 14}" text-anchor="middle">{_fmt(max(xs))}</text>'
-            f'<text x="{pad - 4}" y="{pad}" text-anchor="end">{_fmt(y1)}</text>'
-            f'<text x="{pad - 4}" y="{h - pad}" text-anchor="end">{_fmt(y0)}</text>'
-            f'{body}</svg>')
-
-
-def _lid_plot(s):
-    h = s["lid_histogram"]
-    if h is None:
-        return ""
-    edges, counts = h["edges"], h["counts"]
-
-    def draw(X, Y):
-        return "".join(f'<rect x="{X(edges[i])}" y="{Y(c)}" width="{max(1, X(edges[i + 1]) - X(edges[i]) - 1)}" '
-                       f'height="{Y(0) - Y(c)}" fill="#1f77b4"/>' for i, c in enumerate(counts))
-    return _svg_axes("Local intrinsic dimension", "LID (MLE, k=20)", "points", edges,
-                     [float(c) for c in counts], draw)
-
-
-FAMILY_COLORS = {"float32": "#000000", "scalar": "#1f77b4", "scalar+hadamard": "#17becf",
-                 "binary": "#7f7f7f", "pq": "#d62728", "pca": "#2ca02c", "truncate": "#ff7f0e",
-                 "srht": "#9467bd", "sparse_rp": "#8c564b", "rabitq": "#e377c2",
-                 "opq": "#ff9896"}
-
-
-def _recall_plot(c):
-    pts = [r for r in c["rows"] if r.get("recall_at_10") is not None and r["bytes_per_vector"]]
-    if not pts:
-        return ""
-    xs = [r["bytes_per_vector"] for r in pts]
-
-    def draw(X, Y):
-        out = []
-        front = sorted((r["bytes_per_vector"], r["recall_at_10"]) for r in pts if r["pareto"])
-        out.append('<polyline fill="none" stroke="#444" stroke-width="1.5" points="'
-                   + " ".join(f"{X(x):.1f},{Y(y):.1f}" for x, y in front) + '"/>')
-        for r in pts:
-            col = FAMILY_COLORS.get(r["family"], "#bcbd22")
-            x, y = X(r["bytes_per_vector"]), Y(r["recall_at_10"])
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{4 if r["pareto"] else 2.5}" '
-                       f'fill="{col}"><title>{html.escape(r["setting"])}</title></circle>')
-            out.append(f'<text x="{x + 4:.1f}" y="{y - 3:.1f}" font-size="8" fill="{col}">'
-                       f'{html.escape(r["setting"])}</text>')
-        fams = [f for f in FAMILY_COLORS if any(r["family"] == f for r in pts)]
-        out += [f'<text x="{X(min(xs)) + 10}" y="{60 + 12 * i}" fill="{FAMILY_COLORS[f]}">'
-                f'{html.escape(f)}</text>' for i, f in enumerate(fams)]
-        return "".join(out)
-    return _svg_axes("recall@10 vs bytes per vector (line: Pareto frontier)",
-                     "bytes per vector (log)", "recall@10", xs, [0.0, 1.0], draw, w=900,
-                     h=560, logx=True)
-
-
-def _ph_plot(s):
-    fit = s.get("ph0_fit")
-    if not fit or s.get("ph0_dimension") is None:
-        return ""
-    ln = [math.log(v) for v in fit["n"]]
-    le = [math.log(v) if v > 0 else 0.0 for v in fit["E"]]
-    slope = (sum((a - sum(ln) / len(ln)) * (b - sum(le) / len(le)) for a, b in zip(ln, le))
-             / max(1e-12, sum((a - sum(ln) / len(ln)) ** 2 for a in ln)))
-
-    mx, my = sum(ln) / len(ln), sum(le) / len(le)
-
-    def draw(X, Y):
-        pts = "".join(f'<circle cx="{X(a)}" cy="{Y(b)}" r="3" fill="#d62728"/>' for a, b in zip(ln, le))
-        line = (f'<line x1="{X(ln[0])}" y1="{Y(my + slope * (ln[0] - mx))}" x2="{X(ln[-1])}" '
-                f'y2="{Y(my + slope * (ln[-1] - mx))}" stroke="#555" stroke-dasharray="4"/>')
-        return pts + line + (f'<text x="60" y="40">slope {slope:.3f} → PH0 dimension '
-                             f'{_fmt(s["ph0_dimension"])}</text>')
-    return _svg_axes("PH0 fit: log E_α vs log n", "log n", "log E_α", ln, le, draw,
-                     y_from_zero=False)
-
-
 def _geometry_notes(rep):
     from .geometry import html_notes
     return html_notes(rep)
 
 
 def html_page(rep: dict, source: str) -> str:
-    s, c = rep["shape"], rep["compression"]
-    plots = ((_lid_plot(s) + _ph_plot(s) if s else "") + (_recall_plot(c) if c else ""))
+    from .plots import plots_html     # matplotlib only here, when a page is written
+    plots = plots_html(rep)
     return ("<!doctype html><html><head><meta charset='utf-8'><title>lowdim report</title>"
             "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
-            "pre{background:#f6f6f6;padding:1em;overflow:auto}svg{margin:.5em}</style></head><body>"
+            "pre{background:#f6f6f6;padding:1em;overflow:auto}figure{margin:1em 0}"
+            "svg{max-width:100%;height:auto}</style></head><body>"
             f"<h1>lowdim report</h1><div>{plots}</div>"
             + "".join(f"<p><small>{html.escape(m)}</small></p>" for m in [*MEANS.values(),
                                                                           *_geometry_notes(rep)])

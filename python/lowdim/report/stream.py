@@ -368,8 +368,10 @@ def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
     try:
         with tempfile.TemporaryDirectory(prefix="lowdim-report-") as tmp:
             spill = HashSpill(n, chunk_rows, tmp)
-            with progress.step(f"streaming basics over {n} rows in {len(jobs)} chunks ({where})"):
-                for part in runner.map(block_summary, jobs):
+            with progress.step(f"streaming basics over {n} rows in {len(jobs)} chunks "
+                               f"({where})") as bar:
+                for i, part in enumerate(runner.map(block_summary, jobs)):
+                    bar.advance(i + 1, len(jobs))
                     for key in totals:
                         totals[key] += part[key]
                     bins = _merge_bins(bins, part["bins"])
