@@ -152,8 +152,10 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):
         one = (M.isoscore(X[:m_acc]), M.linear_cka(X[:m_acc], Y[:m_acc], debiased=True))
-    thr_txt = (f"isoscore {abs(one[0] - acc['isoscore'][0]):.1e}, debiased CKA "
-               f"{abs(one[1] - acc['debiased CKA'][0]):.1e}")
+    thr_txt = (f"One BLAS thread against {threads}, same rows, absolute difference: isoscore "
+               f"{abs(one[0] - acc['isoscore'][0]):.1e}, debiased CKA "
+               f"{abs(one[1] - acc['debiased CKA'][0]):.1e}." if threads > 1 else
+               "(numpy ran on one BLAS thread: no thread-count comparison in this run.)")
 
     # hubness vs knn: one call each, alternated twice, best of two
     k = 10
@@ -195,7 +197,7 @@ def main() -> None:
 
     body = f"""
 Run of {started} ({'--quick' if args.quick else 'default'}, `python bench/bench_measures.py`),
-{cpu_model()}, {threads} BLAS threads (numpy's, as threadpoolctl / OMP_NUM_THREADS leave them);
+{cpu_model()}, {threads} BLAS thread(s) (numpy's, as threadpoolctl / OMP_NUM_THREADS leave them);
 load average 1/5/15 min {load_start} at the start, {load_average()} at the end, on 2 cores.
 X: {n} × {d} float32 (64-dim latent signal + noise + a common mean + 2 outlier dims);
 Y = X rotated + independent noise. Times are the best of 2 calls (the first is the warm-up),
@@ -203,8 +205,8 @@ wall and CPU-seconds of the process (all threads); "load" is the 1-min load aver
 after the row was measured. On a busy machine wall time inflates with the load; CPU-seconds
 and the ratios to the BLAS products timed in the same run are what carry over.
 
-numpy float32 2048³ matmul ({threads} threads): {mm1[2]} before the single-matrix rows,
-{mm2[2]} after them. Bare BLAS products of the same data, no centring: XᵀX (numpy → syrk)
+numpy float32 2048³ matmul ({threads} BLAS thread(s)): {mm1[2]} before the
+single-matrix rows, {mm2[2]} after them. Bare BLAS products of the same data, no centring: XᵀX (numpy → syrk)
 {t_syrk[0]:.2f} s wall / {t_syrk[1]:.2f} CPU-s, XᵀY (gemm) {t_gemm[0]:.2f} s / {t_gemm[1]:.2f}
 CPU-s; 2·n·d² = {2 * n * d * d / 1e9:.0f}·10⁹ flops as gemm at the matmul rate:
 {gemm_equiv[0]:.2f} s wall / {gemm_equiv[1]:.2f} CPU-s.
@@ -221,8 +223,7 @@ eigendecompositions; load {t_sum[2]}).
 Accuracy, float32 input against the float64 textbook oracle (np.cov + eigvalsh; Kornblith's
 feature-space CKA on centred float64 copies) on the first {m_acc} rows, relative error:
 {acc_txt}. Documented tolerance: 1e-5 relative for float32 input (float64 input is computed
-in float64, tested to 1e-10). One BLAS thread against {threads}, same rows, absolute
-difference: {thr_txt}.
+in float64, tested to 1e-10). {thr_txt}
 
 """ + table(["task", "wall s", "ratio", "load"], [
         [f"lowdim.knn(X[:{hub_n}], {k})", f"{min(t_knn):.2f}", "1.00", hub_load],
