@@ -65,10 +65,17 @@ def check_pair(X, Y, *, same_dims: bool = False) -> tuple[np.ndarray, np.ndarray
 
 
 def refuse_constant(x: np.ndarray, name: str, what: str) -> None:
-    """ValueError when every row of x is the same (no spread: the measure is undefined)."""
-    if not (x != x[0]).any():
-        raise ValueError(f"{name} is constant (all {x.shape[0]} rows are equal); "
-                         f"{what} is undefined")
+    """ValueError when every row of x is the same (no spread: the measure is undefined).
+
+    Rows 0 and 1 differ for almost any data, which settles it in O(d); only else are the
+    rows compared block by block (no n × d temporary)."""
+    if (x[1] != x[0]).any():
+        return
+    for s in range(0, x.shape[0], BLOCK_ROWS):
+        if (x[s:s + BLOCK_ROWS] != x[0]).any():
+            return
+    raise ValueError(f"{name} is constant (all {x.shape[0]} rows are equal); "
+                     f"{what} is undefined")
 
 
 def refuse_zero_rows(x: np.ndarray, name: str, what: str) -> np.ndarray:
@@ -87,67 +94,109 @@ def row_sq_norms(x: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", x, x).astype(np.float64)
 
 
-def _blocks(x: np.ndarray):
-    """Row blocks of x − m, m = mean(x) rounded to x's dtype (the float32 subtraction keeps
-    the BLAS products in float32; the remaining offset is removed exactly afterwards)."""
-    m = x.mean(axis=0, dtype=np.float64).astype(x.dtype)
-    for s in range(0, x.shape[0], BLOCK_ROWS):
-        yield s, x[s:s + BLOCK_ROWS] - m
+class _Centred:
+    """Row blocks c = x[s:s+b] − m of one matrix, m = mean(x) rounded to x's dtype, written
+    into one reused buffer (no per-block allocation, no upcast: float32 stays float32 for
+    BLAS). `total` accumulates Σ c in float64 (column sums by BLAS gemv per block), so the
+    offset δ = μ − m left by the rounding of m is removed exactly afterwards."""
+
+    def __init__(self, x: np.ndarray):
+        self.x, self.n, self.d = x, x.shape[0], x.shape[1]
+        self.mean = x.mean(axis=0, dtype=np.float64)
+        self.m = self.mean.astype(x.dtype)
+        rows = min(self.n, BLOCK_ROWS)
+        self.buf = np.empty((rows, self.d), dtype=x.dtype)
+        self.ones = np.ones(rows, dtype=x.dtype)
+        self.total = np.zeros(self.d)
+
+    def block(self, s: int) -> np.ndarray:
+        b = min(BLOCK_ROWS, self.n - s)
+        c = self.buf[:b]
+        np.subtract(self.x[s:s + b], self.m, out=c)
+        self.total += self.ones[:b] @ c
+        return c
+
+    def row_sq_norms(self, c: np.ndarray) -> np.ndarray:
+        """‖x_i − μ‖² of the block's rows, float64: ‖c_i‖² − 2 c_i·δ + ‖δ‖², δ = μ − m
+        (‖c_i‖² summed in x's dtype over the d columns, the correction in float64)."""
+        delta = self.mean - self.m
+        r = np.einsum("ij,ij->i", c, c).astype(np.float64)
+        if delta.any():
+            r -= 2.0 * (c @ delta.astype(c.dtype)) - float(delta @ delta)
+        return r
+
+
+def _symmetric_product(c: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """cᵀc into out (x's dtype). numpy hands `A.T @ A` of one buffer to BLAS syrk: half the
+    multiply-adds of gemm; on this machine's OpenBLAS it took 0.6–0.7 of gemm's CPU time
+    for the same product (bench_measures.py measures both)."""
+    return np.matmul(c.T, c, out=out)
+
+
+def scatter_and_mean(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centred scatter Σ_i (x_i − μ)(x_i − μ)ᵀ (d, d) and the mean μ (d,), both float64.
+
+    One pass over row blocks (BLOCK_ROWS rows): c = x − m in x's dtype, S += cᵀc by BLAS
+    (float32 products of ≤ BLOCK_ROWS rows, summed over blocks in float64), then
+    S − s sᵀ / n with s = Σ c, exact for any m. float32 input: ~1e-7 relative to ‖S‖;
+    float64 input: float64 throughout.
+    """
+    n, d = x.shape
+    cx = _Centred(x)
+    S = np.zeros((d, d))
+    prod = np.empty((d, d), dtype=x.dtype)
+    for s in range(0, n, BLOCK_ROWS):
+        S += _symmetric_product(cx.block(s), prod)
+    S -= np.outer(cx.total, cx.total) / n
+    return (S + S.T) / 2, cx.mean
 
 
 def scatter(x: np.ndarray) -> np.ndarray:
-    """Centred scatter Σ_i (x_i − μ)(x_i − μ)ᵀ (d, d) in float64.
-
-    With c_i = x_i − m (m ≈ μ) and s = Σ c_i: scatter = Σ c_i c_iᵀ − s sᵀ / n exactly.
-    """
-    n, d = x.shape
-    S, tot = np.zeros((d, d)), np.zeros(d)
-    for _, c in _blocks(x):
-        S += c.T @ c                     # A.T @ A of one buffer: numpy calls BLAS syrk
-        tot += c.sum(axis=0, dtype=np.float64)
-    S -= np.outer(tot, tot) / n
-    return (S + S.T) / 2
+    """Centred scatter Σ_i (x_i − μ)(x_i − μ)ᵀ (d, d) in float64 (see scatter_and_mean)."""
+    return scatter_and_mean(x)[0]
 
 
 class PairMoments:
-    """Centred scatters of X and Y, their cross product and centred row norms (float64).
+    """Centred scatters of X and Y, their cross product and the row-norm sums (float64).
 
-    Sxx = X̃ᵀX̃, Syy = ỸᵀỸ, Sxy = X̃ᵀỸ with X̃ = X − mean(X); rx_i = ‖x̃_i‖², ry_i = ‖ỹ_i‖².
-    All three come from one BLAS syrk per block of the side-by-side block [X̃ Ỹ]: the
-    same multiply-adds as three products, in one call that runs closer to the BLAS peak.
+    Sxx = X̃ᵀX̃, Syy = ỸᵀỸ, Sxy = X̃ᵀỸ with X̃ = X − mean(X); trace_x = ‖X̃‖_F²,
+    trace_y = ‖Ỹ‖_F². With row_norms (debiased CKA), rx_i = ‖x̃_i‖², ry_i = ‖ỹ_i‖² enter
+    only through the sums r_sums = (Σrx, Σry) and r_dots = {"xx": Σrx², "yy": Σry²,
+    "xy": Σrx·ry}, accumulated block by block (no per-row arrays are kept).
+    One pass over row blocks: per block Sxx += X̃bᵀX̃b and Syy += ỸbᵀỸb (BLAS syrk, half
+    the multiply-adds) and Sxy += X̃bᵀỸb (gemm), in x's dtype, summed in float64. The
+    traces are the diagonals of Sxx and Syy, rounded by the same BLAS products as Sxy
+    (not summed apart): for Y a signed permutation of X the rounding cancels in
+    Procrustes' ν, which in float32 would otherwise put √ε ≈ 3e-4 into arccos ν.
     X and Y should be scaled (rescale) so their products stay finite; every measure
     built on these moments is invariant to scaling each of them.
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, *, row_norms: bool = False):
         n, dx, dy = x.shape[0], x.shape[1], y.shape[1]
-        S, tot = np.zeros((dx + dy, dx + dy)), np.zeros(dx + dy)
-        mx = x.mean(axis=0, dtype=np.float64).astype(x.dtype)
-        my = y.mean(axis=0, dtype=np.float64).astype(y.dtype)
-        z = np.empty((min(n, BLOCK_ROWS), dx + dy), dtype=x.dtype)
+        cx, cy = _Centred(x), _Centred(y)
+        Sxx, Syy, Sxy = np.zeros((dx, dx)), np.zeros((dy, dy)), np.zeros((dx, dy))
+        pxx, pyy = np.empty((dx, dx), x.dtype), np.empty((dy, dy), y.dtype)
+        pxy = np.empty((dx, dy), x.dtype)
+        sums = np.zeros(5)                  # Σrx, Σry, Σrx², Σry², Σrx·ry
         for s in range(0, n, BLOCK_ROWS):
-            b = min(BLOCK_ROWS, n - s)
-            np.subtract(x[s:s + b], mx, out=z[:b, :dx])
-            np.subtract(y[s:s + b], my, out=z[:b, dx:])
-            zb = z[:b]
-            S += zb.T @ zb                  # syrk: the upper and lower halves mirror
-            tot += zb.sum(axis=0, dtype=np.float64)
-        S -= np.outer(tot, tot) / n
-        S = (S + S.T) / 2
+            bx, by = cx.block(s), cy.block(s)
+            Sxx += _symmetric_product(bx, pxx)
+            Syy += _symmetric_product(by, pyy)
+            Sxy += np.matmul(bx.T, by, out=pxy)
+            if row_norms:
+                rx, ry = cx.row_sq_norms(bx), cy.row_sq_norms(by)
+                sums += (rx.sum(), ry.sum(), rx @ rx, ry @ ry, rx @ ry)
+        tx, ty = cx.total, cy.total
         self.n = n
-        self.Sxx, self.Syy, self.Sxy = S[:dx, :dx], S[dx:, dx:], S[:dx, dx:]
-        self.rx = centred_row_sq_norms(x) if row_norms else None
-        self.ry = centred_row_sq_norms(y) if row_norms else None
-
-
-def centred_row_sq_norms(x: np.ndarray) -> np.ndarray:
-    """‖x_i − μ‖² per row, float64, block by block."""
-    mean = x.mean(axis=0, dtype=np.float64)
-    out = np.empty(x.shape[0])
-    for s in range(0, x.shape[0], BLOCK_ROWS):
-        b = x[s:s + BLOCK_ROWS].astype(np.float64) - mean
-        out[s:s + BLOCK_ROWS] = np.einsum("ij,ij->i", b, b)
-    return out
+        self.Sxy = Sxy - np.outer(tx, ty) / n
+        Sxx -= np.outer(tx, tx) / n
+        Syy -= np.outer(ty, ty) / n
+        self.Sxx, self.Syy = (Sxx + Sxx.T) / 2, (Syy + Syy.T) / 2
+        self.trace_x, self.trace_y = float(np.trace(self.Sxx)), float(np.trace(self.Syy))
+        self.r_sums = (float(sums[0]), float(sums[1])) if row_norms else None
+        self.r_dots = (dict(xx=float(sums[2]), yy=float(sums[3]), xy=float(sums[4]))
+                       if row_norms else None)
 
 
 def eigvals_desc(S: np.ndarray) -> np.ndarray:

@@ -97,8 +97,12 @@ def isoscore_star(X, *, zeta, C0=None) -> float:
         if c0.shape != (d, d):
             raise ValueError(f"C0 must have shape ({d}, {d}), got {c0.shape}")
     refuse_constant(x, "X", "IsoScore*")
+    shrunk = _shrunk(x, scale, zeta, c0)
     with one_blas_thread():                 # d × d: see _common.eigvals_desc
-        pcs = np.linalg.svd(_shrunk(x, scale, zeta, c0), compute_uv=False)
+        if np.array_equal(shrunk, shrunk.T):    # singular values of a symmetric matrix
+            pcs = np.abs(np.linalg.eigvalsh(shrunk))[::-1]   # are |λ|: eigvalsh, ~3× faster
+        else:
+            pcs = np.linalg.svd(shrunk, compute_uv=False)
     return _isoscore_from_values(pcs, d)
 
 

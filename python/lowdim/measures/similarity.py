@@ -57,20 +57,19 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
 
 
 def cka_from_moments(mom: PairMoments, debiased: bool) -> float:
-    """Linear CKA from the d × d products (and, debiased, the centred row norms)."""
+    """Linear CKA from the d × d products (and, debiased, the centred row-norm sums)."""
     n = mom.n
     xty = float(np.sum(mom.Sxy ** 2))
     xtx = float(np.sum(mom.Sxx ** 2))
     yty = float(np.sum(mom.Syy ** 2))
     if debiased:
-        rx, ry = mom.rx, mom.ry
-        nx, ny = float(rx.sum()), float(ry.sum())
+        (nx, ny), dots = mom.r_sums, mom.r_dots
 
-        def unbiased(dot, a, b, sa, sb):
-            return dot - n / (n - 2.0) * float(a @ b) + sa * sb / ((n - 1.0) * (n - 2.0))
-        xty = unbiased(xty, rx, ry, nx, ny)
-        xtx = unbiased(xtx, rx, rx, nx, nx)
-        yty = unbiased(yty, ry, ry, ny, ny)
+        def unbiased(dot, ab, sa, sb):
+            return dot - n / (n - 2.0) * ab + sa * sb / ((n - 1.0) * (n - 2.0))
+        xty = unbiased(xty, dots["xy"], nx, ny)
+        xtx = unbiased(xtx, dots["xx"], nx, nx)
+        yty = unbiased(yty, dots["yy"], ny, ny)
         if xtx <= 0 or yty <= 0:
             raise ValueError("debiased CKA is undefined here: the unbiased HSIC of X or Y "
                              "with itself is not positive (too few rows)")
@@ -97,10 +96,10 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
 
 
 def procrustes_from_moments(mom: PairMoments, kind: str = "squared") -> float:
-    """Procrustes distance from the centred d1 × d2 cross product and the scatters."""
+    """Procrustes distance from the centred d1 × d2 cross product and the traces."""
     with one_blas_thread():                 # d1 × d2: see _common.eigvals_desc
         nu = float(np.linalg.svd(mom.Sxy, compute_uv=False).sum())
-    nu = min(nu / math.sqrt(float(np.trace(mom.Sxx)) * float(np.trace(mom.Syy))), 1.0)
+    nu = min(nu / math.sqrt(mom.trace_x * mom.trace_y), 1.0)
     if kind == "angular":
         return math.acos(nu)
     sq = max(2.0 - 2.0 * nu, 0.0)

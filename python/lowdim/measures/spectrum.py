@@ -14,14 +14,14 @@ from typing import NamedTuple
 import numpy as np
 
 from .._validate import check_int, check_positive
-from ._common import BLOCK_ROWS, eigvals_desc, prepared, refuse_constant, scatter
+from ._common import (BLOCK_ROWS, eigvals_desc, prepared, refuse_constant,
+                      scatter_and_mean)
 
 
 def _gram_eigvals(x: np.ndarray, center: bool) -> np.ndarray:
     """Eigenvalues (descending) of X̃ᵀX̃ (centred) or XᵀX (not), float64."""
-    S = scatter(x)
+    S, mean = scatter_and_mean(x)
     if not center:
-        mean = x.mean(axis=0, dtype=np.float64)
         S = S + x.shape[0] * np.outer(mean, mean)
     return eigvals_desc(S)
 

@@ -11,7 +11,7 @@ import numpy as np
 from .. import neighbors
 from .._validate import check_int
 from . import isotropy, similarity, spectrum
-from ._common import PairMoments, eigvals_desc, prepared, refuse_constant, scatter
+from ._common import PairMoments, eigvals_desc, prepared, refuse_constant, scatter_and_mean
 from .hubness import hubness_from_indices
 
 
@@ -42,9 +42,8 @@ def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None,
     n_outliers = check_int(n_outliers, name="n_outliers", low=0)
     refuse_constant(x, "X", "summary")
     n, d = x.shape
-    S = scatter(x)
+    S, mean = scatter_and_mean(x)        # the one d × d product of every spectrum key
     lam = eigvals_desc(S)
-    mean = x.mean(axis=0, dtype=np.float64)
     gram_lam = eigvals_desc(S + n * np.outer(mean, mean))
     q = lam / lam.sum()
     q = q[q > 0]
