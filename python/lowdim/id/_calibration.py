@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -160,8 +161,9 @@ def _bootstrap_sd(method, values, discard_fraction):
     return float(np.std(stats, ddof=1))
 
 
-def estimate(X, method, *, k, discard_fraction, calibrate, duplicates, n_threads,
-             return_details):
+def estimate(X: Any, method: str, *, k: int, discard_fraction: float, calibrate: str | None,
+             duplicates: str, n_threads: int | None,
+             return_details: bool) -> float | dict[str, Any]:
     """intrinsic_dim's calibrated path and its details (see lowdim.intrinsic_dim)."""
     if calibrate not in (None,) + _ref.KINDS:
         raise ValueError(f"calibrate must be one of {(None,) + _ref.KINDS}, got {calibrate!r}")
