@@ -50,7 +50,7 @@ def main() -> None:
     X_train, X_base, Q = sample(n_train), sample(n_base), sample(nq)
 
     rows, checks = [], []
-    ours = lowdim.ProductQuantizer(M, nbits, n_iter=n_iter, n_threads=threads)
+    ours = lowdim.ProductQuantizer(M, nbits, n_iter=n_iter, n_threads=threads, random_state=1234)
     t_ours = once(lambda: ours.fit(X_train))
     codes = ours.encode(X_base)
     mse_ours = float(((ours.decode(codes[:20000]) - X_base[:20000]) ** 2).mean())
@@ -114,7 +114,7 @@ def main() -> None:
         n_small, it_small = 8192, 5
         npq = nanopq.PQ(M=M, Ks=1 << nbits, verbose=False)
         t_n = once(lambda: npq.fit(X_train[:n_small], iter=it_small, seed=1))
-        small = lowdim.ProductQuantizer(M, nbits, n_iter=it_small, n_threads=threads)
+        small = lowdim.ProductQuantizer(M, nbits, n_iter=it_small, n_threads=threads, random_state=1234)
         t_l = once(lambda: small.fit(X_train[:n_small]))
         nano_rows.append([f"train {n_small}×{d}, {it_small} it", f"{t_l:.2f} s", f"{t_n:.2f} s",
                           f"{t_n / t_l:.1f}"])

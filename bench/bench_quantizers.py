@@ -51,7 +51,7 @@ def main(quick: bool) -> None:
     rows, frontier = [], []
 
     # ---- RaBitQ 1 bit ------------------------------------------------------------------
-    rq = lowdim.RaBitQ().fit(x)
+    rq = lowdim.RaBitQ(random_state=0).fit(x)
     t_enc = best_time(lambda: rq.encode(x), repeat=3)
     codes = rq.encode(x)
 
@@ -78,7 +78,7 @@ def main(quick: bool) -> None:
     frontier.append(["lowdim RaBitQ 1-bit", rq.code_size, f"{r_ours:.3f}"])
     frontier.append([f"lowdim RaBitQ 1-bit + bound rerank ({nr.mean():.0f} of {n} reranked, "
                      f"{t_r * 1e3:.0f} ms)", rq.code_size, f"{recall(i_r, truth):.3f}"])
-    plain = lowdim.RaBitQ(rotation=None).fit(x)       # d bits: faiss's bytes, no rotation
+    plain = lowdim.RaBitQ(rotation=None, random_state=0).fit(x)       # d bits: faiss's bytes, no rotation
     frontier.append(["lowdim RaBitQ 1-bit, rotation=None", plain.code_size,
                      f"{recall(plain.search(q, plain.encode(x), k)[1], truth):.3f}"])
     sq = lowdim.ScalarQuantizer("binary", rotation="hadamard").fit(x)
@@ -87,17 +87,17 @@ def main(quick: bool) -> None:
 
     # ---- PQ / OPQ (full 768-d for recall, 8 bits, M = 96 and 128 bytes) ----------------
     for M in (96, 128):
-        pq = lowdim.ProductQuantizer(M, 8, max_points_per_centroid=39).fit(x[:10_000])
+        pq = lowdim.ProductQuantizer(M, 8, max_points_per_centroid=39, random_state=1234).fit(x[:10_000])
         frontier.append([f"lowdim PQ M={M}", M, f"{recall(pq.search(q, pq.encode(x), k)[1], truth):.3f}"])
     opq_m = lowdim.ProductQuantizer(96, 8, rotation="opq", opq_iter=5,
-                                    max_points_per_centroid=39).fit(x[:10_000])
+                                    max_points_per_centroid=39, random_state=1234).fit(x[:10_000])
     frontier.append(["lowdim OPQ(5 rounds) + PQ M=96", 96,
                      f"{recall(opq_m.search(q, opq_m.encode(x), k)[1], truth):.3f}"])
 
     # ---- OPQ training time and MSE vs faiss (128-d) --------------------------------------
     xo = np.ascontiguousarray(x[:10_000, :128])
     it, M, nbits = (3, 16, 6) if quick else (10, 16, 6)
-    t_o, ours = once(lambda: lowdim.ProductQuantizer(M, nbits, rotation="opq", opq_iter=it).fit(xo))
+    t_o, ours = once(lambda: lowdim.ProductQuantizer(M, nbits, rotation="opq", opq_iter=it, random_state=1234).fit(xo))
 
     def faiss_opq():
         opq = faiss.OPQMatrix(128, M)
@@ -152,7 +152,7 @@ def rabitq_frontier(quick: bool) -> None:
     rows, timing = [], []
     for bits in (1, 2, 4):
         t_f, index = once(lambda: _faiss_rabitq(faiss, x, bits))
-        rq = lowdim.RaBitQ(bits).fit(x)
+        rq = lowdim.RaBitQ(bits, random_state=0).fit(x)
         t_l, codes = once(lambda: rq.encode(x))
         timing.append([f"encode {bits}-bit (lowdim encode vs faiss train+add)",
                        f"{t_l * 1e3:.0f} ms", f"{t_f * 1e3:.0f} ms", f"{t_f / t_l:.2f}"])
@@ -165,7 +165,7 @@ def rabitq_frontier(quick: bool) -> None:
                          index.code_size, f"{recall(fi, truth):.3f}"])
             timing.append([f"search {bits}-bit qb={qb}, {nq} queries, no rerank",
                            f"{t_ls * 1e3:.0f} ms", f"{t_fs * 1e3:.0f} ms", f"{t_fs / t_ls:.2f}"])
-        flat = lowdim.RaBitQ(bits, rotation=None, query_bits=4).fit(x)   # faiss's bytes
+        flat = lowdim.RaBitQ(bits, rotation=None, query_bits=4, random_state=0).fit(x)   # faiss's bytes
         rows.append([f"RaBitQ {bits}-bit qb=4, rotation=None (lowdim only)", flat.bytes_per_vector,
                      f"{recall(flat.search(q, flat.encode(x), k)[1], truth):.3f}", "", ""])
         rq.set_params(query_bits=None)
@@ -173,14 +173,14 @@ def rabitq_frontier(quick: bool) -> None:
                      f"{recall(rq.search(q, codes, k)[1], truth):.3f}", "", "(faiss qb=0 not run: "
                      "~100× slower than qb=4)"])
     for M in (48, 96):
-        pq = lowdim.ProductQuantizer(M, 8, max_points_per_centroid=39).fit(x[:10_000])
+        pq = lowdim.ProductQuantizer(M, 8, max_points_per_centroid=39, random_state=1234).fit(x[:10_000])
         fpq = faiss.IndexPQ(d, M, 8)
         fpq.train(x[:10_000])
         fpq.add(x)
         rows.append([f"PQ M={M} nbits=8", M, f"{recall(pq.search(q, pq.encode(x), k)[1], truth):.3f}",
                      fpq.code_size, f"{recall(fpq.search(q, k)[1], truth):.3f}"])
     opq_m = lowdim.ProductQuantizer(96, 8, rotation="opq", opq_iter=5,
-                                    max_points_per_centroid=39).fit(x[:10_000])
+                                    max_points_per_centroid=39, random_state=1234).fit(x[:10_000])
     rows.append(["OPQ(5 rounds) + PQ M=96 (lowdim only)", 96,
                  f"{recall(opq_m.search(q, opq_m.encode(x), k)[1], truth):.3f}", "", ""])
     kinds = [a for a in dir(faiss.ScalarQuantizer) if a.startswith("QT_") and
@@ -218,7 +218,7 @@ def fastscan_main(quick: bool) -> None:
     n, d, nq, k, M = (20_000, 768, 200, 10, 96) if quick else (100_000, 768, 1000, 10, 96)
     x, q = mixture(n, d, nq, seed=1)
     train = x[:20_000]
-    pq4 = lowdim.ProductQuantizer(M, 4, n_iter=10).fit(train)
+    pq4 = lowdim.ProductQuantizer(M, 4, n_iter=10, random_state=1234).fit(train)
     codes4 = pq4.encode(x)
     t_fast = best_time(lambda: pq4.search(q, codes4, k), repeat=3)
     t_plain4 = best_time(lambda: pq4.search(q, codes4, k, fast_scan=False), repeat=1)
@@ -234,7 +234,7 @@ def fastscan_main(quick: bool) -> None:
     t_faiss = best_time(lambda: index.search(q, k), repeat=3)
     _, i_faiss = index.search(q, k)
 
-    pq8 = lowdim.ProductQuantizer(M, 8, n_iter=10, max_points_per_centroid=64).fit(train)
+    pq8 = lowdim.ProductQuantizer(M, 8, n_iter=10, max_points_per_centroid=64, random_state=1234).fit(train)
     codes8 = pq8.encode(x)
     t_adc8 = best_time(lambda: pq8.search(q, codes8, k), repeat=1)
 

@@ -145,7 +145,7 @@ def _adjacency(X):
 
 def _pq_chain(X, Y, p):
     import lowdim
-    pq = lowdim.ProductQuantizer(p["M"], p["nbits"], n_iter=p["n_iter"], seed=p["seed"],
+    pq = lowdim.ProductQuantizer(p["M"], p["nbits"], n_iter=p["n_iter"], random_state=p["seed"],
                                  n_threads=p["n_threads"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)     # few training points: expected here
@@ -181,7 +181,7 @@ def _mle_precomputed(X, Y, p):
 def _sq_chain(X, Y, p):
     """ScalarQuantizer fit/encode/decode/search, and a save/load round trip of the fit."""
     import lowdim
-    sq = lowdim.ScalarQuantizer(p["sq_kind"], rotation=p["rotation"], seed=p["seed"],
+    sq = lowdim.ScalarQuantizer(p["sq_kind"], rotation=p["rotation"], random_state=p["seed"],
                                 n_threads=p["n_threads"]).fit(X)
     codes = sq.encode(Y)
     D, I = sq.search(Y, codes, p["k"], metric=p["metric"], rescore=X if p["flag"] else None)
@@ -195,7 +195,7 @@ def _sq_chain(X, Y, p):
 def _rabitq_chain(X, Y, p):
     """RaBitQ fit/encode/estimate/search (with bound reranking when flagged)/decode."""
     import lowdim
-    q = lowdim.RaBitQ(seed=p["seed"]).fit(X)
+    q = lowdim.RaBitQ(random_state=p["seed"]).fit(X)
     codes = q.encode(Y)
     est, bound = q.estimate_distances(Y, codes)
     D, I, n_reranked = q.search(Y, codes, p["k"], rescore=Y if p["flag"] else None)

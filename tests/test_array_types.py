@@ -105,7 +105,7 @@ CODEBOOKS = np.random.default_rng(3).standard_normal((2, 4, D // 2)).astype(np.f
 
 
 def _small_pq():
-    pq = lowdim.ProductQuantizer(2, nbits=2, n_iter=3)
+    pq = lowdim.ProductQuantizer(2, nbits=2, n_iter=3, random_state=0)
     pq.fit = _quiet(pq.fit)          # 48 points are fewer than faiss recommends: a warning
     return pq
 

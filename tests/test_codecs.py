@@ -130,7 +130,7 @@ def test_binarize_matches_packbits(rng, d):
 def test_codes_equal_numpy_twin_and_thread_counts(rng, kind, d, rotation):
     X = (rng.standard_normal((70, d)) * 3).astype(np.float32)
     X[:, d // 2] = 1.5                                 # a constant dimension: vdiff = 0
-    sq = lowdim.ScalarQuantizer(kind, rotation=rotation, seed=3).fit(X)
+    sq = lowdim.ScalarQuantizer(kind, rotation=rotation, random_state=3).fit(X)
     codes = sq.encode(X)
     assert codes.dtype == _ref_codecs.code_dtype(kind)
     assert codes.shape[1] * codes.itemsize == sq.code_size
@@ -141,7 +141,7 @@ def test_codes_equal_numpy_twin_and_thread_counts(rng, kind, d, rotation):
     np.testing.assert_array_equal(sq.encode(wide), _ref_codecs.codec_encode(
         sq._rotate(wide), kind, lo, vdiff, 1))
     np.testing.assert_array_equal(codes, lowdim.ScalarQuantizer(
-        kind, rotation=rotation, seed=3, n_threads=1).fit(X).encode(X))
+        kind, rotation=rotation, random_state=3, n_threads=1).fit(X).encode(X))
     dec = sq.decode(codes)
     assert dec.shape == X.shape and dec.dtype == np.float32
     twin = _ref_codecs.codec_decode(codes, kind, lo, vdiff, sq._D, 1)
@@ -187,7 +187,7 @@ def test_ranges_options(rng):
 def test_rotation_preserves_geometry(rng):
     X = rng.standard_normal((50, 20)).astype(np.float32)
     X[:, 3] *= 50                                   # an outlier dimension
-    q = lowdim.ScalarQuantizer("fp16", rotation="hadamard", seed=7).fit(X)
+    q = lowdim.ScalarQuantizer("fp16", rotation="hadamard", random_state=7).fit(X)
     assert q.code_size == 32 * 2
     np.testing.assert_allclose(q.decode(q.encode(X)), X, rtol=0, atol=0.1)
     err = {}
@@ -238,7 +238,7 @@ def test_float_search_matches_decoded_oracle(rng, kind, metric, d):
 @pytest.mark.parametrize("kind", ["int4", "fp8_e4m3"])
 def test_rotated_search_is_in_the_rotated_space(rng, kind):
     X, Q = clustered(rng, 200, 20), clustered(rng, 6, 20)
-    sq = lowdim.ScalarQuantizer(kind, rotation="hadamard", seed=11).fit(X)
+    sq = lowdim.ScalarQuantizer(kind, rotation="hadamard", random_state=11).fit(X)
     codes = sq.encode(X)
     lo, vdiff = sq._params()
     xr = _ref_codecs.codec_decode(codes, kind, lo, vdiff, 32, 1)   # x̂ in the 32 rotated dims
@@ -383,7 +383,7 @@ def test_rescore_is_exact_on_candidates(rng):
 @pytest.mark.parametrize("kind", KINDS)
 def test_save_load_pickle(tmp_path, rng, kind):
     X = rng.standard_normal((40, 13)).astype(np.float32)
-    sq = lowdim.ScalarQuantizer(kind, rotation="hadamard", seed=5).fit(X)
+    sq = lowdim.ScalarQuantizer(kind, rotation="hadamard", random_state=5).fit(X)
     sq.save(tmp_path / "q.npz")
     for other in (lowdim.ScalarQuantizer.load(tmp_path / "q.npz"), pickle.loads(pickle.dumps(sq))):
         np.testing.assert_array_equal(other.encode(X), sq.encode(X))

@@ -43,13 +43,71 @@ def test_function_seed_defaults_to_zero():
     np.testing.assert_array_equal(lowdim.srht(X, 4), lowdim.srht(X, 4, seed=0))
 
 
-def test_scalar_quantizer_seed_is_an_alias_of_random_state():
-    a = lowdim.ScalarQuantizer("int8", rotation="hadamard", random_state=4).fit(X)
-    b = lowdim.ScalarQuantizer("int8", rotation="hadamard", seed=4).fit(X)
-    assert a.seed_ == b.seed_ == 4
-    np.testing.assert_array_equal(a.encode(X), b.encode(X))
-    with pytest.raises(ValueError, match="random_state=3 and its alias seed=4 differ"):
-        lowdim.ScalarQuantizer("int8", random_state=3, seed=4).fit(X)
+XQ = np.random.default_rng(6).standard_normal((80, 8))   # 39·K points for PQ's K = 2
+SEEDED = {  # estimators whose random_state was called seed before: (make, codes of X)
+    "ScalarQuantizer": (lambda **kw: lowdim.ScalarQuantizer("int8", rotation="hadamard", **kw),
+                        lambda est: est.encode(XQ)),
+    "ProductQuantizer": (lambda **kw: lowdim.ProductQuantizer(2, 1, n_iter=2, **kw),
+                         lambda est: est.encode(XQ)),
+    "RaBitQ": (lambda **kw: lowdim.RaBitQ(**kw), lambda est: est.encode(XQ)),
+}
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_old_seed_keyword_is_a_deprecated_alias_of_random_state(name):
+    make, codes = SEEDED[name]
+    a = make(random_state=4).fit(XQ)
+    old = make(seed=4)
+    with pytest.warns(FutureWarning, match=rf"{name}\(seed=...\) is deprecated: pass "
+                                           "random_state"):
+        old.fit(XQ)
+    assert a.seed_ == old.seed_ == 4
+    np.testing.assert_array_equal(codes(a), codes(old))
+    with pytest.raises(ValueError, match="random_state=3 and its alias seed=4 differ"), \
+            pytest.warns(FutureWarning):
+        make(random_state=3, seed=4).fit(XQ)
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_random_state_round_trips_get_params_clone_and_pickle(name):
+    import pickle
+    sklearn_base = pytest.importorskip("sklearn.base")
+    make, codes = SEEDED[name]
+    est = make(random_state=7)
+    assert est.get_params()["random_state"] == 7 and est.get_params()["seed"] is None
+    fitted = sklearn_base.clone(est).fit(XQ)
+    back = pickle.loads(pickle.dumps(fitted))
+    assert back.get_params() == est.get_params() and back.seed_ == 7
+    np.testing.assert_array_equal(codes(back), codes(make(random_state=7).fit(XQ)))
+    np.random.seed(11)
+    first = make().fit(XQ)
+    np.random.seed(11)
+    assert make().fit(XQ).seed_ == first.seed_      # random_state=None: numpy's global state
+
+
+@pytest.mark.parametrize("name", ["ProductQuantizer", "RaBitQ"])
+def test_pickles_from_before_the_rename_keep_their_seed(name):
+    make, codes = SEEDED[name]
+    est = make(random_state=5).fit(XQ)
+    state = est.__getstate__()
+    state.pop("random_state")
+    state["seed"] = 5
+    if name == "RaBitQ":
+        state.pop("seed_")      # old RaBitQ pickles had no seed_
+    old = type(est).__new__(type(est))
+    old.__setstate__(state)
+    assert old.random_state == 5 and old.seed is None and old.seed_ == 5
+    np.testing.assert_array_equal(codes(old), codes(est))
+
+
+def test_function_random_state_is_a_deprecated_alias_of_seed():
+    U = X[:30]
+    with pytest.warns(FutureWarning, match=r"id_scale_curve\(random_state=...\) is deprecated"):
+        old = lowdim.id_scale_curve(U, random_state=2)
+    assert old == lowdim.id_scale_curve(U, seed=2)
+    with pytest.raises(ValueError, match="seed=1 and its old name random_state=2 differ"), \
+            pytest.warns(FutureWarning):
+        lowdim.id_scale_curve(U, seed=1, random_state=2)
 
 
 def test_n_neighbors_is_an_alias_of_k():

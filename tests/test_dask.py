@@ -106,7 +106,7 @@ def test_estimator_errors_before_compute(data):
     with pytest.raises(lowdim._base.NotFittedError):
         ldd.transform(lowdim.SRHT(8), chunked(data))
     with pytest.raises(TypeError, match="estimator must be one of"):
-        ldd.transform(lowdim.ProductQuantizer(4), chunked(data))
+        ldd.transform(lowdim.ProductQuantizer(4, random_state=0), chunked(data))
 
 
 @pytest.mark.parametrize("fn", [ldd.sparse_random_projection, ldd.srht, ldd.fjlt,
@@ -207,7 +207,7 @@ def test_seeded_sample_is_the_in_memory_sample(client):
 
 @pytest.fixture(scope="module")
 def pq(data):
-    return lowdim.ProductQuantizer(8, 4, seed=3).fit(data)
+    return lowdim.ProductQuantizer(8, 4, random_state=3).fit(data)
 
 
 def test_pq_encode_decode_search_bitwise(client, pq, data):
@@ -226,11 +226,11 @@ def test_pq_encode_decode_search_bitwise(client, pq, data):
 
 _CODECS = {
     "sq-int8": lambda: lowdim.ScalarQuantizer("int8"),
-    "sq-int4-hadamard": lambda: lowdim.ScalarQuantizer("int4", rotation="hadamard", seed=2),
+    "sq-int4-hadamard": lambda: lowdim.ScalarQuantizer("int4", rotation="hadamard", random_state=2),
     "sq-fp16": lambda: lowdim.ScalarQuantizer("fp16"),
     "sq-binary-hadamard": lambda: lowdim.ScalarQuantizer("binary", rotation="hadamard",
                                                           random_state=3),
-    "rabitq": lambda: lowdim.RaBitQ(seed=4),
+    "rabitq": lambda: lowdim.RaBitQ(random_state=4),
 }
 
 
@@ -274,7 +274,7 @@ def test_codec_errors_before_compute(data):
 def big():
     """256 KiB of codebooks: large next to a task, so a copy per task would show."""
     with pytest.warns(UserWarning, match="recommended"):    # few points: fast, and enough here
-        return lowdim.ProductQuantizer(16, 8, n_iter=1, seed=1).fit(
+        return lowdim.ProductQuantizer(16, 8, n_iter=1, random_state=1).fit(
             np.random.default_rng(0).standard_normal((2000, 256)).astype(np.float32))
 
 
@@ -289,7 +289,7 @@ def test_pq_state_is_shipped_once_not_per_task(client, big):
 
 
 def test_pq_fit_on_sample_is_the_in_memory_fit(client, data):
-    make = lambda: lowdim.ProductQuantizer(8, 4, seed=21, max_points_per_centroid=40)  # noqa
+    make = lambda: lowdim.ProductQuantizer(8, 4, random_state=21, max_points_per_centroid=40)  # noqa
     got = ldd.fit(make(), chunked(data), sample=True)
     want = make().fit(data)
     np.testing.assert_array_equal(got.codebooks_, want.codebooks_)
@@ -317,7 +317,7 @@ def test_pq_distributed_lloyd(client):
     centres = rng.uniform(-20, 20, size=(K, 4 * M)).astype(np.float32)
     X = (centres[rng.integers(0, K, n)] + rng.normal(0, 0.1, (n, 4 * M))).astype(np.float32)
     Xd = chunked(X, (170,))
-    make = lambda: lowdim.ProductQuantizer(M, 3, n_iter=4, seed=2)  # noqa: E731
+    make = lambda: lowdim.ProductQuantizer(M, 3, n_iter=4, random_state=2)  # noqa: E731
     got = ldd.fit(make(), Xd)
     again = ldd.fit(make(), Xd)
     np.testing.assert_array_equal(got.codebooks_, again.codebooks_)   # deterministic
@@ -421,16 +421,16 @@ def test_bad_input_same_errors_as_in_memory(client, data):
                          (lambda X: ldd.sparse_random_projection(X, 8),
                           lambda X: lowdim.sparse_random_projection(X, 8)),
                          (lambda X: ldd.knn(X, 3)[1], lambda X: lowdim.knn(X, 3)),
-                         (lambda X: ldd.encode(lowdim.ProductQuantizer(8, 4, seed=1)
+                         (lambda X: ldd.encode(lowdim.ProductQuantizer(8, 4, random_state=1)
                                                .fit(data), X),
-                          lambda X: lowdim.ProductQuantizer(8, 4, seed=1).fit(data).encode(X))]:
+                          lambda X: lowdim.ProductQuantizer(8, 4, random_state=1).fit(data).encode(X))]:
         kind, msg = _in_memory_error(lambda: theirs(nan))
         with pytest.raises(kind, match=msg):
             run(client, ours(chunked(nan)))
     with pytest.raises(ValueError, match="X contains NaN or infinity"):
         ldd.ph_dimension(chunked(nan), n_max=100)
     with pytest.raises(TypeError, match="codes must be a dask array of dtype uint8"):
-        ldd.decode(lowdim.ProductQuantizer(8, 4, seed=1).fit(data),
+        ldd.decode(lowdim.ProductQuantizer(8, 4, random_state=1).fit(data),
                    da.zeros((10, 8), dtype=np.int32))
 
 

@@ -63,7 +63,7 @@ def test_duplicates_and_seed(rng):
     X = np.concatenate([U, U[:50]])
     a, b = lowdim.id_scale_curve(X), lowdim.id_scale_curve(U)
     assert a == b
-    assert lowdim.id_scale_curve(U, random_state=1)["gride"] == b["gride"]
+    assert lowdim.id_scale_curve(U, seed=1)["gride"] == b["gride"]
     with pytest.raises(ValueError, match="duplicate"):
         lowdim.id_scale_curve(X, duplicates="raise")
     with pytest.raises(ValueError, match="at least 3 points"):

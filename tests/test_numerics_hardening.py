@@ -87,7 +87,7 @@ CALLS = {
     "twonn": lambda X: lowdim.twonn(X),
     "pq_encode": lambda X: lowdim.pq_encode(X, CB),
     "pq_encode_cb": lambda X: lowdim.pq_encode(X32, misaligned(CB)),
-    "pq_fit": lambda X: lowdim.ProductQuantizer(2, 1, n_iter=3).fit(X).codebooks_,
+    "pq_fit": lambda X: lowdim.ProductQuantizer(2, 1, n_iter=3, random_state=0).fit(X).codebooks_,
     "MLE": lambda X: lid_id.MLE(K=5).fit(X, smooth=True).dimension_pw_smooth_,
 }
 
@@ -168,7 +168,7 @@ estimators = {
     "GaussianRP": lambda **kw: lowdim.GaussianRandomProjection(**{"n_components": 3, **kw}),
     "SRHT": lambda **kw: lowdim.SRHT(**{"n_components": 3, **kw}),
     "FastJLT": lambda **kw: lowdim.FastJLT(**{"n_components": 3, **kw}),
-    "PQ": lambda **kw: lowdim.ProductQuantizer(**{"n_subquantizers": 2, "nbits": 1, **kw}),
+    "PQ": lambda **kw: lowdim.ProductQuantizer(**{"n_subquantizers": 2, "nbits": 1, "random_state": 0, **kw}),
     "MLE": lambda **kw: lid.MLE(**{"K": 3, **kw}),
     "TwoNN": lambda **kw: lid.TwoNN(**kw),
 }

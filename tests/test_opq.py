@@ -26,11 +26,11 @@ def data():
 
 
 def test_rotation_orthogonal_and_helps(data):
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=4).fit(data)
+    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=4, random_state=0).fit(data)
     R = opq.rotation_.astype(np.float64)
     assert opq.rotation_.shape == (32, 32) and opq.rotation_.dtype == np.float32
     np.testing.assert_allclose(R @ R.T, np.eye(32), atol=1e-5)
-    plain = lowdim.ProductQuantizer(4, 6).fit(data)
+    plain = lowdim.ProductQuantizer(4, 6, random_state=0).fit(data)
     e_opq = _mse(data, opq.decode(opq.encode(data)))
     e_pq = _mse(data, plain.decode(plain.encode(data)))
     assert e_opq < 0.5 * e_pq, (e_opq, e_pq)
@@ -38,7 +38,7 @@ def test_rotation_orthogonal_and_helps(data):
 
 
 def test_search_and_table_use_rotation(data):
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2).fit(data)
+    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=0).fit(data)
     codes = opq.encode(data)
     q = data[:7]
     d, i = opq.search(q, codes, 5)
@@ -52,15 +52,15 @@ def test_search_and_table_use_rotation(data):
 
 
 def test_deterministic_and_backend_identical(data, variant):
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, seed=5).fit(data)
-    again = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, seed=5,
+    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5).fit(data)
+    again = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5,
                                     n_threads=1).fit(data)
     np.testing.assert_array_equal(opq.rotation_, again.rotation_)
     np.testing.assert_array_equal(opq.codebooks_, again.codebooks_)
     saved = lowdim.backend()
     lowdim.set_backend("numpy")
     try:
-        ref = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, seed=5).fit(data)
+        ref = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5).fit(data)
     finally:
         lowdim.set_backend(saved)
     np.testing.assert_array_equal(opq.rotation_, ref.rotation_)
@@ -72,7 +72,7 @@ def test_deterministic_and_backend_identical(data, variant):
 def test_mse_at_most_faiss(seed):
     faiss = pytest.importorskip("faiss")
     x = _anisotropic(seed)
-    ours = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=10, seed=seed).fit(x)
+    ours = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=10, random_state=seed).fit(x)
     e_ours = _mse(x, ours.decode(ours.encode(x)))
     opq = faiss.OPQMatrix(32, 4)
     opq.niter = 10
@@ -87,7 +87,7 @@ def test_mse_at_most_faiss(seed):
 
 
 def test_save_load_pickle(data, tmp_path):
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2).fit(data)
+    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=0).fit(data)
     codes = opq.encode(data)
     opq.save(tmp_path / "p.npz")
     back = lowdim.ProductQuantizer.load(tmp_path / "p.npz")
@@ -95,17 +95,17 @@ def test_save_load_pickle(data, tmp_path):
     np.testing.assert_array_equal(back.rotation_, opq.rotation_)
     np.testing.assert_array_equal(back.encode(data), codes)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(opq)).encode(data), codes)
-    plain = lowdim.ProductQuantizer(4, 6).fit(data)
+    plain = lowdim.ProductQuantizer(4, 6, random_state=0).fit(data)
     plain.save(tmp_path / "q.npz")
     assert lowdim.ProductQuantizer.load(tmp_path / "q.npz").rotation_ is None
 
 
 def test_bad_input(data):
     with pytest.raises(ValueError, match="rotation must be None or 'opq'"):
-        lowdim.ProductQuantizer(4, 6, rotation="hadamard").fit(data)
+        lowdim.ProductQuantizer(4, 6, rotation="hadamard", random_state=0).fit(data)
     with pytest.raises(TypeError, match="opq_iter must be an integer"):
-        lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1.5).fit(data)
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1).fit(data)
+        lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1.5, random_state=0).fit(data)
+    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=1, random_state=0).fit(data)
     with pytest.raises(ValueError, match="X has 31 features, but ProductQuantizer is expecting 32"):
         opq.encode(data[:, :31])
     with pytest.raises(ValueError, match="to_faiss"):

@@ -125,15 +125,15 @@ def clustered(rng, n, d, n_clusters=40):
 
 def test_fit_is_deterministic_across_threads_and_backends(rng):
     X = clustered(rng, 1300, 12)
-    a = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=7, n_threads=1).fit(X)
+    a = lowdim.ProductQuantizer(3, 5, n_iter=6, random_state=7, n_threads=1).fit(X)
     for threads in (2, 3, 5):    # 5 > M: threads share the points of each sub-space
-        b = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=7, n_threads=threads).fit(X)
+        b = lowdim.ProductQuantizer(3, 5, n_iter=6, random_state=7, n_threads=threads).fit(X)
         np.testing.assert_array_equal(a.codebooks_, b.codebooks_)
     # The numpy twin is the spec: same codebooks bit for bit from the same start.
     init = a.codebooks_.copy()
     got = _config.kernels().pq_kmeans(X, init, 4, 2)
     np.testing.assert_array_equal(got, _ref.pq_kmeans(X, init, 4, 1))
-    c = lowdim.ProductQuantizer(3, 5, n_iter=6, seed=8).fit(X)
+    c = lowdim.ProductQuantizer(3, 5, n_iter=6, random_state=8).fit(X)
     assert not np.array_equal(a.codebooks_, c.codebooks_)
 
 
@@ -151,10 +151,10 @@ def test_empty_clusters_are_split(rng):
 
 def test_fit_subsamples_and_reduces_error(rng):
     X = clustered(rng, 3000, 16)
-    pq = lowdim.ProductQuantizer(4, 4, n_iter=8, max_points_per_centroid=40).fit(X)
+    pq = lowdim.ProductQuantizer(4, 4, n_iter=8, max_points_per_centroid=40, random_state=0).fit(X)
     assert pq.codebooks_.shape == (4, 16, 4) and pq.n_features_in_ == 16
     mse = ((pq.decode(pq.encode(X)) - X) ** 2).mean()
-    mse0 = ((lowdim.ProductQuantizer(4, 4, n_iter=0).fit(X).decode(pq.encode(X)) - X) ** 2).mean()
+    mse0 = ((lowdim.ProductQuantizer(4, 4, n_iter=0, random_state=0).fit(X).decode(pq.encode(X)) - X) ** 2).mean()
     assert mse < 0.8 * X.var() and mse <= mse0
     # transform is the reconstruction (a Pipeline's next step sees features, not code ids)
     np.testing.assert_array_equal(pq.fit_transform(X), pq.decode(pq.encode(X)))
@@ -164,21 +164,21 @@ def test_fit_subsamples_and_reduces_error(rng):
 def test_bad_input(rng):
     X = rng.standard_normal((300, 12)).astype(np.float32)
     with pytest.raises(ValueError, match="not divisible"):
-        lowdim.ProductQuantizer(5, 2).fit(X)
+        lowdim.ProductQuantizer(5, 2, random_state=0).fit(X)
     for nbits in (0, 17):
         with pytest.raises(ValueError, match=r"nbits must be \[1, 16\]"):
-            lowdim.ProductQuantizer(4, nbits).fit(X)
+            lowdim.ProductQuantizer(4, nbits, random_state=0).fit(X)
     with pytest.raises(ValueError, match="at least 2\\*\\*nbits = 512"):
-        lowdim.ProductQuantizer(4, 9).fit(X)
+        lowdim.ProductQuantizer(4, 9, random_state=0).fit(X)
     with pytest.warns(UserWarning, match="recommended"):
-        lowdim.ProductQuantizer(4, 4, n_iter=1).fit(X)
+        lowdim.ProductQuantizer(4, 4, n_iter=1, random_state=0).fit(X)
     bad = X.copy()
     bad[3, 3] = np.nan
     with pytest.raises(ValueError, match="NaN or infinity"):
-        lowdim.ProductQuantizer(4, 2).fit(bad)
+        lowdim.ProductQuantizer(4, 2, random_state=0).fit(bad)
     with pytest.raises(NotFittedError):
-        lowdim.ProductQuantizer(4, 2).encode(X)
-    pq = quiet_fit(lowdim.ProductQuantizer(4, 2, n_iter=2), X)
+        lowdim.ProductQuantizer(4, 2, random_state=0).encode(X)
+    pq = quiet_fit(lowdim.ProductQuantizer(4, 2, n_iter=2, random_state=0), X)
     bad[3, 3] = np.inf
     with pytest.raises(ValueError, match="NaN or infinity"):
         pq.encode(bad)
@@ -201,12 +201,12 @@ def test_bad_input(rng):
 
 def test_save_load_roundtrip_and_refusals(rng, tmp_path):
     X = rng.standard_normal((400, 8)).astype(np.float32)
-    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, random_state=5), X)
     path = tmp_path / "pq.npz"
     pq.save(path)
     back = lowdim.ProductQuantizer.load(path)
     np.testing.assert_array_equal(back.codebooks_, pq.codebooks_)
-    assert back.get_params()["seed"] == 5 and back.nbits == 3
+    assert back.get_params()["random_state"] == 5 and back.nbits == 3
     np.testing.assert_array_equal(back.encode(X), pq.encode(X))
 
     raw = path.read_bytes()
@@ -248,7 +248,7 @@ def test_save_load_roundtrip_and_refusals(rng, tmp_path):
 
 def _saved(rng, tmp_path):
     X = rng.standard_normal((400, 8)).astype(np.float32)
-    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, random_state=5), X)
     pq.save(tmp_path / "pq.npz")
     with np.load(tmp_path / "pq.npz") as f:
         return {k: f[k] for k in f.files}
@@ -321,7 +321,7 @@ def test_load_refuses_codebooks_beyond_available_memory(rng, tmp_path, monkeypat
 
 def test_save_is_atomic_and_appends_npz(rng, tmp_path):
     X = rng.standard_normal((400, 8)).astype(np.float32)
-    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, seed=5), X)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 3, n_iter=3, random_state=5), X)
     pq.save(str(tmp_path / "model"))                     # np.savez's rule: ".npz" appended
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]
     np.testing.assert_array_equal(lowdim.ProductQuantizer.load(tmp_path / "model.npz")
@@ -402,7 +402,7 @@ def test_quality_matches_faiss(rng, faiss):
         index.add(base)
         mse["faiss"].append(((fpq.decode(fpq.compute_codes(base)) - base) ** 2).mean())
         rec["faiss"].append(recall(index.search(Q, 10)[1]))
-        ours = lowdim.ProductQuantizer(M, nbits, seed=seed).fit(base)
+        ours = lowdim.ProductQuantizer(M, nbits, random_state=seed).fit(base)
         codes = ours.encode(base)
         mse["ours"].append(((ours.decode(codes) - base) ** 2).mean())
         rec["ours"].append(recall(ours.search(Q, codes, 10)[1]))
@@ -498,7 +498,7 @@ def test_fma32_emulation_is_correctly_rounded(rng):
 
 def test_fit_nine_bits_gives_uint16_codes(rng):
     X = rng.standard_normal((600, 4)).astype(np.float64)
-    pq = quiet_fit(lowdim.ProductQuantizer(2, 9, n_iter=2, seed=3), X)
+    pq = quiet_fit(lowdim.ProductQuantizer(2, 9, n_iter=2, random_state=3), X)
     assert pq.codebooks_.shape == (2, 512, 2) and pq.codebooks_.dtype == np.float32
     codes = pq.encode(X)
     assert codes.dtype == np.uint16 and int(codes.max()) < 512
@@ -510,7 +510,7 @@ def test_fit_nine_bits_gives_uint16_codes(rng):
 def test_n_iter_huge_refused():
     x = np.random.default_rng(0).standard_normal((50, 8))
     with pytest.raises(ValueError, match=r"n_iter must be \[0, 100000\]"):
-        lowdim.ProductQuantizer(2, nbits=2, n_iter=10**12).fit(x)
+        lowdim.ProductQuantizer(2, nbits=2, n_iter=10**12, random_state=0).fit(x)
 
 
 def test_decode_huge_output_refused_before_allocating():
@@ -531,17 +531,17 @@ def test_power_of_two_scaled_data_gives_the_same_codes_bitwise(e):
     # 2^e scaling is exact: codebooks must be the unscaled ones times 2^e, codes and search
     # indices equal (data scaled by 1e20 used 2 of 16 codes per sub-space).
     X = np.random.default_rng(3).standard_normal((1000, 6)).astype(np.float32)
-    base = lowdim.ProductQuantizer(3, 4, seed=5).fit(X)
+    base = lowdim.ProductQuantizer(3, 4, random_state=5).fit(X)
     codes = base.encode(X)
     Xs = np.ldexp(X, e)
-    pq = lowdim.ProductQuantizer(3, 4, seed=5).fit(Xs)
+    pq = lowdim.ProductQuantizer(3, 4, random_state=5).fit(Xs)
     np.testing.assert_array_equal(pq.codebooks_, np.ldexp(base.codebooks_, e))
     np.testing.assert_array_equal(pq.encode(Xs), codes)
     np.testing.assert_array_equal(pq.search(Xs[:5], codes, 4)[1], base.search(X[:5], codes, 4)[1])
     with np.errstate(over="ignore", under="ignore"):
         want = np.ldexp(base.distance_table(X[:5]), 2 * e).astype(np.float32)
     np.testing.assert_array_equal(pq.distance_table(Xs[:5]), want)
-    big = lowdim.ProductQuantizer(3, 4, seed=5).fit(X * np.float32(1e20))
+    big = lowdim.ProductQuantizer(3, 4, random_state=5).fit(X * np.float32(1e20))
     assert all(len(np.unique(c)) == 16 for c in big.encode(X * np.float32(1e20)).T)
 
 
@@ -550,6 +550,6 @@ def test_float64_beyond_float32_range_is_refused_not_inf():
     with pytest.raises(ValueError, match="beyond the float32 range"):
         lowdim.pq_decode(np.zeros((3, 1), np.uint8), cb)
     with pytest.raises(ValueError, match="beyond the float32 range"):
-        lowdim.ProductQuantizer(1, 1).fit(np.full((4, 2), -1e39))
+        lowdim.ProductQuantizer(1, 1, random_state=0).fit(np.full((4, 2), -1e39))
     out = lowdim.pq_decode(np.zeros((1, 1), np.uint8), np.full((1, 2, 2), 3e38))
     assert np.isfinite(out).all()                     # inside the range: unchanged

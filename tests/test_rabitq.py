@@ -58,18 +58,18 @@ def test_scan_is_masked_sum_and_bitwise_twin(rng, nbytes):
 def test_codes_identical_across_backends_and_threads(rng, variant, d, bits, qb):
     x = _gauss(rng, 300, d)
     q = _gauss(rng, 5, d)
-    r = lowdim.RaBitQ(bits, seed=3, query_bits=qb).fit(x)
+    r = lowdim.RaBitQ(bits, random_state=3, query_bits=qb).fit(x)
     codes = r.encode(x)
     est = r.estimate_distances(q, codes)[0]
     saved = lowdim.backend()
     lowdim.set_backend("numpy")
     try:
-        ref = lowdim.RaBitQ(bits, seed=3, query_bits=qb, n_threads=1).fit(x)
+        ref = lowdim.RaBitQ(bits, random_state=3, query_bits=qb, n_threads=1).fit(x)
         np.testing.assert_array_equal(codes, ref.encode(x))
         np.testing.assert_array_equal(est, ref.estimate_distances(q, codes)[0])
     finally:
         lowdim.set_backend(saved)
-    np.testing.assert_array_equal(codes, lowdim.RaBitQ(bits, seed=3, n_threads=1).fit(x).encode(x))
+    np.testing.assert_array_equal(codes, lowdim.RaBitQ(bits, random_state=3, n_threads=1).fit(x).encode(x))
 
 
 def _cos(e, o):
@@ -84,7 +84,7 @@ def test_extended_code_matches_definition(rng, bits):
     # fine sweep (floor(t·o) clipped)
     d = 64
     x = _gauss(rng, 25, d)
-    r = lowdim.RaBitQ(bits, rotation=None).fit(x)
+    r = lowdim.RaBitQ(bits, rotation=None, random_state=0).fit(x)
     c = r.encode(x)
     nb, ex = d // 8, bits - 1
     assert r.code_size == r.bytes_per_vector == bits * nb + 12
@@ -109,7 +109,7 @@ def test_extended_code_matches_definition(rng, bits):
 
 def test_layout_and_factors(rng):
     x = _gauss(rng, 200, 100)
-    r = lowdim.RaBitQ().fit(x)
+    r = lowdim.RaBitQ(random_state=0).fit(x)
     c = r.encode(x)
     assert r.code_size == 128 // 8 + 8 and c.shape == (200, r.code_size)
     norm, ip = c[:, 16:].copy().view("<f4").T
@@ -127,7 +127,7 @@ def test_layout_and_factors(rng):
 def test_estimator_is_unbiased(rng, bits, qb, err):
     x = _gauss(rng, 1500, 128)
     q = _gauss(rng, 40, 128)
-    r = lowdim.RaBitQ(bits, seed=1, query_bits=qb).fit(x)
+    r = lowdim.RaBitQ(bits, random_state=1, query_bits=qb).fit(x)
     est, _ = r.estimate_distances(q, r.encode(x))
     true = _true_sq(q, x)
     rel = (est - true) / true
@@ -142,7 +142,7 @@ def test_mean_relative_error_shrinks_with_n(rng):
     means = []
     for n in (30, 6000):
         x = _gauss(np.random.default_rng(n), n, 64)
-        r = lowdim.RaBitQ(seed=2).fit(x)
+        r = lowdim.RaBitQ(random_state=2).fit(x)
         est, _ = r.estimate_distances(q, r.encode(x))
         means.append(abs(((est - _true_sq(q, x)) / _true_sq(q, x)).mean()))
     assert means[1] < means[0] / 2 and means[1] < 1e-3
@@ -156,7 +156,7 @@ def test_mean_relative_error_shrinks_with_n(rng):
 def test_bound_coverage(rng, bits, eps0, low, high):
     x = _gauss(rng, 1500 if bits > 1 else 3000, 256)
     q = _gauss(rng, 40, 256)
-    r = lowdim.RaBitQ(bits, eps0=eps0).fit(x)
+    r = lowdim.RaBitQ(bits, eps0=eps0, random_state=0).fit(x)
     est, bound = r.estimate_distances(q, r.encode(x))
     covered = np.abs(_true_sq(q, x) - est) <= bound
     assert low <= covered.mean() <= high
@@ -170,7 +170,7 @@ def test_bound_coverage(rng, bits, eps0, low, high):
 def test_rerank_returns_exact_top_k(rng, bits, eps0, most):
     x = _clustered(rng, 3000 if bits == 1 else 1000, 128)
     q = _clustered(np.random.default_rng(7), 30, 128)
-    r = lowdim.RaBitQ(bits, eps0=eps0).fit(x)
+    r = lowdim.RaBitQ(bits, eps0=eps0, random_state=0).fit(x)
     codes = r.encode(x)
     d, i, nr = r.search(q, codes, 10, rescore=x)
     truth = _exact_topk(q, x, 10)
@@ -186,7 +186,7 @@ def test_recall_beats_sign_codes_and_hamming(rng):
     x = _clustered(rng, 3000, 768)
     q = _clustered(np.random.default_rng(5), 50, 768)
     truth = _exact_topk(q, x, 10)
-    r = lowdim.RaBitQ().fit(x)
+    r = lowdim.RaBitQ(random_state=0).fit(x)
     ours = _recall(r.search(q, r.encode(x), 10)[1], truth)
     sq = lowdim.ScalarQuantizer("binary", rotation="hadamard", random_state=0).fit(x)
     ham = _recall(sq.search(q, sq.encode(x), 10)[1], truth)
@@ -201,7 +201,7 @@ def test_recall_at_least_faiss(rng):
     x = _clustered(rng, 4000, d)
     q = _clustered(np.random.default_rng(9), 60, d)
     truth = _exact_topk(q, x, 10)
-    r = lowdim.RaBitQ().fit(x)
+    r = lowdim.RaBitQ(random_state=0).fit(x)
     ours = _recall(r.search(q, r.encode(x), 10)[1], truth)
     index = faiss.IndexRaBitQ(d, faiss.METRIC_L2)
     index.qb = 0                       # float queries, as ours
@@ -223,7 +223,7 @@ def test_extended_recall_at_least_faiss(rng, bits):
     x = _clustered(rng, 1500, 128)
     q = _clustered(np.random.default_rng(9), 150, 128)
     truth = _exact_topk(q, x, 10)
-    r = lowdim.RaBitQ(bits, query_bits=8).fit(x)
+    r = lowdim.RaBitQ(bits, query_bits=8, random_state=0).fit(x)
     ours = _recall(r.search(q, r.encode(x), 10)[1], truth)
     index.qb = 8                       # faiss's float-query path is far slower
     index.train(x)
@@ -236,7 +236,7 @@ def test_extended_recall_at_least_faiss(rng, bits):
 def test_decode_is_projection_on_code_direction(rng):
     # d = 128 = D: with zero padding the decoded padding coordinates are dropped
     x = _gauss(rng, 200, 128)
-    r = lowdim.RaBitQ().fit(x)
+    r = lowdim.RaBitQ(random_state=0).fit(x)
     c = r.encode(x)
     xh = r.decode(c)
     assert xh.shape == x.shape and xh.dtype == np.float32
@@ -249,21 +249,21 @@ def test_decode_is_projection_on_code_direction(rng):
 
 def test_no_rotation_matches_sign_of_centred_vector(rng):
     x = _gauss(rng, 100, 20)
-    r = lowdim.RaBitQ(rotation=None).fit(x)
+    r = lowdim.RaBitQ(rotation=None, random_state=0).fit(x)
     c = r.encode(x)
     np.testing.assert_array_equal(c[:, :3], np.packbits(x - r.center_ > 0, axis=1))
 
 
 def test_save_load_pickle(rng, tmp_path):
     x = _gauss(rng, 100, 50)
-    r = lowdim.RaBitQ(seed=11, eps0=2.5).fit(x)
+    r = lowdim.RaBitQ(random_state=11, eps0=2.5).fit(x)
     codes = r.encode(x)
     r.save(tmp_path / "r.npz")
     back = lowdim.RaBitQ.load(tmp_path / "r.npz")
-    assert back.get_params()["eps0"] == 2.5 and back.seed == 11
+    assert back.get_params()["eps0"] == 2.5 and back.random_state == 11
     np.testing.assert_array_equal(back.encode(x), codes)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(r)).encode(x), codes)
-    r4 = lowdim.RaBitQ(4, query_bits=6).fit(x)
+    r4 = lowdim.RaBitQ(4, query_bits=6, random_state=0).fit(x)
     r4.save(tmp_path / "r4.npz")
     back4 = lowdim.RaBitQ.load(tmp_path / "r4.npz")
     assert (back4.bits, back4.query_bits) == (4, 6)
@@ -279,19 +279,19 @@ def test_save_load_pickle(rng, tmp_path):
 def test_bad_input(rng):
     x = _gauss(rng, 50, 16)
     with pytest.raises(ValueError, match=r"bits must be \[1, 8\], got 9"):
-        lowdim.RaBitQ(bits=9).fit(x)
+        lowdim.RaBitQ(bits=9, random_state=0).fit(x)
     with pytest.raises(ValueError, match=r"query_bits must be \[4, 8\], got 3"):
-        lowdim.RaBitQ(query_bits=3).fit(x)
+        lowdim.RaBitQ(query_bits=3, random_state=0).fit(x)
     with pytest.raises(ValueError, match="rotation must be 'hadamard' or None"):
-        lowdim.RaBitQ(rotation="opq").fit(x)
+        lowdim.RaBitQ(rotation="opq", random_state=0).fit(x)
     with pytest.raises(ValueError, match="eps0 must be a finite number > 0"):
-        lowdim.RaBitQ(eps0=0).fit(x)
+        lowdim.RaBitQ(eps0=0, random_state=0).fit(x)
     with pytest.raises(ValueError, match="NaN or infinity|NaN|finite"):
-        lowdim.RaBitQ().fit(np.full((3, 4), np.nan))
-    r = lowdim.RaBitQ().fit(x)
+        lowdim.RaBitQ(random_state=0).fit(np.full((3, 4), np.nan))
+    r = lowdim.RaBitQ(random_state=0).fit(x)
     codes = r.encode(x)
     with pytest.raises(lowdim._base.NotFittedError):
-        lowdim.RaBitQ().encode(x)
+        lowdim.RaBitQ(random_state=0).encode(x)
     with pytest.raises(TypeError, match="codes must be a numpy array of dtype uint8"):
         r.estimate_distances(x, codes.astype(np.int8))
     with pytest.raises(ValueError, match=r"codes must have shape \(n, 10\)"):

@@ -46,7 +46,7 @@ def test_rabitq_rows_match_the_library_and_count_their_factors(clustered, varian
     comp = run(clustered, ("rabitq",))
     rows = by_name(comp)
     Q, B, T, truth = _truth(clustered, comp)
-    r = lowdim.RaBitQ(bits=1, seed=0).fit(T)
+    r = lowdim.RaBitQ(bits=1, random_state=0).fit(T)
     one = rows["RaBitQ 1-bit"]
     assert one["recall_at_10"] == recall(r.search(Q, r.encode(B), 10)[1], truth)
     assert one["bytes_per_vector"] == 64 / 8 + 8 == r.code_size    # sign bytes + 2 float32
@@ -54,7 +54,7 @@ def test_rabitq_rows_match_the_library_and_count_their_factors(clustered, varian
     for bits in (2, 4):
         row = rows[f"RaBitQ {bits}-bit"]
         try:
-            q = lowdim.RaBitQ(bits=bits, seed=0).fit(T)
+            q = lowdim.RaBitQ(bits=bits, random_state=0).fit(T)
         except ValueError as exc:       # not implemented in this build: skipped, reason given
             assert row["skipped"] == str(exc).splitlines()[0] and row["recall_at_10"] is None
             assert not row["pareto"] and row["bytes_per_vector"] is None
@@ -70,7 +70,7 @@ def test_pq4_and_opq_rows_match_the_library(clustered, variant):
     rows = by_name(comp)
     Q, B, T, truth = _truth(clustered, comp)
     for m in pq4_ms(64, False):
-        pq = lowdim.ProductQuantizer(m, nbits=4, n_iter=10, seed=0).fit(T[:PQ_TRAIN])
+        pq = lowdim.ProductQuantizer(m, nbits=4, n_iter=10, random_state=0).fit(T[:PQ_TRAIN])
         row = rows[f"PQ M={m} 4-bit"]
         assert row["bytes_per_vector"] == m / 2          # two 4-bit codes per byte
         assert row["recall_at_10"] == recall(pq.search(Q, pq.encode(B), 10)[1], truth)
@@ -79,7 +79,7 @@ def test_pq4_and_opq_rows_match_the_library(clustered, variant):
     m = 4
     nbits = int(np.clip(np.floor(np.log2(len(T) / 39)), 1, 8))
     assert opq[0]["setting"] == f"OPQ+PQ M={m}" + ("" if nbits == 8 else f" {nbits}-bit")
-    pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10, seed=0, rotation="opq",
+    pq = lowdim.ProductQuantizer(m, nbits=nbits, n_iter=10, random_state=0, rotation="opq",
                                  opq_iter=OPQ_ITER).fit(T[:OPQ_TRAIN])
     assert opq[0]["recall_at_10"] == recall(pq.search(Q, pq.encode(B), 10)[1], truth)
     assert 'rotation="opq"' in opq[0]["snippet"]

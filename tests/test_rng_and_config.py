@@ -101,7 +101,7 @@ def test_huge_broadcast_view_refused_before_allocating():
     for call in (lambda: lowdim.SRHT(4).fit_transform(big),
                  lambda: lowdim.FastJLT(4).fit_transform(big),
                  lambda: lowdim.id.TwoNN().fit(big),
-                 lambda: lowdim.ProductQuantizer(2, nbits=2).fit(big),
+                 lambda: lowdim.ProductQuantizer(2, nbits=2, random_state=0).fit(big),
                  lambda: lowdim.GaussianRandomProjection(4).fit_transform(big),
                  lambda: lowdim.SparseRandomProjection(4).fit_transform(big)):
         with pytest.raises(ValueError, match="contiguous copy of X needs about"):

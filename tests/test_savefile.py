@@ -16,13 +16,13 @@ X = np.random.default_rng(2).standard_normal((64, 12)).astype(np.float32)
 def _pq():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)       # few points per centroid
-        return lowdim.ProductQuantizer(2, nbits=2, n_iter=2, seed=1).fit(X)
+        return lowdim.ProductQuantizer(2, nbits=2, n_iter=2, random_state=1).fit(X)
 
 
 MAKERS = {
     "ScalarQuantizer": lambda: lowdim.ScalarQuantizer("int8", rotation="hadamard",
                                                       random_state=3).fit(X),
-    "RaBitQ": lambda: lowdim.RaBitQ(seed=3).fit(X),
+    "RaBitQ": lambda: lowdim.RaBitQ(random_state=3).fit(X),
     "ProductQuantizer": _pq,
 }
 

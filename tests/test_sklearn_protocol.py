@@ -120,9 +120,9 @@ def test_not_fitted_error(est, call):
 
 def test_pq_M_and_its_alias():
     X = np.random.default_rng(0).standard_normal((320, 8)).astype(np.float32)
-    a = lowdim.ProductQuantizer(4, nbits=3).fit(X)
-    b = lowdim.ProductQuantizer(n_subquantizers=4, nbits=3).fit(X)
-    c = lowdim.ProductQuantizer(M=4, nbits=3).fit(X)
+    a = lowdim.ProductQuantizer(4, nbits=3, random_state=0).fit(X)
+    b = lowdim.ProductQuantizer(n_subquantizers=4, nbits=3, random_state=0).fit(X)
+    c = lowdim.ProductQuantizer(M=4, nbits=3, random_state=0).fit(X)
     np.testing.assert_array_equal(a.codebooks_, b.codebooks_)
     np.testing.assert_array_equal(a.codebooks_, c.codebooks_)
     assert a.get_params()["M"] == 4 and a.get_params()["n_subquantizers"] is None
@@ -132,7 +132,7 @@ def test_pq_M_and_its_alias():
         twin = base.clone(est).fit(X)
         np.testing.assert_array_equal(twin.codebooks_, a.codebooks_)
         np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).encode(X), a.encode(X))
-    assert repr(b) == "ProductQuantizer(n_subquantizers=4, nbits=3)"
+    assert repr(b) == "ProductQuantizer(n_subquantizers=4, nbits=3, random_state=0)"
     with pytest.raises(ValueError, match="M=2 and its alias n_subquantizers=4 differ"):
         lowdim.ProductQuantizer(2, n_subquantizers=4).fit(X)
     lowdim.ProductQuantizer(4, n_subquantizers=4, nbits=3).fit(X)     # equal: accepted

@@ -167,7 +167,7 @@ def test_sigint_stops_every_long_kernel_and_joins_its_threads(variant):
             "mst": lambda: lowdim.mst(x),
             "mst_length_batch": lambda: lowdim.mst_length_batch(batch),
             "knn": lambda: lowdim.knn(tall, 10),
-            "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000).fit(x),
+            "pq_fit": lambda: lowdim.ProductQuantizer(8, 8, n_iter=100000, random_state=0).fit(x),
             "pq_encode": lambda: lowdim.pq_encode(x16, book),
             "hamming_knn": lambda: lowdim.hamming_knn(bits, 10),
         }

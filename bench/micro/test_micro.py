@@ -76,7 +76,7 @@ def test_sparse_rp_sklearn(benchmark, X):
 def pq_pair(X):
     with warnings.catch_warnings():      # the smoke size has few points per centroid
         warnings.simplefilter("ignore", UserWarning)
-        return lowdim.ProductQuantizer(8, nbits=4, n_iter=5, seed=0).fit(X)
+        return lowdim.ProductQuantizer(8, nbits=4, n_iter=5, random_state=0).fit(X)
 
 
 def test_pq_encode_lowdim(benchmark, X, pq_pair):

@@ -11,55 +11,72 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
-try:
-    from sklearn.base import BaseEstimator as _ParamsBase, TransformerMixin
-except ImportError:  # scikit-learn is optional
-    class _ParamsBase:  # type: ignore[no-redef]
-        @classmethod
-        def _get_param_names(cls):
-            sig = inspect.signature(cls.__init__)
-            return sorted(p.name for p in sig.parameters.values()
-                          if p.name != "self" and p.kind != p.VAR_KEYWORD)
+if TYPE_CHECKING:  # scikit-learn ships no type information: what lowdim relies on
+    from typing_extensions import Self
 
-        def get_params(self, deep=True):
-            return {name: getattr(self, name) for name in self._get_param_names()}
+    class _ParamsBase:
+        def get_params(self, deep: bool = True) -> dict[str, Any]: ...
+        def set_params(self, **params: Any) -> Self: ...
+        def __sklearn_tags__(self) -> Any: ...
 
-        def set_params(self, **params):
-            valid = self._get_param_names()
-            for key, value in params.items():
-                if key not in valid:      # scikit-learn's text
-                    raise ValueError(f"Invalid parameter {key!r} for estimator {self}. "
-                                     f"Valid parameters are: {valid!r}.")
-                setattr(self, key, value)
-            return self
+    class TransformerMixin:
+        def fit_transform(self, X: Any, y: Any = None) -> Any: ...
+        def set_output(self, *, transform: str | None = None) -> Self: ...
 
-        def __repr__(self):
-            # Only parameters that differ from their defaults, as scikit-learn prints them.
-            sig = inspect.signature(type(self).__init__).parameters
-            args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
-                             if repr(v) != repr(sig[k].default))
-            return f"{type(self).__name__}({args})"
-
-    class TransformerMixin:  # type: ignore[no-redef]
-        def fit_transform(self, X, y=None, **fit_params):
-            return self.fit(X, y, **fit_params).transform(X)
-
-
-try:
-    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-except ImportError:  # scikit-learn is optional: the same bases as its NotFittedError
-    class _SklearnNotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+    class _SklearnNotFittedError(ValueError, AttributeError):
         pass
+else:
+    try:
+        from sklearn.base import BaseEstimator as _ParamsBase, TransformerMixin
+    except ImportError:  # scikit-learn is optional
+        class _ParamsBase:
+            @classmethod
+            def _get_param_names(cls):
+                sig = inspect.signature(cls.__init__)
+                return sorted(p.name for p in sig.parameters.values()
+                              if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+            def get_params(self, deep=True):
+                return {name: getattr(self, name) for name in self._get_param_names()}
+
+            def set_params(self, **params):
+                valid = self._get_param_names()
+                for key, value in params.items():
+                    if key not in valid:      # scikit-learn's text
+                        raise ValueError(f"Invalid parameter {key!r} for estimator {self}. "
+                                         f"Valid parameters are: {valid!r}.")
+                    setattr(self, key, value)
+                return self
+
+            def __repr__(self):
+                # Only parameters that differ from their defaults, as scikit-learn prints them.
+                sig = inspect.signature(type(self).__init__).parameters
+                args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items()
+                                 if repr(v) != repr(sig[k].default))
+                return f"{type(self).__name__}({args})"
+
+        class TransformerMixin:
+            def fit_transform(self, X, y=None, **fit_params):
+                return self.fit(X, y, **fit_params).transform(X)
+
+
+    try:
+        from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+    except ImportError:  # scikit-learn is optional: the same bases as its NotFittedError
+        class _SklearnNotFittedError(ValueError, AttributeError):
+            pass
 
 
 class BaseEstimator(_ParamsBase):
     """Pickles carry the lowdim and random-generator versions; unpickling refuses a
     generator version other than this one (the seeds would give other transforms)."""
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         from . import __version__
         from ._rng import GENERATOR_VERSION
         parent = getattr(super(), "__getstate__", None)
@@ -68,7 +85,7 @@ class BaseEstimator(_ParamsBase):
         state["_lowdim_versions"] = {"lowdim": __version__, "generator": GENERATOR_VERSION}
         return state
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: dict[str, Any]) -> None:
         from . import __version__
         from ._rng import GENERATOR_VERSION
         state = dict(state)
@@ -96,13 +113,13 @@ class NotFittedError(_SklearnNotFittedError):
     """
 
 
-def check_is_fitted(estimator, attribute: str) -> None:
+def check_is_fitted(estimator: object, attribute: str) -> None:
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"This {type(estimator).__name__} instance is not fitted yet. "
                              "Call 'fit' with appropriate arguments before using this estimator.")
 
 
-def _feature_names(X):
+def _feature_names(X: Any) -> np.ndarray | None:
     """Column names of a DataFrame-like X when they are all strings, else None."""
     columns = getattr(X, "columns", None)
     if columns is None or isinstance(X, np.ndarray) or getattr(X, "ndim", 2) != 2:
@@ -122,7 +139,7 @@ def _feature_names(X):
     return names if types == ["str"] else None
 
 
-def check_feature_names(estimator, X, *, reset: bool) -> None:
+def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
     """Set (fit) or check (transform) feature_names_in_, with scikit-learn's messages."""
     names = _feature_names(X)
     if reset:
@@ -148,7 +165,7 @@ def check_feature_names(estimator, X, *, reset: bool) -> None:
     message = "The feature names should match those that were passed during fit.\n"
     unexpected, missing = sorted(set(names) - set(fitted)), sorted(set(fitted) - set(names))
 
-    def listing(items):
+    def listing(items: list[Any]) -> str:
         lines = [f"- {item}\n" for item in items[:5]]
         return "".join(lines) + ("- ...\n" if len(items) > 5 else "")
     if unexpected:
@@ -160,7 +177,8 @@ def check_feature_names(estimator, X, *, reset: bool) -> None:
     raise ValueError(message)
 
 
-def check_feature_names_in(estimator, input_features=None):
+def check_feature_names_in(estimator: Any,
+                           input_features: npt.ArrayLike | None = None) -> np.ndarray | None:
     """input_features as get_feature_names_out receives it, checked with scikit-learn's rules
     and texts: equal to feature_names_in_ when that is set, of length n_features_in_."""
     if input_features is None:
@@ -176,7 +194,8 @@ def check_feature_names_in(estimator, input_features=None):
     return input_features
 
 
-def prefixed_feature_names_out(estimator, n_features_out: int, input_features=None):
+def prefixed_feature_names_out(estimator: Any, n_features_out: int,
+                               input_features: npt.ArrayLike | None = None) -> np.ndarray:
     """<classname-lowercase>0 … <classname-lowercase>{n-1}, input_features validated first
     (what scikit-learn's ClassNamePrefixFeaturesOutMixin returns)."""
     check_feature_names_in(estimator, input_features)

@@ -119,7 +119,7 @@ def sparse_rp_csr(indptr, indices, data, n_features, seed, n_components, thresho
     return out
 
 
-def accumulate_rows(acc, y, weight, normalize):
+def accumulate_rows(acc: np.ndarray, y: np.ndarray, weight: float, normalize: bool) -> None:
     """acc += w_r · y[r] per row, w_r = weight / ‖y[r]‖₂ (0 for zero rows) or just weight."""
     if normalize:
         norms = np.sqrt(np.einsum("ij,ij->i", y, y))

@@ -6,7 +6,11 @@ entry, and the numpy and C++ backends agree bit for bit (tests/test_rng.py).
 """
 from __future__ import annotations
 
+import warnings
+from typing import Any, Union
+
 import numpy as np
+import numpy.typing as npt
 
 # Bump when any value of any stream changes: pickles made under another version are refused
 # (python/lowdim/_base.py), since their seeds would no longer give the same transforms.
@@ -31,24 +35,28 @@ STREAM_PH_SUBSAMPLE = 0x50484453 << 32   # ph_dimension subsamples, + (size << 1
 STREAM_ID_REFERENCE = 0x49445246 << 32   # ID calibration samples, + (kind << 28) + (rep << 16) + d
 STREAM_ID_BOOTSTRAP = 0x49444253   # ID error bars: bootstrap resamples of per-point statistics
 
+# What an estimator's random_state accepts (scikit-learn's convention).
+RandomStateLike = Union[None, int, np.integer[Any], np.random.RandomState, np.random.Generator]
 
-def mix64(z: np.ndarray) -> np.ndarray:
+
+def mix64(z: npt.ArrayLike) -> np.ndarray:
     """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
-    z = np.asarray(z, dtype=np.uint64)
+    u: np.ndarray = np.asarray(z, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * _M1
-        z = (z ^ (z >> np.uint64(27))) * _M2
-    return z ^ (z >> np.uint64(31))
+        u = (u ^ (u >> np.uint64(30))) * _M1
+        u = (u ^ (u >> np.uint64(27))) * _M2
+    out: np.ndarray = u ^ (u >> np.uint64(31))
+    return out
 
 
-def stream_key(seed: int, stream) -> np.ndarray:
+def stream_key(seed: int, stream: npt.ArrayLike) -> np.ndarray:
     s = np.asarray(stream, dtype=np.uint64)
     with np.errstate(over="ignore"):
         k = mix64(np.uint64(seed) + GOLDEN)
         return mix64(k ^ (s * STREAM_MUL + GOLDEN))
 
 
-def bits(key, index) -> np.ndarray:
+def bits(key: npt.ArrayLike, index: npt.ArrayLike) -> np.ndarray:
     """Random uint64 for each (key, index); broadcasts."""
     idx = np.asarray(index, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -65,7 +73,7 @@ def uniform(b: np.ndarray) -> np.ndarray:
     return (b >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
-def signs(seed: int, n: int, dtype) -> np.ndarray:
+def signs(seed: int, n: int, dtype: npt.DTypeLike) -> np.ndarray:
     """n random ±1 values (the diagonal D), from the top bit of each draw."""
     top = random_bits(seed, STREAM_SIGNS, 0, n) >> np.uint64(63)
     return (1.0 - 2.0 * top.astype(np.float64)).astype(dtype)
@@ -90,7 +98,7 @@ def normal(b1: np.ndarray, b2: np.ndarray) -> np.ndarray:
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-def seed_from_random_state(random_state) -> int:
+def seed_from_random_state(random_state: RandomStateLike) -> int:
     """Turn sklearn's random_state convention (None, int, RandomState, Generator) into a seed.
 
     None means what it means in scikit-learn: a draw from numpy's global RandomState, so
@@ -110,11 +118,18 @@ def seed_from_random_state(random_state) -> int:
                     f"got {type(random_state).__name__}")
 
 
-def resolve_random_state(random_state, seed=None, *, owner: str) -> int:
+def resolve_random_state(random_state: RandomStateLike, seed: RandomStateLike = None, *,
+                         owner: str) -> int:
     """The seed an estimator uses: random_state (scikit-learn's meaning), or `seed`, its
-    older name kept as an alias. Both given and different: ValueError."""
+    older name, still accepted for one release with a FutureWarning. Both given and
+    different: ValueError."""
     if seed is None:
         return seed_from_random_state(random_state)
+    warnings.warn(f"{owner}(seed=...) is deprecated: pass random_state=... instead (the same "
+                  "value, scikit-learn's name); seed= will be removed in the next release",
+                  FutureWarning, stacklevel=3)
+    if isinstance(seed, (np.random.RandomState, np.random.Generator)) and random_state is None:
+        return seed_from_random_state(seed)
     seed = check_seed(seed)
     if random_state is not None and not (
             isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
@@ -124,7 +139,31 @@ def resolve_random_state(random_state, seed=None, *, owner: str) -> int:
     return seed
 
 
-def check_seed(seed) -> int:
+def function_seed(seed: int, random_state: int | None = None, *, owner: str) -> int:
+    """The seed a function uses: `seed`, or `random_state`, its older name, still accepted
+    for one release with a FutureWarning (an int; both given and different: ValueError)."""
+    if random_state is None:
+        return check_seed(seed)
+    warnings.warn(f"{owner}(random_state=...) is deprecated: functions take seed=... (the "
+                  "same int); random_state= will be removed in the next release",
+                  FutureWarning, stacklevel=3)
+    old = check_seed(random_state)
+    if check_seed(seed) not in (0, old):
+        raise ValueError(f"{owner}: seed={seed!r} and its old name random_state="
+                         f"{random_state!r} differ; set only seed")
+    return old
+
+
+def renamed_seed_state(state: dict[str, Any]) -> dict[str, Any]:
+    """An estimator's pickled state from before seed= became random_state=: the old `seed`
+    value moves to random_state (so get_params, clone and refits give the same seed)."""
+    if "random_state" not in state and "seed" in state:
+        state = dict(state)
+        state["random_state"], state["seed"] = state["seed"], None
+    return state
+
+
+def check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     if not 0 <= int(seed) < 2**64:

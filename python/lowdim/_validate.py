@@ -12,11 +12,15 @@ import math
 import numbers
 import os
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 
-def as_float_array(X, *, name: str = "X", ndim: int | tuple = 2, allow_nonfinite=False,
-                   min_rows: int = 1, min_cols: int = 1, dtype=None) -> np.ndarray:
+def as_float_array(X: Any, *, name: str = "X", ndim: int | tuple[int, ...] = 2,
+                   allow_nonfinite: bool = False, min_rows: int = 1, min_cols: int = 1,
+                   dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """Validate X and return it as a C-contiguous float32/float64 array.
 
     float16 -> float32; integers -> float64; bool, complex, object -> TypeError.
@@ -62,7 +66,7 @@ _SMALL_FLOATS = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2", "float8_e
                            "float4_e2m1fn"})
 
 
-def as_ndarray(X, *, name: str = "X") -> np.ndarray:
+def as_ndarray(X: Any, *, name: str = "X") -> np.ndarray:
     """X as a numpy array, sharing X's memory whenever its layout allows it.
 
     torch tensors are detached (lowdim returns numpy arrays, so no gradient could flow
@@ -94,48 +98,52 @@ def widen_small_floats(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _is_torch_tensor(X) -> bool:
+def _is_torch_tensor(X: Any) -> bool:
     return type(X).__module__.split(".", 1)[0] == "torch" and hasattr(X, "detach")
 
 
-def _torch_to_numpy(X, name: str) -> np.ndarray:
+def _torch_to_numpy(X: Any, name: str) -> np.ndarray:
     t = X.detach()
     if t.device.type != "cpu":
         raise TypeError(f"{name} is a torch tensor on {t.device}; lowdim computes on the "
                         f"CPU: pass {name}.cpu()")
     t = t.resolve_conj().resolve_neg()      # no-ops unless a lazy conj/neg view
     try:
-        return t.numpy()
+        arr: np.ndarray = t.numpy()
     except TypeError:                       # bfloat16, float8: no numpy dtype
         if not t.is_floating_point():
             raise
-        return t.float().numpy()
+        arr = t.float().numpy()
+    return arr
 
 
-def _has_pandas_extension_dtypes(X) -> bool:
+def _has_pandas_extension_dtypes(X: Any) -> bool:
     if type(X).__module__.split(".", 1)[0] != "pandas":
         return False
     dtypes = list(X.dtypes) if hasattr(X, "columns") else [getattr(X, "dtype", None)]
     return any(not isinstance(dt, np.dtype) and hasattr(dt, "numpy_dtype") for dt in dtypes)
 
 
-def _pandas_to_numpy(X) -> np.ndarray:
+def _pandas_to_numpy(X: Any) -> np.ndarray:
     dtypes = list(X.dtypes) if hasattr(X, "columns") else [X.dtype]
     try:
         target = np.result_type(*[np.dtype(getattr(dt, "numpy_dtype", dt)) for dt in dtypes])
     except TypeError:           # mixed kinds: refused downstream with the dtype it shows
         return np.asarray(X)
+    arr: np.ndarray
     if target.kind == "f":
-        return X.to_numpy(dtype=target, na_value=np.nan)
-    if target.kind in "iub":
+        arr = X.to_numpy(dtype=target, na_value=np.nan)
+    elif target.kind in "iub":
         try:
-            return X.to_numpy(dtype=target)
+            arr = X.to_numpy(dtype=target)
         except ValueError:      # missing values in an integer column: NaN in float64
-            return X.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.asarray(X)
+            arr = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        arr = np.asarray(X)
+    return arr
 
 
-def _refuse_narrowing_overflow(source, arr, name) -> None:
+def _refuse_narrowing_overflow(source: np.ndarray, arr: np.ndarray, name: str) -> None:
     """A finite value of `source` that became ±inf in the narrower `arr` (float64 beyond
     float32's range) would silently turn into inf: ValueError instead."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -146,7 +154,7 @@ def _refuse_narrowing_overflow(source, arr, name) -> None:
                          f"(|x| > {top:.7g}); rescale it first")
 
 
-def c_aligned(arr, dtype=None) -> np.ndarray:
+def c_aligned(arr: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> np.ndarray:
     """arr as a C-contiguous, aligned ndarray (copied only when needed).
 
     np.ascontiguousarray keeps a misaligned buffer (np.frombuffer(..., offset=1)); it would
@@ -156,7 +164,7 @@ def c_aligned(arr, dtype=None) -> np.ndarray:
     return arr if arr.flags.aligned else arr.copy()
 
 
-def sklearn_style_array(X):
+def sklearn_style_array(X: Any) -> Any:
     """Estimators only: the input conventions scikit-learn's check_estimator demands, with
     its texts, whether or not scikit-learn is installed (as_float_array does the rest).
 
@@ -182,7 +190,7 @@ def sklearn_style_array(X):
     return arr
 
 
-def check_int(value, *, name: str, low: int = 1, high: int | None = None) -> int:
+def check_int(value: object, *, name: str, low: int = 1, high: int | None = None) -> int:
     """An integer in [low, high]; bool is refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
@@ -206,7 +214,7 @@ def neighbor_count(k: int | None, n_neighbors: int | None, *,
     return k
 
 
-def check_fraction(value, *, name: str) -> float:
+def check_fraction(value: object, *, name: str) -> float:
     """A float in (0, 1]."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -216,7 +224,7 @@ def check_fraction(value, *, name: str) -> float:
     return value
 
 
-def check_positive(value, *, name: str) -> float:
+def check_positive(value: object, *, name: str) -> float:
     """A finite float > 0; bool is refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
@@ -252,7 +260,7 @@ def check_memory(nbytes: float, *, what: str) -> None:
                          f"the {available / 2**30:.1f} GiB available")
 
 
-def check_copy_memory(arr, dtype, *, name: str = "X") -> None:
+def check_copy_memory(arr: Any, dtype: npt.DTypeLike | None, *, name: str = "X") -> None:
     """Refuse a contiguous copy of `arr` (e.g. a np.broadcast_to view) too big to allocate.
 
     No-op when `arr` is already C-contiguous in `dtype` (its memory exists already).

@@ -10,18 +10,24 @@ result is identical for any thread count.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _config, _rng
 from ._base import BaseEstimator, TransformerMixin, check_is_fitted
 from ._ref_sparse_projection import accumulate_rows
 from ._validate import check_int
 from .random_projection import (_MAX_COMPONENTS, _as_csr, _is_sparse, _sparse_scale,
-                                _threshold, check_density)
+                                SparseMatrix, _threshold, check_density)
+from ._rng import RandomStateLike
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
-def _check_adjacency(adjacency):
+def _check_adjacency(adjacency: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if not _is_sparse(adjacency):
         raise TypeError("adjacency must be a scipy.sparse matrix (n_nodes × n_nodes), got "
                         f"{type(adjacency).__name__}")
@@ -37,13 +43,13 @@ def _check_adjacency(adjacency):
             shape[0])
 
 
-def _check_real(value, name):
+def _check_real(value: float, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
         raise ValueError(f"{name} must be a finite real number, got {value!r}")
     return float(value)
 
 
-def _check_weights(weights):
+def _check_weights(weights: npt.ArrayLike) -> np.ndarray:
     try:
         w = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError):
@@ -55,9 +61,11 @@ def _check_weights(weights):
     return w
 
 
-def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
-           normalization_strength=0.0, self_influence=0.0, normalize_rows=True, seed=0,
-           n_threads=None):
+def fastrp(adjacency: SparseMatrix, n_components: int = 128, *,
+           iteration_weights: npt.ArrayLike = (0.0, 1.0, 1.0),
+           normalization_strength: float = 0.0, self_influence: float = 0.0,
+           normalize_rows: bool = True, seed: int = 0,
+           n_threads: int | None = None) -> np.ndarray:
     """FastRP node embeddings of a (weighted, possibly directed) graph.
 
     Parameters
@@ -79,6 +87,13 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
     Returns
     -------
     ndarray (n_nodes, n_components), float32.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, lowdim
+    >>> ring = sp.csr_matrix(sp.diags([1.0, 1.0], [1, -1], shape=(6, 6)))
+    >>> lowdim.fastrp(ring, 8, seed=0).shape
+    (6, 8)
     """
     indptr, indices, data, n = _check_adjacency(adjacency)
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
@@ -96,7 +111,9 @@ def fastrp(adjacency, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
     return out
 
 
-def _embed(ker, indptr, indices, data, n, k, w, beta, self_w, normalize_rows, seed, thr):
+def _embed(ker: Any, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, n: int, k: int,
+           w: np.ndarray, beta: float, self_w: float, normalize_rows: bool, seed: int,
+           thr: int) -> np.ndarray:
     rows = np.repeat(np.arange(n), np.diff(indptr))
     deg = np.bincount(rows, weights=data, minlength=n)
     inv_deg = np.divide(1.0, deg, out=np.zeros(n), where=deg > 0)
@@ -136,11 +153,21 @@ class FastRP(TransformerMixin, BaseEstimator):
     ----------
     embedding_ : ndarray (n_nodes, n_components), float32
     n_features_in_ : int (number of nodes), seed_ : int
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, lowdim
+    >>> ring = sp.csr_matrix(sp.diags([1.0, 1.0], [1, -1], shape=(6, 6)))
+    >>> est = lowdim.FastRP(8, random_state=0).fit(ring)
+    >>> np.array_equal(est.embedding_, lowdim.fastrp(ring, 8, seed=0))
+    True
     """
 
-    def __init__(self, n_components=128, *, iteration_weights=(0.0, 1.0, 1.0),
-                 normalization_strength=0.0, self_influence=0.0, normalize_rows=True,
-                 random_state=None, n_threads=None):
+    def __init__(self, n_components: int = 128, *,
+                 iteration_weights: npt.ArrayLike = (0.0, 1.0, 1.0),
+                 normalization_strength: float = 0.0, self_influence: float = 0.0,
+                 normalize_rows: bool = True, random_state: RandomStateLike = None,
+                 n_threads: int | None = None) -> None:
         self.n_components = n_components
         self.iteration_weights = iteration_weights
         self.normalization_strength = normalization_strength
@@ -149,13 +176,13 @@ class FastRP(TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def _embed(self, adjacency, seed):
+    def _embed(self, adjacency: SparseMatrix, seed: int) -> np.ndarray:
         return fastrp(adjacency, self.n_components, iteration_weights=self.iteration_weights,
                       normalization_strength=self.normalization_strength,
                       self_influence=self.self_influence, normalize_rows=self.normalize_rows,
                       seed=seed, n_threads=self.n_threads)
 
-    def fit(self, adjacency, y=None):
+    def fit(self, adjacency: SparseMatrix, y: object = None) -> Self:
         """Embed the nodes of `adjacency` (n_nodes × n_nodes scipy sparse)."""
         seed = _rng.seed_from_random_state(self.random_state)
         self.embedding_ = self._embed(adjacency, seed)
@@ -163,10 +190,10 @@ class FastRP(TransformerMixin, BaseEstimator):
         self.n_features_in_ = self.embedding_.shape[0]
         return self
 
-    def fit_transform(self, adjacency, y=None):
+    def fit_transform(self, adjacency: SparseMatrix, y: object = None) -> np.ndarray:
         return self.fit(adjacency).embedding_
 
-    def transform(self, adjacency):
+    def transform(self, adjacency: SparseMatrix) -> np.ndarray:
         """Embed a graph with the fitted seed (same graph → embedding_)."""
         check_is_fitted(self, "seed_")
         return self._embed(adjacency, self.seed_)

@@ -8,15 +8,21 @@ the counter-based generator (_rng.py), so a seed fully determines the transform.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _config, _rng
 from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
                     prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
+from ._rng import RandomStateLike
 from ._validate import (as_float_array, as_ndarray, check_fraction, check_int,
                         next_pow2_exponent, sklearn_style_array)
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 # NaN/inf checks: every output of these transforms depends on every input of its row
@@ -27,12 +33,12 @@ from ._validate import (as_float_array, as_ndarray, check_fraction, check_int,
 _NONFINITE = "X contains NaN or infinity, or values so large that the transform overflows"
 
 
-def _require_finite(values) -> None:
+def _require_finite(values: np.ndarray) -> None:
     if not np.isfinite(values).all():
         raise ValueError(_NONFINITE)
 
 
-def _is_private_copy(arr: np.ndarray, X) -> bool:
+def _is_private_copy(arr: np.ndarray, X: Any) -> bool:
     """True when `arr` (validated from X) shares no memory with anything the caller holds."""
     if isinstance(X, (list, tuple)):   # np.asarray copies nested sequences, arrays too
         return True
@@ -49,7 +55,8 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
             and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
 
 
-def fwht(X, *, axis=-1, normalize=False, out=None, n_threads=None):
+def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
+         out: np.ndarray | None = None, n_threads: int | None = None) -> np.ndarray:
     """Fast Walsh–Hadamard transform along one axis, batched over all others.
 
     Parameters
@@ -138,14 +145,16 @@ def default_fjlt_density(n_padded: int) -> float:
     return min(1.0, 2.0 * math.log(n_padded) / n_padded) if n_padded > 1 else 1.0
 
 
-def _srht_operands(seed: int, d: int, k: int, dtype):
+def _srht_operands(seed: int, d: int, k: int,
+                   dtype: npt.DTypeLike) -> tuple[np.ndarray, np.ndarray, float]:
     n = _padded_length(d)
     signs = _rng.signs(seed, n, dtype)
     idx = _rng.sample_without_replacement(seed, _rng.STREAM_SAMPLE, n, k)
     return signs, idx, 1.0 / math.sqrt(k)      # √(n/k) · (1/√n): H is unnormalised
 
 
-def fjlt_matrix(seed: int, d: int, k: int, density: float, dtype):
+def fjlt_matrix(seed: int, d: int, k: int, density: float,
+                dtype: npt.DTypeLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The FJLT's P as CSR arrays (indptr, cols, vals), k × n with n = d padded to 2^m.
 
     Each row holds m = ⌈density·n⌉ draws at uniform random columns (a repeated column
@@ -169,7 +178,8 @@ def fjlt_matrix(seed: int, d: int, k: int, density: float, dtype):
     return indptr, cols, vals
 
 
-def _check_projection_args(X, n_components, seed):
+def _check_projection_args(X: npt.ArrayLike, n_components: int,
+                           seed: int) -> tuple[np.ndarray, np.ndarray, int, int]:
     arr = as_float_array(X, ndim=(1, 2), allow_nonfinite=True)   # output checked instead
     rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
     n = _padded_length(rows.shape[1])
@@ -177,7 +187,8 @@ def _check_projection_args(X, n_components, seed):
     return arr, rows, k, _rng.check_seed(seed)
 
 
-def srht(X, n_components, *, seed=0, n_threads=None):
+def srht(X: npt.ArrayLike, n_components: int, *, seed: int = 0,
+         n_threads: int | None = None) -> np.ndarray:
     """Subsampled randomized Hadamard transform: y = √(n/k) · S · H_ortho · D · pad(x).
 
     Parameters
@@ -205,7 +216,8 @@ def srht(X, n_components, *, seed=0, n_threads=None):
     return y[0] if arr.ndim == 1 else y
 
 
-def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
+def fjlt(X: npt.ArrayLike, n_components: int, *, density: float | None = None, seed: int = 0,
+         n_threads: int | None = None) -> np.ndarray:
     """Fast Johnson–Lindenstrauss transform (Ailon–Chazelle): y = P · H_ortho · D · pad(x).
 
     Parameters
@@ -242,7 +254,16 @@ def fjlt(X, n_components, *, density=None, seed=0, n_threads=None):
 class _HadamardProjection(TransformerMixin, BaseEstimator):
     """Shared fit/transform of SRHT and FastJLT: fit only fixes sizes and the seed."""
 
-    def _validate(self, X, *, reset):
+    # Parameters and fitted state (declared for type checkers; the subclasses set them).
+    n_components: int | str
+    eps: float
+    random_state: RandomStateLike
+    n_threads: int | None
+    n_features_in_: int
+    n_components_: int
+    seed_: int
+
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         # The random projections' path (random_projection.py): lowdim's own checks with
         # scikit-learn's texts whether or not it is installed, feature names by its rules.
         check_feature_names(self, X, reset=reset)
@@ -253,7 +274,7 @@ class _HadamardProjection(TransformerMixin, BaseEstimator):
                              f"is expecting {self.n_features_in_} features as input")
         return arr
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Fix n_components_ (JL bound for 'auto') and the seed; only X's shape is used."""
         arr = self._validate(X, reset=True)
         n_samples, d = arr.shape
@@ -273,20 +294,20 @@ class _HadamardProjection(TransformerMixin, BaseEstimator):
         self._after_fit(n)
         return self
 
-    def _after_fit(self, n):
+    def _after_fit(self, n: int) -> None:
         pass
 
-    def _checked(self, X):
+    def _checked(self, X: npt.ArrayLike) -> np.ndarray:
         check_is_fitted(self, "seed_")
         return self._validate(X, reset=False)
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
         """Output names <classname-lowercase>0 … <classname-lowercase>{k-1}; input_features,
         if given, must match feature_names_in_ (scikit-learn's rule)."""
         check_is_fitted(self, "seed_")
         return prefixed_feature_names_out(self, self.n_components_, input_features)
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # float16 -> float32
         return tags
@@ -316,13 +337,14 @@ class SRHT(_HadamardProjection):
     True
     """
 
-    def __init__(self, n_components="auto", *, eps=0.1, random_state=None, n_threads=None):
+    def __init__(self, n_components: int | str = "auto", *, eps: float = 0.1,
+                 random_state: RandomStateLike = None, n_threads: int | None = None) -> None:
         self.n_components = n_components
         self.eps = eps
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
         arr = self._checked(X)
         return srht(arr, self.n_components_, seed=self.seed_, n_threads=self.n_threads)
 
@@ -350,19 +372,20 @@ class FastJLT(_HadamardProjection):
     (100, 4)
     """
 
-    def __init__(self, n_components="auto", *, density=None, eps=0.1, random_state=None,
-                 n_threads=None):
+    def __init__(self, n_components: int | str = "auto", *, density: float | None = None,
+                 eps: float = 0.1, random_state: RandomStateLike = None,
+                 n_threads: int | None = None) -> None:
         self.n_components = n_components
         self.density = density
         self.eps = eps
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def _after_fit(self, n):
+    def _after_fit(self, n: int) -> None:
         self.density_ = (default_fjlt_density(n) if self.density is None
                          else check_fraction(self.density, name="density"))
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
         arr = self._checked(X)
         return fjlt(arr, self.n_components_, density=self.density_, seed=self.seed_,
                     n_threads=self.n_threads)

@@ -13,8 +13,10 @@ duplicates="raise" refuses instead. Near-duplicates (tiny but nonzero distances)
 from __future__ import annotations
 
 import numbers
+from typing import Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
 from . import neighbors as _knn_mod
 from ._validate import as_float_array, check_int, neighbor_count
@@ -23,13 +25,13 @@ ESTIMATORS = ("mle", "levina_bickel")
 _DUPLICATE_POLICIES = ("merge", "raise")
 
 
-def _check_choice(value, name, choices):
+def _check_choice(value: Any, name: str, choices: tuple[Any, ...]) -> Any:
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
-def _check_discard(value) -> float:
+def _check_discard(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"discard_fraction must be a number, got {type(value).__name__}")
     if not 0.0 <= float(value) < 1.0:
@@ -37,7 +39,8 @@ def _check_discard(value) -> float:
     return float(value)
 
 
-def _dedupe_or_raise(x, duplicates, n_zero, need):
+def _dedupe_or_raise(x: np.ndarray, duplicates: str, n_zero: int,
+                     need: int) -> tuple[np.ndarray, np.ndarray]:
     """Distinct points of x and the map back, after zero distances were seen."""
     if duplicates == "raise":
         raise ValueError(f"{n_zero} points have a duplicate (zero distance to a neighbour); "
@@ -49,7 +52,7 @@ def _dedupe_or_raise(x, duplicates, n_zero, need):
     return unique, inverse
 
 
-def mle_from_distances(dist, kfac=None) -> np.ndarray:
+def mle_from_distances(dist: npt.ArrayLike, kfac: float | None = None) -> np.ndarray:
     """kfac / Σ_j ln(r_k / r_j) per row of dist (n, k), sorted ascending, all > 0.
 
     kfac = k gives Amsaleg's MLE, k − 1 Levina–Bickel's (skdim: k − 2 when unbiased).
@@ -88,7 +91,7 @@ def check_knn_indices(idx: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(idx, dtype=np.int64)
 
 
-def _check_knn_arrays(knn, k):
+def _check_knn_arrays(knn: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     try:
         dist, idx = knn
     except (TypeError, ValueError):
@@ -105,8 +108,9 @@ def _check_knn_arrays(knn, k):
     return dist, idx[:, :k]
 
 
-def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=None,
-        n_neighbors=None):
+def lid(X: npt.ArrayLike | None, k: int | None = 20, *, estimator: str = "mle",
+        knn: tuple[npt.ArrayLike, npt.ArrayLike] | None = None, duplicates: str = "merge",
+        n_threads: int | None = None, n_neighbors: int | None = None) -> np.ndarray:
     """Local intrinsic dimension of every point by maximum likelihood.
 
     Parameters
@@ -154,7 +158,9 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="merge", n_threads=Non
     return pw if inverse is None else pw[inverse]
 
 
-def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
+def local_mle(X: npt.ArrayLike | None, k: int, kfac: float, duplicates: str = "merge",
+              n_threads: int | None = None, first: tuple[np.ndarray, Any] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """MLE of every distinct point of X: (estimates, knn indices, inverse or None).
 
     Without duplicates, estimates and indices (n, k) refer to X itself and inverse is
@@ -175,7 +181,9 @@ def local_mle(X, k, kfac, duplicates="merge", n_threads=None, first=None):
     return mle_from_distances(dist, kfac), idx, inverse
 
 
-def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"):
+def twonn_from_ratios(mu: npt.ArrayLike, n_total: int | None = None, *,
+                      discard_fraction: float = 0.1,
+                      method: str = "linear") -> tuple[float, np.ndarray, np.ndarray]:
     """TwoNN dimension from ratios μ = r2/r1 (all finite, >= 1). Returns (d, x, y).
 
     Keeps the n_keep = int(N·(1 − discard_fraction)) smallest ratios ('linear': at most
@@ -206,8 +214,23 @@ def twonn_from_ratios(mu, n_total=None, *, discard_fraction=0.1, method="linear"
     return float(d), x, y
 
 
-def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_threads=None,
-          return_xy=False):
+@overload
+def twonn(X: npt.ArrayLike, *, discard_fraction: float = ..., method: str = ...,
+          duplicates: str = ..., n_threads: int | None = ...,
+          return_xy: Literal[False] = ...) -> float: ...
+@overload
+def twonn(X: npt.ArrayLike, *, discard_fraction: float = ..., method: str = ...,
+          duplicates: str = ..., n_threads: int | None = ...,
+          return_xy: Literal[True]) -> tuple[float, np.ndarray, np.ndarray]: ...
+@overload
+def twonn(X: npt.ArrayLike, *, discard_fraction: float = ..., method: str = ...,
+          duplicates: str = ..., n_threads: int | None = ...,
+          return_xy: bool) -> float | tuple[float, np.ndarray, np.ndarray]: ...
+
+
+def twonn(X: npt.ArrayLike, *, discard_fraction: float = 0.1, method: str = "linear",
+          duplicates: str = "merge", n_threads: int | None = None,
+          return_xy: bool = False) -> float | tuple[float, np.ndarray, np.ndarray]:
     """Global intrinsic dimension by TwoNN (Facco et al. 2017).
 
     Parameters
@@ -251,8 +274,11 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="merge", n_thr
     return result if return_xy else result[0]
 
 
-def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="merge",
-                  n_threads=None, calibrate=None, return_details=False, n_neighbors=None):
+def intrinsic_dim(X: npt.ArrayLike, method: str = "twonn", *, k: int | None = 20,
+                  discard_fraction: float = 0.1, duplicates: str = "merge",
+                  n_threads: int | None = None, calibrate: str | None = None,
+                  return_details: bool = False,
+                  n_neighbors: int | None = None) -> float | dict[str, Any]:
     """Global intrinsic dimension of the points X, raw or calibrated.
 
     Parameters

@@ -7,7 +7,10 @@ so m = α / (1 − slope) of log E_α vs log n (Schweinhart 2020; Birdal et al. 
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from . import _config, _rng
 from ._validate import as_float_array, check_int, check_memory, check_positive
@@ -17,14 +20,14 @@ from ._validate import as_float_array, check_int, check_memory, check_positive
 _F32_SAFE, _F64_SAFE = 1e18, 1e150
 
 
-def _working_bytes(shape, itemsize: int) -> float:
+def _working_bytes(shape: tuple[int, ...], itemsize: int) -> float:
     # Input copy + the compacted copy (padded to 8 points) + best/parent/index + output.
     *outer, n, d = shape
     return float(np.prod(outer, dtype=np.float64)) * n * d * itemsize + (n + 8) * (
         d * itemsize + 80.0)
 
 
-def _points(X, *, name="X", ndim=2):
+def _points(X: npt.ArrayLike, *, name: str = "X", ndim: int = 2) -> np.ndarray:
     if isinstance(X, np.ndarray) and X.ndim == ndim:     # refuse before any copy is made
         check_memory(_working_bytes(X.shape, max(4, X.dtype.itemsize)),
                      what=f"an MST of {name} with shape {X.shape}")
@@ -41,7 +44,7 @@ def _points(X, *, name="X", ndim=2):
     return arr
 
 
-def mst(X, *, n_threads=None):
+def mst(X: npt.ArrayLike, *, n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact Euclidean minimum spanning tree of the rows of X.
 
     Duplicate points are joined by zero-length edges, which are kept (scipy's
@@ -72,7 +75,8 @@ def mst(X, *, n_threads=None):
     return _config.kernels().mst(arr, _config.resolve_threads(n_threads))
 
 
-def mst_length(X, *, alpha=1.0, return_grad=False, n_threads=None):
+def mst_length(X: npt.ArrayLike, *, alpha: float = 1.0, return_grad: bool = False,
+               n_threads: int | None = None) -> float | tuple[float, np.ndarray]:
     """E_α = Σ over MST edges of |e|^α, optionally with its gradient w.r.t. every point.
 
     The gradient treats the tree as fixed (E_α is piecewise smooth; the tree changes only
@@ -118,7 +122,8 @@ def mst_length(X, *, alpha=1.0, return_grad=False, n_threads=None):
     return total, grad.astype(arr.dtype, copy=False)
 
 
-def mst_length_batch(batch, *, alpha=1.0, n_threads=None):
+def mst_length_batch(batch: npt.ArrayLike, *, alpha: float = 1.0,
+                     n_threads: int | None = None) -> np.ndarray:
     """E_α of many small point clouds in one call (threads across clouds).
 
     Parameters
@@ -130,6 +135,14 @@ def mst_length_batch(batch, *, alpha=1.0, n_threads=None):
     Returns
     -------
     float64 array of shape (B,): Σ |e|^α over the MST of each cloud.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> clouds = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 2.0]],
+    ...                    [[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]]])
+    >>> lowdim.mst_length_batch(clouds)
+    array([3., 5.])
     """
     alpha = check_positive(alpha, name="alpha")
     arr = _points(batch, name="batch", ndim=3)
@@ -139,7 +152,7 @@ def mst_length_batch(batch, *, alpha=1.0, n_threads=None):
     return out
 
 
-def _check_power_sum(values, alpha: float) -> None:
+def _check_power_sum(values: npt.ArrayLike, alpha: float) -> None:
     """Σ |e|^α of finite edges is finite unless it overflows: refuse it (as mst_length)."""
     if not np.isfinite(values).all():
         raise ValueError(f"the MST length to the power alpha={alpha} overflows float64")
@@ -149,7 +162,8 @@ def _subsample_sizes(n_min: int, n_max: int, n_steps: int) -> np.ndarray:
     return np.unique(np.round(np.geomspace(n_min, n_max, n_steps)).astype(np.int64))
 
 
-def ph_schedule(n, n_max, n_min, n_steps, n_reruns, seed):
+def ph_schedule(n: int, n_max: int | None, n_min: int | None, n_steps: int, n_reruns: int,
+                seed: int) -> tuple[int, int, int, int, int]:
     """ph_dimension's validated subsample schedule (shared with lowdim.dask)."""
     n_max = min(n, 2000) if n_max is None else check_int(n_max, name="n_max", low=3, high=n)
     n_min = max(10, n_max // 10) if n_min is None else check_int(n_min, name="n_min", low=2)
@@ -161,8 +175,10 @@ def ph_schedule(n, n_max, n_min, n_steps, n_reruns, seed):
     return n_max, n_min, n_steps, n_reruns, seed
 
 
-def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5, seed=0,
-                 return_points=False, n_threads=None):
+def ph_dimension(X: npt.ArrayLike, *, alpha: float = 1.0, n_min: int | None = None,
+                 n_max: int | None = None, n_steps: int = 10, n_reruns: int = 5, seed: int = 0,
+                 return_points: bool = False, n_threads: int | None = None
+                 ) -> float | tuple[float, np.ndarray, np.ndarray]:
     """PH0 (minimum-spanning-tree) intrinsic dimension of the rows of X.
 
     For k points drawn from an m-dimensional set, E_α(k) ∝ k^((m − α)/m); the slope s
@@ -195,6 +211,13 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
     -------
     dim : float (inf when the slope is >= 1)
     sizes : int64 array (k,), energies : float64 array (k, n_reruns); only if return_points
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> P = np.random.default_rng(0).uniform(size=(400, 2))
+    >>> round(lowdim.ph_dimension(P, seed=0), 1)
+    1.9
     """
     alpha = check_positive(alpha, name="alpha")
     arr = _points(X)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import warnings
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
@@ -23,13 +25,17 @@ from ._base import (BaseEstimator, TransformerMixin, check_feature_names,
                     check_feature_names_in, check_is_fitted)
 from ._validate import as_float_array, c_aligned, check_int, check_memory, sklearn_style_array
 from .quantizers import opq as _opq
+from ._rng import RandomStateLike
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 FORMAT_NAME = "lowdim.ProductQuantizer"
 FORMAT_VERSION = 1
 MIN_POINTS_PER_CENTROID = 39   # below this faiss warns too: centroids are poorly estimated
 
 
-def _check_codebooks(codebooks) -> np.ndarray:
+def _check_codebooks(codebooks: npt.ArrayLike) -> np.ndarray:
     cb = as_float_array(codebooks, name="codebooks", ndim=3, dtype=np.float32)
     if cb.shape[1] > 65536:
         raise ValueError(f"codebooks may hold at most 65536 centroids per sub-space (16 bits), "
@@ -37,11 +43,11 @@ def _check_codebooks(codebooks) -> np.ndarray:
     return cb
 
 
-def _code_dtype(K: int):
+def _code_dtype(K: int) -> type[np.unsignedinteger[Any]]:
     return np.uint8 if K <= 256 else np.uint16
 
 
-def _check_x(X, codebooks: np.ndarray, name: str = "X") -> np.ndarray:
+def _check_x(X: npt.ArrayLike, codebooks: np.ndarray, name: str = "X") -> np.ndarray:
     """X as float32 (PQ works in float32, like faiss), with M·dsub columns."""
     arr = as_float_array(X, name=name, ndim=2, dtype=np.float32)
     M, _, dsub = codebooks.shape
@@ -56,7 +62,7 @@ def _check_x(X, codebooks: np.ndarray, name: str = "X") -> np.ndarray:
 _SAFE_LOW, _SAFE_HIGH = 2.0 ** -30, 2.0 ** 60
 
 
-def _subspace_exponents(cb: np.ndarray, *arrays) -> np.ndarray | None:
+def _subspace_exponents(cb: np.ndarray, *arrays: np.ndarray) -> np.ndarray | None:
     """t (M,) with sub-space m of cb (M, K, dsub) and of `arrays` (n, M·dsub) safe after
     scaling by 2^-t_m; None when no sub-space needs it (the fast path: nothing copied)."""
     M, _, dsub = cb.shape
@@ -77,7 +83,7 @@ def _scale_subspaces(a: np.ndarray, t: np.ndarray, dsub: int, sign: int = -1) ->
         return np.ascontiguousarray(np.ldexp(a, sign * np.repeat(t, dsub)), dtype=np.float32)
 
 
-def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
+def _check_codes(codes: np.ndarray, codebooks: np.ndarray) -> np.ndarray:
     M, K, _ = codebooks.shape
     want = np.dtype(_code_dtype(K))
     if not isinstance(codes, np.ndarray) or codes.dtype != want:
@@ -92,7 +98,8 @@ def _check_codes(codes, codebooks: np.ndarray) -> np.ndarray:
     return codes
 
 
-def pq_encode(X, codebooks, *, n_threads=None):
+def pq_encode(X: npt.ArrayLike, codebooks: npt.ArrayLike, *,
+              n_threads: int | None = None) -> np.ndarray:
     """Index of the nearest centroid in each sub-space (ties → lowest index, like faiss).
 
     Parameters
@@ -104,6 +111,14 @@ def pq_encode(X, codebooks, *, n_threads=None):
     Returns
     -------
     codes : ndarray of shape (n, M), uint8 when K ≤ 256 else uint16.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> codebooks = np.array([[[0.0], [1.0]], [[0.0], [10.0]]], np.float32)   # M=2, K=2
+    >>> lowdim.pq_encode(np.array([[0.9, 2.0], [0.1, 8.0]]), codebooks)
+    array([[1, 0],
+           [0, 1]], dtype=uint8)
     """
     cb = _check_codebooks(codebooks)
     x = _check_x(X, cb)
@@ -130,7 +145,8 @@ def _scaled_codebooks(cb: np.ndarray, t: np.ndarray, sign: int = -1) -> np.ndarr
         return np.ascontiguousarray(np.ldexp(cb, sign * t[:, None, None]), dtype=np.float32)
 
 
-def pq_decode(codes, codebooks, *, n_threads=None):
+def pq_decode(codes: np.ndarray, codebooks: npt.ArrayLike, *,
+              n_threads: int | None = None) -> np.ndarray:
     """Concatenate the centroids named by `codes`.
 
     Parameters
@@ -141,6 +157,14 @@ def pq_decode(codes, codebooks, *, n_threads=None):
     Returns
     -------
     ndarray of shape (n, d), float32.
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> codebooks = np.array([[[0.0], [1.0]], [[0.0], [10.0]]], np.float32)
+    >>> lowdim.pq_decode(np.array([[1, 0], [0, 1]], np.uint8), codebooks)
+    array([[ 1.,  0.],
+           [ 0., 10.]], dtype=float32)
     """
     cb = _check_codebooks(codebooks)
     if isinstance(codes, np.ndarray) and codes.ndim == 2:   # before copying/scanning codes
@@ -170,8 +194,10 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     max_points_per_centroid : int, default 256
         Training uses at most max_points_per_centroid · K points, a random subset
         (faiss does the same).
-    seed : int, None, RandomState or Generator, default 1234
-        Seed of the subsample and of the initial centroids.
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the subsample and of the initial centroids, scikit-learn's convention: None
+        draws a seed from numpy's global RandomState at fit (np.random.seed makes it
+        reproducible), an int fixes it; the seed used is ``seed_``.
     rotation : None or 'opq', default None
         'opq': learn an orthogonal rotation first (non-parametric OPQ, Ge et al. CVPR 2013,
         on faiss OPQMatrix's schedule, quantizers/opq.py), then train the codebooks on the
@@ -180,6 +206,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         OPQ rounds (faiss's OPQMatrix.niter): k-means (40 Lloyd iterations in the first
         round, 4 warm-started after), encode/decode, orthogonal Procrustes.
     n_threads : int, optional
+    seed : int, optional
+        Deprecated name of random_state (FutureWarning at fit); removed in the next release.
 
     Notes
     -----
@@ -207,23 +235,46 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     rotation_ : ndarray (d, d) float32, orthogonal (faiss's OPQMatrix.A), or None
     n_features_in_ : int
     seed_ : int, the seed actually used
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).standard_normal((400, 8)).astype(np.float32)
+    >>> pq = lowdim.ProductQuantizer(4, nbits=2, random_state=0).fit(X)
+    >>> codes = pq.encode(X)
+    >>> codes.shape, codes.dtype, pq.transform(X).shape
+    ((400, 4), dtype('uint8'), (400, 8))
+    >>> pq.search(X[:2], codes, 1)[1].shape
+    (2, 1)
     """
 
-    def __init__(self, M=None, nbits=8, *, n_iter=25, max_points_per_centroid=256,
-                 seed=1234, rotation=None, opq_iter=50, n_threads=None, n_subquantizers=None):
+    # Fitted state (declared for type checkers); seed_ is None for wrapped faiss codebooks.
+    codebooks_: np.ndarray
+    rotation_: np.ndarray | None
+    n_features_in_: int
+    seed_: int | None
+
+    def __init__(self, M: int | None = None, nbits: int = 8, *, n_iter: int = 25,
+                 max_points_per_centroid: int = 256, random_state: RandomStateLike = None,
+                 rotation: str | None = None, opq_iter: int = 50, n_threads: int | None = None,
+                 n_subquantizers: int | None = None, seed: RandomStateLike = None) -> None:
         self.M = M
         self.n_subquantizers = n_subquantizers
         self.nbits = nbits
         self.n_iter = n_iter
         self.max_points_per_centroid = max_points_per_centroid
-        self.seed = seed
+        self.random_state = random_state
         self.rotation = rotation
         self.opq_iter = opq_iter
         self.n_threads = n_threads
+        self.seed = seed
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(_rng.renamed_seed_state(state))
 
     # ---- training -----------------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Learn the codebooks from X of shape (n, d).
 
         Returns
@@ -250,7 +301,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             warnings.warn(f"training {K} centroids per sub-space on {n} points: at least "
                           f"{MIN_POINTS_PER_CENTROID * K} ({MIN_POINTS_PER_CENTROID} per centroid) "
                           "are recommended", UserWarning, stacklevel=2)
-        seed = _rng.seed_from_random_state(self.seed)
+        seed = _rng.resolve_random_state(self.random_state, self.seed, owner="ProductQuantizer")
         if n > mppc * K:
             x = x[_rng.sample_without_replacement(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K)]
         dsub = d // M
@@ -283,7 +334,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             raise TypeError("ProductQuantizer needs M, the number of sub-spaces")
         return check_int(M, name="M", low=1)
 
-    def _validate(self, X, *, reset):
+    def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         # The random projections' path (random_projection.py): lowdim's checks with
         # scikit-learn's texts, installed or not; feature names by its rules. float32 as faiss.
         check_feature_names(self, X, reset=reset)
@@ -302,33 +353,33 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def _threads(self) -> int:
         return _config.resolve_threads(self.n_threads)
 
-    def _rotated(self, X, name="X"):
+    def _rotated(self, X: Any, name: str = "X") -> Any:
         """X, or X·rotation_ᵀ (float32) when a rotation was learnt."""
         rot = getattr(self, "rotation_", None)
         if rot is None:
             return X
         return _opq.rotate(_check_x(X, self._fitted_codebooks(), name=name), rot)
 
-    def encode(self, X):
+    def encode(self, X: npt.ArrayLike) -> np.ndarray:
         """Codes of X (n, d): ndarray (n, M), uint8 for nbits ≤ 8 else uint16."""
         cb = self._fitted_codebooks()
         return pq_encode(self._rotated(self._validate(X, reset=False)), cb,
                          n_threads=self._threads())
 
-    def decode(self, codes):
+    def decode(self, codes: np.ndarray) -> np.ndarray:
         """Reconstruction (n, d) float32 of codes (n, M) (rotated back with rotation_)."""
         out = pq_decode(codes, self._fitted_codebooks(), n_threads=self._threads())
         rot = getattr(self, "rotation_", None)
         return out if rot is None else np.ascontiguousarray(out.astype(np.float64) @ rot,
                                                             np.float32)
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
         """Reconstruction decode(encode(X)): (n, d) float32, X with every sub-vector replaced
         by its nearest centroid. In a Pipeline the next step sees quantized features, not
         code ids; the codes themselves come from encode."""
         return self.decode(self.encode(X))
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
         """transform keeps the d input columns: feature_names_in_ (or input_features, checked
         against it as scikit-learn does), else x0 … x{d-1}."""
         self._fitted_codebooks()
@@ -337,18 +388,19 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
         return names
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]   # PQ computes in float32
         return tags
 
-    def distance_table(self, Q):
+    def distance_table(self, Q: npt.ArrayLike) -> np.ndarray:
         """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""
         cb = self._fitted_codebooks()
         q = _check_x(self._rotated(Q, "Q"), cb, name="Q")
         return _distance_table(q, cb, self._threads())
 
-    def search(self, Q, codes, k, *, fast_scan=True, oversample=4):
+    def search(self, Q: npt.ArrayLike, codes: np.ndarray, k: int, *, fast_scan: bool = True,
+               oversample: int = 4) -> tuple[np.ndarray, np.ndarray]:
         """k nearest codes of each query by asymmetric distance (squared L2).
 
         Parameters
@@ -415,7 +467,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     # ---- interop and persistence ----------------------------------------------------------
 
     @classmethod
-    def _from_codebooks(cls, codebooks, *, n_iter=25, max_points_per_centroid=256, seed=1234):
+    def _from_codebooks(cls, codebooks: npt.ArrayLike, *, n_iter: int = 25,
+                        max_points_per_centroid: int = 256, seed: int | None = None) -> Self:
         cb = _check_codebooks(codebooks)
         M, K, dsub = cb.shape
         nbits = K.bit_length() - 1
@@ -423,7 +476,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"codebooks must have 2**nbits centroids per sub-space with "
                              f"nbits in [1, 16], got {K}")
         pq = cls(M, nbits, n_iter=n_iter, max_points_per_centroid=max_points_per_centroid,
-                 seed=seed)
+                 random_state=seed)
         pq.codebooks_ = cb.copy()
         pq.rotation_ = None
         pq.n_features_in_ = M * dsub
@@ -431,7 +484,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         return pq
 
     @classmethod
-    def from_faiss(cls, pq):
+    def from_faiss(cls, pq: Any) -> Self:
         """Wrap a trained faiss.ProductQuantizer (or an IndexPQ, whose .pq is used).
 
         The codebooks are copied. Our codes hold one integer per sub-quantizer; faiss packs
@@ -447,7 +500,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         cent = faiss.vector_to_array(pq.centroids).reshape(pq.M, pq.ksub, pq.dsub)
         return cls._from_codebooks(cent)
 
-    def to_faiss(self):
+    def to_faiss(self) -> Any:
         """A faiss.ProductQuantizer holding these codebooks (needs faiss installed)."""
         try:
             import faiss
@@ -462,7 +515,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         faiss.copy_array_to_vector(np.ascontiguousarray(cb).ravel(), pq.centroids)
         return pq
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str] | Any) -> None:
         """Write the codebooks, the rotation and the parameters to a .npz file (see load).
 
         A path gets ".npz" appended when it lacks it (as np.savez does) and is written
@@ -481,7 +534,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         write_npz(path, arrays)      # atomic; adds the lowdim and generator versions
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str] | Any) -> Self:
         """Read a quantizer written by save(); ValueError for corrupted, foreign or hostile
         files (every entry's type, shape and size is checked, sizes before reading)."""
         data = _read_saved(path)
@@ -512,7 +565,7 @@ class _Refused(ValueError):
     """A saved entry of the wrong type, shape or size (raised as is, not as "corrupted")."""
 
 
-def _check_saved_headers(headers: dict, name: str) -> None:
+def _check_saved_headers(headers: dict[str, Any], name: str) -> None:
     """Types and shapes from the .npy headers alone, before any member is read."""
     for key, h in headers.items():
         if key == "codebooks":
@@ -540,7 +593,7 @@ def _check_saved_headers(headers: dict, name: str) -> None:
                            f"and shape {h.shape}")
 
 
-def _read_saved(path) -> dict:
+def _read_saved(path: Any) -> dict[str, Any]:
     """The validated entries of a saved quantizer: ints, the format name and codebooks."""
     name = os.fspath(path)
     try:
@@ -554,7 +607,9 @@ def _read_saved(path) -> dict:
                 if missing:
                     raise ValueError(f"missing entries {missing}")
                 present = [k for k in (*_SAVED_KEYS, *_SAVED_OPTIONAL) if k in f.files]
-                headers = {k: read_member_header(f.zip, k) for k in present}
+                archive = f.zip
+                assert archive is not None       # an NpzFile always has its zip open here
+                headers = {k: read_member_header(archive, k) for k in present}
                 _check_saved_headers(headers, name)
                 data = {k: f[k] for k in present}
     except FileNotFoundError:
@@ -567,7 +622,7 @@ def _read_saved(path) -> dict:
     if str(data["format"]) != FORMAT_NAME:
         raise ValueError(f"{name} is not a lowdim ProductQuantizer file "
                          f"(format {str(data['format'])[:80]!r})")
-    out = {"codebooks": data["codebooks"]}
+    out: dict[str, Any] = {"codebooks": data["codebooks"]}
     for key, (low, high) in _SAVED_INTS.items():
         value = int(data[key])
         if key == "format_version" and value != FORMAT_VERSION:

@@ -10,31 +10,40 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _config, _rng
 from ._base import (BaseEstimator, TransformerMixin, check_feature_names, check_is_fitted,
                     prefixed_feature_names_out)
 from ._jl import johnson_lindenstrauss_min_dim
+from ._rng import RandomStateLike
 from ._validate import (as_float_array, c_aligned, check_fraction, check_int, check_memory,
                         sklearn_style_array)
 
 try:
     from sklearn.exceptions import DataDimensionalityWarning
 except ImportError:  # scikit-learn is optional
-    class DataDimensionalityWarning(UserWarning):
+    class DataDimensionalityWarning(UserWarning):  # type: ignore[no-redef]
         """n_components > n_features: the projection does not reduce dimension."""
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+SparseMatrix = Any     # a scipy.sparse matrix or array (scipy ships no type information)
+_CSR = tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]   # indptr, indices, data, shape
 
 _MAX_COMPONENTS = 2**31 - 3
 _GAUSS_BLOCK = 1 << 22       # Gaussian entries generated per block (~32 MiB as float64)
 
 
-def _is_sparse(X) -> bool:
+def _is_sparse(X: Any) -> bool:
     return hasattr(X, "tocsr") and hasattr(X, "nnz")
 
 
-def _as_csr(X, *, name="X", check_finite=True):
+def _as_csr(X: Any, *, name: str = "X", check_finite: bool = True) -> _CSR:
     """A scipy sparse X as CSR (int32 or int64 indices, float32/float64 data), validated."""
     if X.format != "csr":       # CSR's indptr has n + 1 entries, however few nonzeros
         check_memory(8.0 * (X.shape[0] + 1) + 16.0 * X.nnz, what=f"the CSR form of {name}")
@@ -55,18 +64,18 @@ def _as_csr(X, *, name="X", check_finite=True):
     return indptr, indices, data, X.shape
 
 
-def _as_input(X):
+def _as_input(X: Any) -> tuple[str, Any]:
     """('sparse', (indptr, indices, data, shape)) or ('dense', C-contiguous float array)."""
     if _is_sparse(X):
         return "sparse", _as_csr(X)
     return "dense", as_float_array(X, ndim=2)
 
 
-def _shape(kind, arr):
+def _shape(kind: str, arr: Any) -> tuple[int, int]:
     return arr[3] if kind == "sparse" else arr.shape
 
 
-def check_density(density, n_features: int) -> float:
+def check_density(density: float | str, n_features: int) -> float:
     """'auto' → 1/√n_features (Li et al.); otherwise a float in (0, 1]."""
     if isinstance(density, str) and density == "auto":
         return 1.0 / math.sqrt(n_features)
@@ -83,14 +92,15 @@ def _sparse_scale(density: float, k: int) -> float:
     return math.sqrt(1 / density) / math.sqrt(k)   # as scikit-learn writes it
 
 
-def _densify(y, kind, dense_output):
+def _densify(y: np.ndarray, kind: str, dense_output: bool) -> Any:
     if kind == "sparse" and not dense_output:
         import scipy.sparse as sp
         return sp.csr_matrix(y)
     return y
 
 
-def _project_sparse(kind, arr, k, density, seed, n_threads):
+def _project_sparse(kind: str, arr: Any, k: int, density: float, seed: int,
+                    n_threads: int | None) -> np.ndarray:
     ker, thr = _config.kernels(), _config.resolve_threads(n_threads)
     t, scale = _threshold(density), _sparse_scale(density, k)
     n_rows = arr[3][0] if kind == "sparse" else arr.shape[0]
@@ -103,8 +113,10 @@ def _project_sparse(kind, arr, k, density, seed, n_threads):
     return ker.sparse_rp_dense(arr, seed, k, t, scale, thr)
 
 
-def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_output=True,
-                             n_threads=None):
+def sparse_random_projection(X: npt.ArrayLike | SparseMatrix, n_components: int, *,
+                             density: float | str = "auto", seed: int = 0,
+                             dense_output: bool = True,
+                             n_threads: int | None = None) -> np.ndarray | SparseMatrix:
     """Project X onto n_components very sparse random directions, y = X · R^T.
 
     Parameters
@@ -138,13 +150,13 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, dense_o
     return _densify(y, kind, dense_output)
 
 
-def _require_finite_projection(y) -> None:
+def _require_finite_projection(y: np.ndarray) -> None:
     if not np.isfinite(y).all():        # finite input whose projection overflows the dtype
         raise ValueError("the projection overflows: X holds values too large for its dtype")
 
 
-def sparse_random_matrix(n_components, n_features, *, density="auto", seed=0,
-                         dtype=np.float64):
+def sparse_random_matrix(n_components: int, n_features: int, *, density: float | str = "auto",
+                         seed: int = 0, dtype: npt.DTypeLike = np.float64) -> SparseMatrix:
     """R itself, k × d, as a scipy CSR matrix (the entries every projection uses)."""
     import scipy.sparse as sp
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
@@ -157,7 +169,8 @@ def sparse_random_matrix(n_components, n_features, *, density="auto", seed=0,
     return sp.csr_matrix((data, indices, indptr), shape=(k, d))
 
 
-def _gaussian_rows(seed, j0, j1, d, k, dtype):
+def _gaussian_rows(seed: int, j0: int, j1: int, d: int, k: int,
+                   dtype: npt.DTypeLike) -> np.ndarray:
     """Rows j0..j1 of the Gaussian R: Box–Muller from draws 2i and 2i+1 of row j's stream."""
     keys = _rng.stream_key(seed, np.uint64(_rng.STREAM_GAUSS_RP)
                            + np.arange(j0, j1, dtype=np.uint64))[:, None]
@@ -166,14 +179,15 @@ def _gaussian_rows(seed, j0, j1, d, k, dtype):
     return (z / math.sqrt(k)).astype(dtype)
 
 
-def gaussian_random_matrix(n_components, n_features, *, seed=0, dtype=np.float64):
+def gaussian_random_matrix(n_components: int, n_features: int, *, seed: int = 0,
+                           dtype: npt.DTypeLike = np.float64) -> np.ndarray:
     """The Gaussian R, k × d dense, entries N(0, 1/k)."""
     k = check_int(n_components, name="n_components", low=1, high=_MAX_COMPONENTS)
     d = check_int(n_features, name="n_features", low=1)
     return _gaussian_rows(_rng.check_seed(seed), 0, k, d, k, dtype)
 
 
-def _project_gaussian(kind, arr, k, seed):
+def _project_gaussian(kind: str, arr: Any, k: int, seed: int) -> np.ndarray:
     # The product runs in BLAS (numpy's thread pool); R is made a block of rows at a time.
     if kind == "sparse":
         import scipy.sparse as sp
@@ -191,7 +205,9 @@ def _project_gaussian(kind, arr, k, seed):
     return out
 
 
-def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_threads=None):
+def gaussian_random_projection(X: npt.ArrayLike | SparseMatrix, n_components: int, *,
+                               seed: int = 0, dense_output: bool = True,
+                               n_threads: int | None = None) -> np.ndarray | SparseMatrix:
     """Project X with a Gaussian matrix, entries N(0, 1/n_components), never stored whole.
 
     Parameters and Returns as sparse_random_projection (no density). The product runs in
@@ -218,7 +234,19 @@ def gaussian_random_projection(X, n_components, *, seed=0, dense_output=True, n_
 class _BaseRandomProjection(TransformerMixin, BaseEstimator):
     """fit fixes n_components_, the seed and (sparse) density_; the matrix is never kept."""
 
-    def _validate(self, X, reset):
+    # Parameters and fitted state the subclasses set (declared for type checkers).
+    n_components: int | str
+    eps: float
+    compute_inverse_components: bool
+    random_state: RandomStateLike
+    n_components_: int
+    n_features_in_: int
+    seed_: int
+    if TYPE_CHECKING:
+        def _make_components(self) -> np.ndarray | SparseMatrix: ...
+        def _transform(self, kind: str, arr: Any) -> np.ndarray | SparseMatrix: ...
+
+    def _validate(self, X: Any, reset: bool) -> tuple[str, Any]:
         # lowdim's own checks whether or not scikit-learn is installed, so messages never
         # depend on it; feature names follow scikit-learn's rules (check_feature_names).
         check_feature_names(self, X, reset=reset)
@@ -226,14 +254,14 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         self._check_n_features(_shape(kind, arr)[1], reset)
         return kind, arr
 
-    def _check_n_features(self, n_features, reset):
+    def _check_n_features(self, n_features: int, reset: bool) -> None:
         if reset:
             self.n_features_in_ = n_features
         elif n_features != self.n_features_in_:
             raise ValueError(f"X has {n_features} features, but {type(self).__name__} "
                              f"is expecting {self.n_features_in_} features as input")
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike | SparseMatrix, y: object = None) -> Self:
         """Fix n_components_ (JL bound for 'auto'), the seed and the density; X's shape only."""
         kind, arr = self._validate(X, reset=True)
         n_samples, n_features = _shape(kind, arr)
@@ -263,10 +291,10 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
             self._cache["inverse"] = self._pinv()
         return self
 
-    def _fit_density(self, n_features):
+    def _fit_density(self, n_features: int) -> None:
         pass
 
-    def _cached(self, key, make):
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
         check_is_fitted(self, "seed_")
         cache = self.__dict__.setdefault("_cache", {})
         if key not in cache:
@@ -274,29 +302,29 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         return cache[key]
 
     @property
-    def components_(self):
+    def components_(self) -> np.ndarray | SparseMatrix:
         """The projection matrix (n_components_, n_features_in_), regenerated on first read."""
         return self._cached("components", self._make_components)
 
     @property
-    def inverse_components_(self):
+    def inverse_components_(self) -> np.ndarray:
         """Pseudo-inverse of components_ (n_features_in_, n_components_), made on demand."""
         if not getattr(self, "compute_inverse_components", False):
             raise AttributeError("inverse_components_ exists only with "
                                  "compute_inverse_components=True")
         return self._cached("inverse", self._pinv)
 
-    def _pinv(self):
-        c = self.components_
+    def _pinv(self) -> np.ndarray:
+        c: Any = self.components_
         return np.linalg.pinv(c.toarray() if _is_sparse(c) else c)
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike | SparseMatrix) -> np.ndarray | SparseMatrix:
         """Project X: (n_samples, n_features_in_) → (n_samples, n_components_)."""
         check_is_fitted(self, "seed_")
         kind, arr = self._validate(X, reset=False)
         return self._transform(kind, arr)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: Any) -> np.ndarray:
         """Map projected data back: X · pinv(components_)^T, (n_samples, n_features_in_)."""
         check_is_fitted(self, "seed_")
         if _is_sparse(X):
@@ -310,19 +338,19 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         inv = (self.inverse_components_ if self.compute_inverse_components else self._pinv())
         return np.asarray(X @ inv.T)
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
         """Output names <classname-lowercase>0 … <classname-lowercase>{k-1}."""
         check_is_fitted(self, "seed_")
         return prefixed_feature_names_out(self, self.n_components_, input_features)
 
-    def __getstate__(self):
+    def __getstate__(self) -> dict[str, Any]:
         # Pickles hold the seed, never the matrix or its inverse.
         parent = getattr(super(), "__getstate__", None)
         state = dict(parent() if parent is not None else self.__dict__)
         state.pop("_cache", None)
         return state
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = True
@@ -356,8 +384,10 @@ class SparseRandomProjection(_BaseRandomProjection):
     ((100, 4), (4, 16))
     """
 
-    def __init__(self, n_components="auto", *, density="auto", eps=0.1, dense_output=False,
-                 compute_inverse_components=False, random_state=None, n_threads=None):
+    def __init__(self, n_components: int | str = "auto", *, density: float | str = "auto",
+                 eps: float = 0.1, dense_output: bool = False,
+                 compute_inverse_components: bool = False,
+                 random_state: RandomStateLike = None, n_threads: int | None = None) -> None:
         self.n_components = n_components
         self.density = density
         self.eps = eps
@@ -366,15 +396,15 @@ class SparseRandomProjection(_BaseRandomProjection):
         self.random_state = random_state
         self.n_threads = n_threads
 
-    def _fit_density(self, n_features):
+    def _fit_density(self, n_features: int) -> None:
         self.density_ = check_density(self.density, n_features)
 
-    def _make_components(self):
+    def _make_components(self) -> SparseMatrix:
         return sparse_random_matrix(self.n_components_, self.n_features_in_,
                                     density=self.density_, seed=self.seed_,
                                     dtype=self._fit_dtype)
 
-    def _transform(self, kind, arr):
+    def _transform(self, kind: str, arr: Any) -> np.ndarray | SparseMatrix:
         y = _project_sparse(kind, arr, self.n_components_, self.density_, self.seed_,
                             self.n_threads)
         _require_finite_projection(y)
@@ -403,18 +433,19 @@ class GaussianRandomProjection(_BaseRandomProjection):
     (100, 4)
     """
 
-    def __init__(self, n_components="auto", *, eps=0.1, compute_inverse_components=False,
-                 random_state=None):
+    def __init__(self, n_components: int | str = "auto", *, eps: float = 0.1,
+                 compute_inverse_components: bool = False,
+                 random_state: RandomStateLike = None) -> None:
         self.n_components = n_components
         self.eps = eps
         self.compute_inverse_components = compute_inverse_components
         self.random_state = random_state
 
-    def _make_components(self):
+    def _make_components(self) -> np.ndarray:
         return gaussian_random_matrix(self.n_components_, self.n_features_in_, seed=self.seed_,
                                       dtype=self._fit_dtype)
 
-    def _transform(self, kind, arr):
+    def _transform(self, kind: str, arr: Any) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):   # reported below
             y = _project_gaussian(kind, arr, self.n_components_, self.seed_)
         _require_finite_projection(y)

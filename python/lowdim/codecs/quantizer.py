@@ -11,14 +11,20 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
 from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
+from .._rng import RandomStateLike
 from ._ref_codecs import FLOAT_FORMATS, INT_LEVELS, KINDS, code_dtype, code_width
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 FORMAT_NAME = "lowdim.ScalarQuantizer"
 FORMAT_VERSION = 1
@@ -27,7 +33,7 @@ _EMPTY = np.zeros(0, np.float32)
 _CODE_MAX = {"uint8": 255, "int8": 128, "int4": 15}   # largest |stored value| in the int dot
 
 
-def _check_metric(metric) -> str:
+def _check_metric(metric: object) -> str:
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     return metric
@@ -57,7 +63,8 @@ def _nonzero_rows(q: np.ndarray, name: str) -> None:
                          "undefined for them")
 
 
-def hamming_knn(codes, k, *, Y=None, n_threads=None):
+def hamming_knn(codes: np.ndarray, k: int, *, Y: np.ndarray | None = None,
+                n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours by Hamming distance on packed bit codes.
 
     Parameters
@@ -97,7 +104,7 @@ def hamming_knn(codes, k, *, Y=None, n_threads=None):
                                          _config.resolve_threads(n_threads))
 
 
-def _check_bits(codes, name):
+def _check_bits(codes: Any, name: str) -> np.ndarray:
     if not isinstance(codes, np.ndarray) or codes.dtype != np.uint8:
         got = codes.dtype if isinstance(codes, np.ndarray) else type(codes).__name__
         raise TypeError(f"{name} must be a numpy array of dtype uint8 (packed bits), got {got}")
@@ -108,7 +115,9 @@ def _check_bits(codes, name):
     return np.ascontiguousarray(codes, dtype=np.uint8)
 
 
-def rescore(Q, candidates, vectors, k, *, metric="euclidean"):
+def rescore(Q: npt.ArrayLike, candidates: npt.ArrayLike,
+            vectors: npt.ArrayLike | tuple[ScalarQuantizer, np.ndarray], k: int, *,
+            metric: str = "euclidean") -> tuple[np.ndarray, np.ndarray]:
     """Rerank candidate rows per query with finer vectors; best k by (distance, index).
 
     Parameters
@@ -124,6 +133,14 @@ def rescore(Q, candidates, vectors, k, *, metric="euclidean"):
     -------
     distances : ndarray (nq, k) float32 (inner_product: largest first)
     indices : ndarray (nq, k) int64
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> V = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    >>> d, i = lowdim.rescore(np.array([[0.9, 0.0]]), np.array([[2, 0, 1]]), V, 2)
+    >>> d, i.tolist()
+    (array([[0.1, 0.9]], dtype=float32), [[1, 0]])
     """
     metric = _check_metric(metric)
     q = as_float_array(Q, name="Q", dtype=np.float64)
@@ -132,6 +149,7 @@ def rescore(Q, candidates, vectors, k, *, metric="euclidean"):
         raise ValueError(f"candidates must be an integer array of shape ({q.shape[0]}, m), "
                          f"got {cand.dtype} {cand.shape}")
     cand = cand.astype(np.int64)
+    gather: Callable[[np.ndarray], np.ndarray]
     if isinstance(vectors, tuple):
         if len(vectors) != 2 or not isinstance(vectors[0], ScalarQuantizer):
             raise TypeError("rescore must be float vectors or a pair (ScalarQuantizer, codes)")
@@ -206,7 +224,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         numpy's global RandomState at fit (np.random.seed makes it reproducible); the
         seed used is ``seed_``.
     seed : int, optional
-        The older name of random_state (an alias: give one of them).
+        Deprecated name of random_state (FutureWarning at fit); removed in the next release.
     n_threads : int, optional
 
     Attributes
@@ -231,8 +249,14 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     ((100, 16), 16)
     """
 
-    def __init__(self, kind, *, ranges="minmax", rotation=None, random_state=None, seed=None,
-                 n_threads=None):
+    # Fitted state (declared for type checkers): (2, D) float32 ranges or None, d, seed.
+    ranges_: Any
+    n_features_in_: int
+    seed_: int
+
+    def __init__(self, kind: str, *, ranges: str | npt.ArrayLike = "minmax",
+                 rotation: str | None = None, random_state: RandomStateLike = None,
+                 seed: int | None = None, n_threads: int | None = None) -> None:
         self.kind = kind
         self.ranges = ranges
         self.rotation = rotation
@@ -250,7 +274,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     def _threads(self) -> int:
         return _config.resolve_threads(self.n_threads)
 
-    def _check_rotation(self):
+    def _check_rotation(self) -> str | None:
         if self.rotation not in (None, "hadamard"):
             raise ValueError(f"rotation must be None or 'hadamard', got {self.rotation!r}")
         return self.rotation
@@ -295,7 +319,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         work *= self._signs()
         return np.ascontiguousarray(work[:, :self.n_features_in_])
 
-    def _check_x(self, X, name="X") -> np.ndarray:
+    def _check_x(self, X: npt.ArrayLike, name: str = "X") -> np.ndarray:
         x = as_float_array(X, name=name, ndim=2)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"{name} has {x.shape[1]} features, but this ScalarQuantizer was "
@@ -305,14 +329,14 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             x = np.clip(x, -f32max, f32max).astype(np.float32)
         return x
 
-    def _params(self):
+    def _params(self) -> tuple[np.ndarray, np.ndarray]:
         """(lo, hi − lo) float32 for int kinds, empty otherwise."""
         if self._kind() in INT_LEVELS:
             lo, hi = self.ranges_
             return np.ascontiguousarray(lo), np.ascontiguousarray(hi - lo)
         return _EMPTY, _EMPTY
 
-    def _check_codes(self, codes) -> np.ndarray:
+    def _check_codes(self, codes: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         kind = self._kind()
         want = np.dtype(code_dtype(kind))
@@ -328,7 +352,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
 
     # ---- fit / encode / decode ---------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Learn per-dimension ranges (int kinds) from X of shape (n, d); record d.
 
         Returns
@@ -374,14 +398,14 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                              f"lo={arr[0, j]!r}, hi={arr[1, j]!r}")
         return arr.copy()
 
-    def encode(self, X):
+    def encode(self, X: npt.ArrayLike) -> np.ndarray:
         """Codes of X (n, d): ndarray (n, code width) of the kind's code dtype."""
         check_is_fitted(self, "n_features_in_")
         x = self._rotate(self._check_x(X))
         lo, vdiff = self._params()
         return _config.kernels().codec_encode(x, self._kind(), lo, vdiff, self._threads())
 
-    def decode(self, codes):
+    def decode(self, codes: np.ndarray) -> np.ndarray:
         """Reconstruction (n, d) float32 (binary: ±1 per rotated dimension, then unrotated)."""
         c = self._check_codes(codes)
         lo, vdiff = self._params()
@@ -389,18 +413,19 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                                              self._threads())
         return self._unrotate(out)
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
         """Same as encode (scikit-learn name)."""
         return self.encode(X)
 
-    def inverse_transform(self, codes):
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
         """Same as decode (scikit-learn name)."""
         return self.decode(codes)
 
     # ---- search ---------------------------------------------------------------------------
 
-    def search(self, Q, codes, k, *, metric="euclidean", rescore=None, oversample=4,
-               exact=False):
+    def search(self, Q: npt.ArrayLike, codes: np.ndarray, k: int, *, metric: str = "euclidean",
+               rescore: npt.ArrayLike | tuple[ScalarQuantizer, np.ndarray] | None = None,
+               oversample: int = 4, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """k nearest codes of each query, computed on the codes (never decoding the database).
 
         Parameters
@@ -447,7 +472,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             return dist, idx
         return _rerank(qf, idx, rescore, k, metric=metric)
 
-    def _search_codes(self, q, c, k, metric, exact):
+    def _search_codes(self, q: np.ndarray, c: np.ndarray, k: int, metric: str,
+                      exact: bool) -> tuple[np.ndarray, np.ndarray]:
         kind, kern, threads = self._kind(), _config.kernels(), self._threads()
         if kind == "binary":
             qb = kern.codec_encode(q, "binary", _EMPTY, _EMPTY, threads)
@@ -465,7 +491,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             keys, idx = kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
         return _finish(keys, q, metric), idx
 
-    def _integer_query(self, q, lo, vdiff):
+    def _integer_query(self, q: np.ndarray, lo: np.ndarray,
+                       vdiff: np.ndarray) -> tuple[np.ndarray, Any, Any]:
         """Integer weights t (nq, D) int16, scale alpha and constant cst per query with
         q·x̂ ≈ cst + alpha·Σ_j t_j·b_j, b the stored code values (int8: level − 128)."""
         kind, D = self._kind(), q.shape[1]
@@ -489,7 +516,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
     _FAISS = {"uint8": "QT_8bit", "int4": "QT_4bit", "fp16": "QT_fp16", "bf16": "QT_bf16"}
 
     @classmethod
-    def from_faiss(cls, sq, *, n_threads=None):
+    def from_faiss(cls, sq: Any, *, n_threads: int | None = None) -> Self:
         """Wrap a trained faiss.ScalarQuantizer (or an index with .sq) of type QT_8bit
         (→ 'uint8'), QT_4bit (→ 'int4'), QT_fp16 or QT_bf16; codes are byte-identical.
 
@@ -516,7 +543,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             out.ranges_ = np.stack([lo, _hi_for_diff(lo, vdiff)])
         return out
 
-    def to_faiss(self):
+    def to_faiss(self) -> Any:
         """A trained faiss.ScalarQuantizer with these ranges (uint8, int4, fp16, bf16;
         no rotation)."""
         try:
@@ -538,7 +565,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                                        sq.trained)
         return sq
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str] | Any) -> None:
         """Write parameters and ranges to a .npz file (see load), atomically; the file
         carries the lowdim and random-generator versions."""
         check_is_fitted(self, "n_features_in_")
@@ -550,7 +577,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             n_features=np.array(self.n_features_in_, dtype=np.int64), ranges=ranges))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str] | Any) -> Self:
         """Read a quantizer written by save(); ValueError for corrupted or foreign files and
         for a rotated quantizer saved with another random-generator version."""
         keys = ("format", "format_version", "kind", "rotation", "seed", "n_features", "ranges")

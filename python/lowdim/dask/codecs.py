@@ -15,6 +15,7 @@ import copy
 import dask
 import numpy as np
 
+from .. import _rng
 from .._base import check_is_fitted
 from .._validate import as_float_array
 from ..codecs.quantizer import INT_LEVELS, ScalarQuantizer, code_dtype, code_width
@@ -123,9 +124,11 @@ def fit(quantizer, X):
     blocks = X.to_delayed()[:, 0]
     if isinstance(quantizer, RaBitQ):
         quantizer._check_params()
+        seed = _rng.resolve_random_state(quantizer.random_state, quantizer.seed, owner="RaBitQ")
         total, n = _reduce(_add, [dask.delayed(_sum_block, pure=True)(b) for b in blocks])
         quantizer.center_ = (total / n).astype(np.float32)
         quantizer.n_features_in_ = X.shape[1]
+        quantizer.seed_ = seed
         return quantizer
     kind = quantizer._kind()
     if kind not in INT_LEVELS or not isinstance(quantizer.ranges, str):

@@ -246,7 +246,8 @@ def fit(quantizer, X, *, sample=False):
     X = as_rows(X)
     M, K, n_iter, mppc = _params(quantizer, X)
     n, d = X.shape
-    seed = _rng.seed_from_random_state(quantizer.seed)
+    seed = _rng.resolve_random_state(quantizer.random_state, quantizer.seed,
+                                     owner="ProductQuantizer")
     n_threads = _config.resolve_threads(quantizer.n_threads)
     _warn_few(n, K)
     if sample:

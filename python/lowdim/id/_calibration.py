@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -171,8 +172,9 @@ def _bootstrap_sd(method, values, discard_fraction):
     return float(np.std(stats, ddof=1))
 
 
-def estimate(X, method, *, k, discard_fraction, calibrate, duplicates, n_threads,
-             return_details):
+def estimate(X: Any, method: str, *, k: int, discard_fraction: float, calibrate: str | None,
+             duplicates: str, n_threads: int | None,
+             return_details: bool) -> float | dict[str, Any]:
     """intrinsic_dim's calibrated path and its details (see lowdim.intrinsic_dim)."""
     if calibrate not in (None,) + CALIBRATIONS:
         raise ValueError(f"calibrate must be one of {(None,) + CALIBRATIONS}, got {calibrate!r}")

@@ -65,7 +65,7 @@ def gride(dist, n1):
 
 
 def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads=None,
-                   random_state=0):
+                   seed=0, random_state=None):
     """Intrinsic dimension as a function of neighbourhood scale.
 
     Parameters
@@ -78,8 +78,10 @@ def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads
     duplicates : {'merge', 'raise'}
         Duplicate points are counted once (or refused), as in intrinsic_dim.
     n_threads : int, optional
-    random_state : int, default 0
+    seed : int, default 0
         Seed of the decimation subsets (lowdim's counter-based RNG).
+    random_state : int, optional
+        Deprecated name of seed (FutureWarning); removed in the next release.
 
     Returns
     -------
@@ -90,7 +92,7 @@ def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads
     max_n1 = check_int(max_n1, name="max_n1", low=1)
     min_points = check_int(min_points, name="min_points", low=3)
     _lid._check_choice(duplicates, "duplicates", _lid._DUPLICATE_POLICIES)
-    seed = _rng.check_seed(random_state)
+    seed = _rng.function_seed(seed, random_state, owner="id_scale_curve")
     x = as_float_array(X, name="X")
     if x.shape[0] < 3:
         raise ValueError(f"id_scale_curve needs at least 3 points, got {x.shape[0]}")

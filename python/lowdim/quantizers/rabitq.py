@@ -13,14 +13,20 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config, _rng
 from .._base import BaseEstimator, TransformerMixin, check_is_fitted
 from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_int, next_pow2_exponent
+from .._rng import RandomStateLike
 from ..codecs.quantizer import ScalarQuantizer
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 FORMAT_NAME = "lowdim.RaBitQ"
 FORMAT_VERSION = 1
@@ -44,7 +50,10 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         rotation of ScalarQuantizer(rotation='hadamard') with the same seed). None: D = d and
         no rotation (faiss's IndexRaBitQ without a pre-transform); the error bound assumes a
         random rotation and does not hold for adversarial data without one.
-    seed : int, default 0
+    random_state : None, int, RandomState or Generator, default None
+        Seed of the rotation's signs, scikit-learn's convention: None draws a seed from
+        numpy's global RandomState at fit (np.random.seed makes it reproducible), an int
+        fixes it; the seed used is ``seed_``.
     eps0 : float > 0, default 1.9
         Confidence parameter ε₀ of the error bound (the paper's setting). The estimator error
         is close to Gaussian, so the bound covers ≈ P(|N(0,1)| ≤ ε₀) of pairs: ≈ 94% at 1.9,
@@ -55,11 +64,14 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         paper's Sec. 3.3 up to the randomized rounding), and the estimator uses the quantized
         query; ‖q − c‖ stays exact. The bound does not include the query quantization error.
     n_threads : int, optional
+    seed : int, optional
+        Deprecated name of random_state (FutureWarning at fit); removed in the next release.
 
     Attributes
     ----------
     center_ : ndarray (d,) float32, the mean of the training data
     n_features_in_ : int
+    seed_ : int, the seed of the rotation
     code_size : int, bytes per code (also ``bytes_per_vector``): ``bits`` planes of ⌈D/8⌉
         bytes (np.packbits order; plane 0 the sign bits, planes 1… the ex-bits of
         u = (sign ? e : 2^(B−1) − 1 − e), most significant first, so x̄ = sign·2^(B−1) + u −
@@ -75,7 +87,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
     --------
     >>> import numpy as np, lowdim
     >>> x = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
-    >>> rq = lowdim.RaBitQ(bits=4).fit(x)
+    >>> rq = lowdim.RaBitQ(bits=4, random_state=0).fit(x)
     >>> codes = rq.encode(x)
     >>> rq.bytes_per_vector, codes.shape
     (20, (200, 20))
@@ -84,18 +96,27 @@ class RaBitQ(TransformerMixin, BaseEstimator):
     [0, 1]
     """
 
-    def __init__(self, bits=1, *, rotation="hadamard", seed=0, eps0=1.9, query_bits=None,
-                 n_threads=None):
+    def __init__(self, bits: int = 1, *, rotation: str | None = "hadamard",
+                 random_state: RandomStateLike = None, eps0: float = 1.9,
+                 query_bits: int | None = None, n_threads: int | None = None,
+                 seed: int | None = None) -> None:
         self.bits = bits
         self.rotation = rotation
-        self.seed = seed
+        self.random_state = random_state
         self.eps0 = eps0
         self.query_bits = query_bits
         self.n_threads = n_threads
+        self.seed = seed
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = _rng.renamed_seed_state(state)
+        if "n_features_in_" in state and "seed_" not in state:   # fitted before seed_ existed
+            state["seed_"] = _rng.check_seed(state["random_state"])
+        super().__setstate__(state)
 
     # ---- parameters -----------------------------------------------------------------------
 
-    def _check_params(self):
+    def _check_params(self) -> None:
         check_int(self.bits, name="bits", low=1, high=8)
         if self.query_bits is not None:
             check_int(self.query_bits, name="query_bits", low=4, high=8)
@@ -104,7 +125,6 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         if (isinstance(self.eps0, bool) or not isinstance(self.eps0, numbers.Real)
                 or not math.isfinite(self.eps0) or self.eps0 <= 0):
             raise ValueError(f"eps0 must be a finite number > 0, got {self.eps0!r}")
-        _rng.check_seed(self.seed)
 
     def _threads(self) -> int:
         return _config.resolve_threads(self.n_threads)
@@ -130,7 +150,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         return self.code_size
 
     def _rotator(self) -> ScalarQuantizer:
-        sq = ScalarQuantizer("binary", rotation=self.rotation, seed=self.seed,
+        sq = ScalarQuantizer("binary", rotation=self.rotation, random_state=self.seed_,
                              n_threads=self.n_threads)
         sq.n_features_in_ = self.n_features_in_
         return sq
@@ -141,7 +161,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         pad = self._nbytes * 8 - y.shape[1]
         return np.ascontiguousarray(np.pad(y, ((0, 0), (0, pad))) if pad else y, np.float32)
 
-    def _check_x(self, X, name="X") -> np.ndarray:
+    def _check_x(self, X: npt.ArrayLike, name: str = "X") -> np.ndarray:
         x = as_float_array(X, name=name, ndim=2)
         if x.shape[1] != self.n_features_in_:
             raise ValueError(f"{name} has {x.shape[1]} features, but this RaBitQ was fitted "
@@ -151,7 +171,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
             x = np.clip(x, -f32max, f32max).astype(np.float32)
         return x
 
-    def _check_codes(self, codes) -> np.ndarray:
+    def _check_codes(self, codes: Any) -> np.ndarray:
         check_is_fitted(self, "n_features_in_")
         if not isinstance(codes, np.ndarray) or codes.dtype != np.uint8:
             got = codes.dtype if isinstance(codes, np.ndarray) else type(codes).__name__
@@ -161,7 +181,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
                              f"got {codes.shape}")
         return np.ascontiguousarray(codes)
 
-    def _factors(self, c: np.ndarray):
+    def _factors(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, Any]:
         """‖r‖, ⟨x̂, o⟩, ‖x̄‖ per code, float64."""
         f = np.ascontiguousarray(c[:, self.bits * self._nbytes:]).view("<f4").astype(np.float64)
         xnorm = f[:, 2] if self.bits > 1 else np.full(len(c), math.sqrt(self._D) / 2)
@@ -175,7 +195,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         """Σ_j u_j y_j for the unsigned code values u (0 … 2^B − 1): one scan per plane,
         float64 (nq, n)."""
         ex = int(self.bits) - 1
-        acc = None
+        acc: Any = None
         for k in range(ex + 1):
             s = _config.kernels().rabitq_scan(self._plane(c, k), self._nbytes, y, self._threads())
             term = float(1 << (ex - k)) * s.astype(np.float64)
@@ -184,15 +204,17 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     # ---- fit / encode / decode ---------------------------------------------------------------
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Learn the centre c = mean of X (n, d). Returns self."""
         self._check_params()
+        seed = _rng.resolve_random_state(self.random_state, self.seed, owner="RaBitQ")
         x = as_float_array(X, ndim=2, dtype=np.float32)
+        self.seed_ = seed
         self.center_ = x.mean(axis=0, dtype=np.float64).astype(np.float32)
         self.n_features_in_ = x.shape[1]
         return self
 
-    def encode(self, X):
+    def encode(self, X: npt.ArrayLike) -> np.ndarray:
         """Codes of X (n, d): uint8 (n, code_size), see the class docstring for the layout."""
         check_is_fitted(self, "n_features_in_")
         self._check_params()
@@ -204,7 +226,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
                 o, self._D, int(self.bits), self._threads())
         return out
 
-    def decode(self, codes):
+    def decode(self, codes: np.ndarray) -> np.ndarray:
         """c + ‖x − c‖·⟨x̂,o⟩·P⁻¹x̂: the projection of x − c on the code's direction (the
         least-squares reconstruction in the rotated D-space); float32 (n, d). When d < D the
         padding coordinates of the reconstruction are dropped. Search does not use it."""
@@ -217,17 +239,17 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         xbar = ((u - ((1 << B) - 1) / 2.0) * ((norm * ip) / xnorm)[:, None]).astype(np.float32)
         return self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
 
-    def transform(self, X):
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
         """Same as encode (scikit-learn name)."""
         return self.encode(X)
 
-    def inverse_transform(self, codes):
+    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
         """Same as decode (scikit-learn name)."""
         return self.decode(codes)
 
     # ---- estimates ----------------------------------------------------------------------------
 
-    def _estimate(self, y: np.ndarray, c: np.ndarray):
+    def _estimate(self, y: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rotated queries y (nq, 8·nbytes) and codes -> (estimate, bound) float64 (nq, n)."""
         D, half = self._D, ((1 << int(self.bits)) - 1) / 2.0
         y64 = y.astype(np.float64)
@@ -251,7 +273,8 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         slack = np.sqrt(np.maximum(0.0, 1.0 - ip * ip)) / ip * (self.eps0 / math.sqrt(max(D - 1, 1)))
         return est, 2.0 * np.sqrt(rq2) * (norm * slack)
 
-    def estimate_distances(self, Q, codes):
+    def estimate_distances(self, Q: npt.ArrayLike,
+                           codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimated squared distances between queries and coded vectors, with error bounds.
 
         Returns
@@ -266,7 +289,9 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         est, bound = self._estimate(y, c)
         return est.astype(np.float32), bound.astype(np.float32)
 
-    def search(self, Q, codes, k, *, rescore=None):
+    def search(self, Q: npt.ArrayLike, codes: np.ndarray, k: int, *,
+               rescore: npt.ArrayLike | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """k nearest codes per query by estimated squared distance, or exactly with rescore.
 
         Parameters
@@ -320,7 +345,7 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     # ---- persistence ------------------------------------------------------------------------
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str] | Any) -> None:
         """Write parameters and the centre to a .npz file (see load), atomically; the file
         carries the lowdim and random-generator versions."""
         check_is_fitted(self, "n_features_in_")
@@ -328,12 +353,12 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         write_npz(path, dict(
             format=np.array(FORMAT_NAME), format_version=np.array(FORMAT_VERSION),
             bits=np.array(self.bits, np.int64), rotation=np.array(self.rotation or ""),
-            seed=np.array(_rng.check_seed(self.seed), dtype=np.uint64),
+            seed=np.array(self.seed_, dtype=np.uint64),
             eps0=np.array(float(self.eps0)), center=self.center_,
             query_bits=np.array(0 if self.query_bits is None else int(self.query_bits))))
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path: str | os.PathLike[str] | Any) -> Self:
         """Read a quantizer written by save(); ValueError for corrupted or foreign files and
         for a rotated quantizer saved with another random-generator version."""
         keys = ("format", "format_version", "bits", "rotation", "seed", "eps0", "center")
@@ -358,18 +383,19 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         if rotation is not None:          # the rotation is regenerated from the seed
             check_generator(data["versions"], name=where, what="RaBitQ")
         qb = int(data["query_bits"]) if "query_bits" in data else 0
-        out = cls(int(data["bits"]), rotation=rotation,
-                  seed=int(data["seed"]), eps0=float(data["eps0"]), query_bits=qb or None)
+        out = cls(int(data["bits"]), rotation=rotation, random_state=int(data["seed"]),
+                  eps0=float(data["eps0"]), query_bits=qb or None)
         try:
             out._check_params()
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{where!s}: invalid parameters: {exc}") from None
         out.center_ = center.copy()
         out.n_features_in_ = center.size
+        out.seed_ = _rng.check_seed(int(data["seed"]))
         return out
 
 
-def _quantize_queries(y: np.ndarray, bits: int):
+def _quantize_queries(y: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Uniform scalar quantization of rotated queries y (nq, D) float64 to integers q in
     [0, 2^bits − 1] with y ≈ lo + step·q (round to nearest); returns q float32, lo, step
     (nq, 1) float64. A constant query gets step 1 and q = 0."""
@@ -380,7 +406,7 @@ def _quantize_queries(y: np.ndarray, bits: int):
     return q.astype(np.float32), lo, step
 
 
-def _top_k(key: np.ndarray, k: int):
+def _top_k(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Per row the k smallest keys ascending, equal keys by lower index (also at the k-th)."""
     kth = np.partition(key, k - 1, axis=1)[:, k - 1]
     dist = np.empty((key.shape[0], k), np.float32)

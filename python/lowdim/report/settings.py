@@ -169,7 +169,7 @@ class PQ(Setting):
     def fit(self, T):
         extra = {"rotation": "opq", "opq_iter": OPQ_ITER} if self.rotation else {}
         self.pq = lowdim.ProductQuantizer(self.m, nbits=self.nbits, n_iter=self.n_iter,
-                                          seed=self.seed, **extra)
+                                          random_state=self.seed, **extra)
         self.pq.fit(T[:OPQ_TRAIN if self.rotation else PQ_TRAIN])
         return self
 
@@ -196,11 +196,11 @@ class RaBitQ(Setting):
     def __init__(self, bits, seed):
         self.bits, self.seed = bits, seed
         self.name = f"RaBitQ {bits}-bit"
-        self.snippet = (f"r = lowdim.RaBitQ(bits={bits}, seed={seed}).fit(X); "
+        self.snippet = (f"r = lowdim.RaBitQ(bits={bits}, random_state={seed}).fit(X); "
                         "codes = r.encode(X); r.search(Q, codes, 10)")
 
     def fit(self, T):
-        self.q = lowdim.RaBitQ(bits=self.bits, seed=self.seed).fit(T)
+        self.q = lowdim.RaBitQ(bits=self.bits, random_state=self.seed).fit(T)
         self.bytes_per_vector = float(self.q.code_size)
         return self
 
