@@ -448,11 +448,17 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         return _rerank(qf, idx, rescore, k, metric=metric)
 
     def _search_codes(self, q, c, k, metric, exact):
+        keys, idx = self._search_keys(q, c, k, metric, exact)
+        return self._distances(keys, q, metric), idx
+
+    def _search_keys(self, q, c, k, metric, exact):
+        """Best k codes of c per rotated query q: the kernel's keys ascending (binary: int32
+        Hamming counts, else float64), equal keys by lower index, and int64 indices. Keys of
+        a pair do not depend on the other codes, so lowdim.dask merges them across blocks."""
         kind, kern, threads = self._kind(), _config.kernels(), self._threads()
         if kind == "binary":
             qb = kern.codec_encode(q, "binary", _EMPTY, _EMPTY, threads)
-            d, i = kern.hamming_knn(qb, c, k, False, threads)
-            return d.astype(np.float32), i
+            return kern.hamming_knn(qb, c, k, False, threads)
         km = _key_metric(metric)
         lo, vdiff = self._params()
         D = self._D
@@ -460,10 +466,12 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                  else np.zeros(c.shape[0]))
         if kind in INT_LEVELS and not exact:
             t, alpha, cst = self._integer_query(q, lo, vdiff)
-            keys, idx = kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
-        else:
-            keys, idx = kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
-        return _finish(keys, q, metric), idx
+            return kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
+        return kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
+
+    def _distances(self, keys, q, metric):
+        """_search_keys' keys -> the float32 distances search returns."""
+        return keys.astype(np.float32) if self._kind() == "binary" else _finish(keys, q, metric)
 
     def _integer_query(self, q, lo, vdiff):
         """Integer weights t (nq, D) int16, scale alpha and constant cst per query with

@@ -65,6 +65,17 @@ def as_rows(X, *, name="X", min_rows=1, min_cols=1):
     return X
 
 
+def shared(value):
+    """`value` as something tasks can take, sent once per worker, not once per task."""
+    try:
+        from distributed import default_client
+        client = default_client()
+    except (ImportError, ValueError):     # no distributed, or no Client: local schedulers
+        return dask.delayed(value, pure=True)
+    # hash=False: a fresh key each time (re-scattering a just-released hashed key races)
+    return client.scatter(value, broadcast=True, hash=False)
+
+
 def offsets(chunks) -> np.ndarray:
     """First global row of each block."""
     return np.concatenate([[0], np.cumsum(chunks)]).astype(np.int64)

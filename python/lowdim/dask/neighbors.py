@@ -42,11 +42,14 @@ def _pair_topk(x, y, k, kind, offset, same_block, n_threads):
 
 
 def _merge(k, *parts):
-    """k smallest (key, index) per row of several candidate lists; ties to the lower index."""
+    """k smallest (key, index) per row of several candidate lists; ties to the lower index.
+    Entries after (keys, indices), per-row counts such as RaBitQ's reranked, are added."""
     keys = np.concatenate([p[0] for p in parts], axis=1)
     idx = np.concatenate([p[1] for p in parts], axis=1)
     order = np.lexsort((idx, keys), axis=1)[:, :k]
-    return np.take_along_axis(keys, order, axis=1), np.take_along_axis(idx, order, axis=1)
+    counts = tuple(sum(p[j] for p in parts) for j in range(2, len(parts[0])))
+    return (np.take_along_axis(keys, order, axis=1), np.take_along_axis(idx, order, axis=1),
+            *counts)
 
 
 def _finish(part, metric):
@@ -69,6 +72,39 @@ def _tree(parts, k):
 
 def _pick(pair, i):
     return pair[i]
+
+
+def _per_block(fn, first, blocks, rows, *args):
+    """fn(first, first_row_j, *blocks[j], *args) as a delayed per non-empty block j."""
+    starts = offsets(rows)
+    return [dask.delayed(fn, pure=True)(first, int(starts[j]), *b, *args)
+            for j, b in enumerate(blocks) if rows[j]]
+
+
+def topk_over_blocks(Q, blocks, rows, k, prepare, scan, finish, outputs, gather=None):
+    """Blockwise top-k of every query block of Q against row blocks, merged by (key, index).
+
+    Per query block: prepare = (fn, *args) runs once on a worker, fn(query_block, *args);
+    scan = (fn, *args) per row block j, fn(prepared, first_row_j, *blocks[j], *args) -> the
+    block's best keys and global indices (plus per-row counts, added by _merge); a tree of
+    fan-in 8 merges them; finish = (fn, *args) or None, fn(merged, prepared, *args,
+    *gathered). gather = (fn, blocks, rows, *args), optional: per row block of another
+    array, fn(merged, first_row, *block, *args), whose results finish receives (e.g. the
+    rows the merged candidates need). rows: the blocks' row counts (empty blocks are
+    skipped). outputs: (shape after the query axis, dtype) of each array finish returns.
+    Returns those arrays as dask arrays of one graph, concatenated over query blocks.
+    """
+    results = [[] for _ in outputs]
+    for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
+        prep = dask.delayed(prepare[0], pure=True)(qi, *prepare[1:])
+        best = _tree(_per_block(scan[0], prep, blocks, rows, *scan[1:]), k)
+        gathered = [] if gather is None else _per_block(gather[0], best, *gather[1:])
+        if finish is not None:
+            best = dask.delayed(finish[0], pure=True)(best, prep, *finish[1:], *gathered)
+        for i, (tail, dtype) in enumerate(outputs):
+            results[i].append(da.from_delayed(dask.delayed(_pick)(best, i), (nq, *tail),
+                                              dtype=dtype))
+    return tuple(da.concatenate(r) for r in results)
 
 
 def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):

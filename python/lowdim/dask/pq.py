@@ -20,19 +20,8 @@ from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
 from . import codecs as _codecs
-from ._common import as_rows, offsets, seeded_sample
-from .neighbors import _FAN_IN, _pick, _tree
-
-
-def shared(value):
-    """`value` as something tasks can take, sent once per worker, not once per task."""
-    try:
-        from distributed import default_client
-        client = default_client()
-    except (ImportError, ValueError):     # no distributed, or no Client: local schedulers
-        return dask.delayed(value, pure=True)
-    # hash=False: a fresh key each time (re-scattering a just-released hashed key races)
-    return client.scatter(value, broadcast=True, hash=False)
+from ._common import as_rows, seeded_sample, shared
+from .neighbors import _FAN_IN, topk_over_blocks
 
 
 def _fitted(quantizer):
@@ -102,43 +91,45 @@ def _table(q, codebooks, n_threads):
     return _config.kernels().pq_distance_table(q, codebooks, n_threads)
 
 
-def _search_block(table, codes, codebooks, k, offset, n_threads):
+def _search_block(table, offset, codes, codebooks, k, n_threads):
     c = _pq._check_codes(codes, codebooks)
     dist, idx = _config.kernels().pq_search(table, c, min(k, len(c)), n_threads)
     return dist, idx + offset
 
 
-def search(quantizer, Q, codes, k, *, n_threads=1):
+def search(quantizer, Q, codes, k, *, n_threads=1, **options):
     """k nearest codes of each query by ADC (quantizer.search), codes a dask array.
 
     Q : ndarray or dask array (nq, d). Each query block's ADC table is made once on a worker
     and fetched by the tasks that search the code blocks; the per-block top-k are merged by
     (distance, global index), which is the in-memory order (ADC sums are per pair, so the
-    result is bitwise quantizer.search(Q, codes.compute(), k)).
+    result is bitwise quantizer.search(Q, codes.compute(), k, fast_scan=False); fast-scan's
+    uint8 tables are not used here, and with nbits=4 the in-memory default fast_scan=True
+    gives the same result except at its documented near-ties).
+
+    A ScalarQuantizer or RaBitQ is searched by lowdim.dask.codecs.search, which takes their
+    in-memory keyword options (metric, rescore, oversample, exact).
 
     Returns
     -------
     distances (nq, k) float32, indices (nq, k) int64: dask arrays of one graph (compute
     them together: dask.compute(d, i)).
     """
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        return _codecs.search(quantizer, Q, codes, k, n_threads=n_threads, **options)
+    if options:
+        raise TypeError(f"search() got unexpected keyword arguments {sorted(options)} for a "
+                        "ProductQuantizer (lowdim.dask runs the plain ADC scan)")
     cb = _fitted(quantizer)
     codes = _check_code_array(codes, cb)
     Q = as_rows(Q, name="Q")
     _check_features(Q, cb, name="Q")
     k = check_int(k, name="k", low=1, high=codes.shape[0])
     cbs = shared(cb)
-    starts = offsets(codes.chunks[0])
-    blocks = codes.to_delayed()[:, 0]
-    dists, idxs = [], []
-    for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
-        table = dask.delayed(_table, pure=True)(qi, cbs, n_threads)
-        parts = [dask.delayed(_search_block, pure=True)(table, c, cbs, k, int(starts[j]),
-                                                        n_threads)
-                 for j, c in enumerate(blocks)]
-        best = _tree(parts, k)
-        dists.append(da.from_delayed(dask.delayed(_pick)(best, 0), (nq, k), dtype=np.float32))
-        idxs.append(da.from_delayed(dask.delayed(_pick)(best, 1), (nq, k), dtype=np.int64))
-    return da.concatenate(dists), da.concatenate(idxs)
+    blocks = [(c,) for c in codes.to_delayed()[:, 0]]
+    return topk_over_blocks(Q, blocks, codes.chunks[0], k, (_table, cbs, n_threads),
+                            (_search_block, cbs, k, n_threads), None,
+                            [((k,), np.float32), ((k,), np.int64)])
 
 
 # ---- training ---------------------------------------------------------------------------
