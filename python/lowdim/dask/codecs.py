@@ -21,7 +21,7 @@ from .._validate import as_float_array, as_ndarray, check_int
 from ..codecs.quantizer import (INT_LEVELS, ScalarQuantizer, _check_metric, _nonzero_rows,
                                 _rerank, code_dtype, code_width)
 from ..quantizers.rabitq import _BLOCK, RaBitQ
-from ._common import as_rows, float_dtype, is_dask, shared
+from ._common import as_rows, float_dtype, is_dask, known_chunks, shared
 from .neighbors import _FAN_IN, topk_over_blocks
 
 
@@ -50,7 +50,9 @@ def _code_array(q, codes):
     dtype and shape (their texts, 'dask array' for 'numpy array'), up front."""
     width, dtype = _code_layout(q)
     kind = f" for kind={q._kind()!r}" if isinstance(q, ScalarQuantizer) else ""
-    if not is_dask(codes):
+    if is_dask(codes):
+        known_chunks(codes, "codes")
+    else:
         codes = as_ndarray(codes, name="codes")
     if codes.dtype != dtype:
         raise TypeError(f"codes must be a dask array of dtype {dtype}{kind}, got {codes.dtype}")

@@ -204,7 +204,8 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     ----------
     X : dask.array.Array (n, d), or None when `knn` is given
     k : int >= 2; estimator : {'mle', 'levina_bickel'}
-    knn : (distances, indices) dask arrays of shape (n, >= k), optional (Euclidean)
+    knn : (distances, indices) of shape (n, >= k), optional (Euclidean): dask arrays, or
+        in memory (checked as lowdim.lid checks them, before any task runs)
     duplicates : 'raise' (the only policy here: a point with a zero-distance neighbour
         raises ValueError when its block is computed)
 
@@ -217,12 +218,16 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     k = check_int(k, name="k", low=2)
     if knn is None:
         dist = _search(X, k, n_threads=n_threads)[0]
-    else:
-        dist = knn[0] if isinstance(knn[0], da.Array) else da.from_array(np.asarray(knn[0]))
+    elif not isinstance(knn, (tuple, list)) or len(knn) != 2:
+        raise TypeError("knn must be a (distances, indices) pair")
+    elif isinstance(knn[0], da.Array):
+        dist = knn[0]
         if dist.ndim != 2 or dist.shape[1] < k:
             raise ValueError(f"knn has {dist.shape[1] if dist.ndim == 2 else 0} neighbours "
                              f"per point, k={k} needs more")
         dist = dist.rechunk({1: -1})
+    else:       # in memory: every check of lowdim.lid(knn=...) now, on the client
+        dist = da.from_array(_id._check_knn_arrays(knn, k)[0])
     kfac = k if estimator == "mle" else k - 1
     return dist.map_blocks(_lid_block, k, kfac, dtype=np.float64, drop_axis=1)
 

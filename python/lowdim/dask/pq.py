@@ -20,7 +20,7 @@ from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
 from . import codecs as _codecs
-from ._common import as_rows, seeded_sample, shared
+from ._common import as_rows, known_chunks, seeded_sample, shared
 from .neighbors import _FAN_IN, topk_over_blocks
 
 
@@ -69,6 +69,7 @@ def _check_code_array(codes, cb):
         got = codes.dtype if hasattr(codes, "dtype") else type(codes).__name__
         raise TypeError(f"codes must be a dask array of dtype {want} for {K} centroids per "
                         f"sub-space, got {got}")
+    known_chunks(codes, "codes")
     if codes.ndim != 2 or codes.shape[1] != M or not codes.shape[0] >= 1:
         raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
     return as_rows(codes, name="codes")
