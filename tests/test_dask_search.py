@@ -64,7 +64,7 @@ def test_scalar_quantizer_search_is_bitwise_in_memory(client, data):
         sq = lowdim.ScalarQuantizer(kind, rotation=rotation, seed=5).fit(data)
         codes = sq.encode(data)
         wants.append(sq.search(Q, codes, 9, metric=metric, exact=exact))
-        Qin = rows(Q, Q_CHUNKS) if kind != "int8" else Q         # dask and in-memory queries
+        Qin = rows(Q, Q_CHUNKS) if kind in ("uint8", "binary") else Q    # dask or in memory
         graphs += ldd.search(sq, Qin, rows(codes, CODE_CHUNKS), 9, metric=metric, exact=exact)
     got = run(client, *graphs)
     for j, (want_d, want_i) in enumerate(wants):
@@ -77,15 +77,15 @@ def test_scalar_quantizer_rescore_is_bitwise_in_memory(client, data):
     sq = lowdim.ScalarQuantizer("int4").fit(data)
     fine = lowdim.ScalarQuantizer("int8").fit(data)
     codes, fine_codes = sq.encode(data), fine.encode(data)
-    cases = [(data, rows(data, (300, 400)), "euclidean"),
-             (data.astype(np.float64), data.astype(np.float64), "cosine"),
-             ((fine, fine_codes), (fine, rows(fine_codes, (99, 601))), "inner_product")]
+    cases = [(data, rows(data, (300, 400)), "euclidean", rows(Q, Q_CHUNKS)),
+             (data.astype(np.float64), data.astype(np.float64), "cosine", Q),
+             ((fine, fine_codes), (fine, rows(fine_codes, (99, 601))), "inner_product", Q)]
     graphs = []
-    for _, vectors, metric in cases:
-        graphs += ldd.search(sq, rows(Q, Q_CHUNKS), rows(codes, CODE_CHUNKS), 5, metric=metric,
+    for _, vectors, metric, Qin in cases:
+        graphs += ldd.search(sq, Qin, rows(codes, CODE_CHUNKS), 5, metric=metric,
                              rescore=vectors, oversample=3)
     got = run(client, *graphs)
-    for j, (vectors, _, metric) in enumerate(cases):
+    for j, (vectors, _, metric, _) in enumerate(cases):
         want_d, want_i = sq.search(Q, codes, 5, metric=metric, rescore=vectors, oversample=3)
         np.testing.assert_array_equal(got[2 * j + 1], want_i)
         np.testing.assert_array_equal(got[2 * j], want_d)

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from . import neighbors as _knn_mod
-from ._validate import as_float_array, check_int, neighbor_count
+from ._validate import as_float_array, as_ndarray, check_int, neighbor_count
 
 ESTIMATORS = ("mle", "levina_bickel")
 _DUPLICATE_POLICIES = ("merge", "raise")
@@ -94,7 +94,7 @@ def _check_knn_arrays(knn, k):
     except (TypeError, ValueError):
         raise TypeError("knn must be a (distances, indices) pair") from None
     dist = as_float_array(dist, name="knn distances", dtype=np.float64)
-    idx = np.asarray(idx)
+    idx = as_ndarray(idx, name="knn indices")
     if idx.shape != dist.shape:
         raise ValueError(f"knn distances {dist.shape} and indices {idx.shape} differ in shape")
     if dist.shape[1] < k:
