@@ -1,12 +1,13 @@
 """ScalarQuantizer and RaBitQ (Gao & Long 2024) on dask arrays: fit by a reduction,
-encode/decode block by block.
+encode/decode block by block, search by blockwise top-k merged by (key, index).
 
 The fitted estimator (ranges: 2·D float32; a centre: d float32) is shipped once per worker
-(_common.shared); each block calls the in-memory encode/decode, so codes and reconstructions are
-bitwise the in-memory ones (rows are coded independently). fit: ScalarQuantizer's 'minmax'
-ranges are the min/max over blocks of the (rotated) rows, bitwise the in-memory fit;
-RaBitQ's centre is float64 column sums added over blocks, equal to rounding (numpy's mean
-sums pairwise). Quantile ranges need all rows at once and are refused.
+(_common.shared); each block calls the in-memory encode/decode, so codes and reconstructions
+are bitwise the in-memory ones (rows are coded independently), and search merges the
+in-memory keys of each (query, code) pair, so it returns the in-memory neighbours and
+distances. fit: ScalarQuantizer's 'minmax' ranges are the min/max over blocks of the
+(rotated) rows, bitwise the in-memory fit; RaBitQ's centre is float64 column sums added
+over blocks, equal to rounding (numpy's mean sums pairwise). Quantile ranges are refused.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import copy
 import dask
 import dask.array as da
 import numpy as np
+import numpy.typing as npt
 
 from .._base import check_is_fitted
 from .._validate import as_float_array, as_ndarray, check_int
@@ -314,13 +316,56 @@ def _search_rabitq(q, Q, codes, k, *, rescore=None):
                             [((k,), np.float32), ((k,), np.int64), ((), np.int64)])
 
 
-def search(quantizer, Q, codes, k, *, n_threads=1, **options):
+def search(quantizer: ScalarQuantizer | RaBitQ, Q: npt.ArrayLike | da.Array,
+           codes: npt.ArrayLike | da.Array, k: int, *, n_threads: int = 1,
+           **options) -> tuple[da.Array, ...]:
     """k nearest codes per query of a ScalarQuantizer or RaBitQ, codes a dask array.
 
-    The in-memory quantizer.search(Q, codes.compute(), k, **options), blockwise: options
-    are its keywords (ScalarQuantizer: metric, oversample, exact; RaBitQ: rescore).
-    Each query block is checked and rotated once on a worker; every code block returns
-    its best k by the in-memory keys of each pair, merged by (key, global index).
+    quantizer.search(Q, codes.compute(), k, **options), computed block by block: every
+    code block returns its best k by the in-memory key of each (query, code) pair, and a
+    tree of fan-in 8 merges them by (key, global index), the in-memory order.
+
+    Parameters
+    ----------
+    quantizer : fitted ScalarQuantizer or RaBitQ (scattered once per worker)
+    Q : ndarray (nq, d), checked here as in memory; or a dask array (nq, d), whose
+        blocks are checked (NaN/inf, zero rows for cosine) on the workers
+    codes : dask array (n, code width) of the quantizer's code dtype, row-chunked (a numpy
+        array is wrapped)
+    k : int in [1, n]
+    n_threads : int, default 1, kernel threads per task
+    **options
+        The in-memory search keywords. ScalarQuantizer: metric, oversample, exact and
+        rescore (float vectors (n', d) or a pair (quantizer, its codes), dask or in memory:
+        the min(n, oversample·k) merged candidates' rows are gathered, one task per block
+        of the rescoring array, and reranked by lowdim.rescore). RaBitQ: rescore, the
+        original vectors (n, d) (dask, rechunked to the codes' row chunks, or in memory).
+
+    Returns
+    -------
+    distances (nq, k) float32, indices (nq, k) int64, and for RaBitQ n_reranked (nq,)
+    int64: dask arrays of one graph (compute them together: ``dask.compute(d, i)``).
+
+    Notes
+    -----
+    Without rescore, and for ScalarQuantizer with rescore, the result is bitwise the
+    in-memory one. RaBitQ with rescore reranks per block: a block keeps the codes whose
+    lower bound is at most the block's own k-th smallest upper bound, which is never below
+    the global one, so each block's kept set contains the in-memory candidates of that
+    block. When every bound holds both results are the exact top k (the same neighbours and
+    distances); when some fail, this one is the exact top k of a superset of the in-memory
+    candidates, so its j-th distance is never larger. n_reranked is summed over the blocks
+    and is at least the in-memory count (more with more blocks).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> sq = lowdim.ScalarQuantizer("int8").fit(X)
+    >>> codes = da.from_array(sq.encode(X), chunks=(100, -1))
+    >>> d, i = dask.compute(*ldd.search(sq, X[:2], codes, 3), scheduler="sync")
+    >>> bool((i == sq.search(X[:2], sq.encode(X), 3)[1]).all()), i[:, 0].tolist()
+    (True, [0, 1])
     """
     _check_type(quantizer)
     q = _worker_copy(quantizer, n_threads)
