@@ -9,6 +9,7 @@ in-memory k-means on lowdim's seeded sample.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 
 import dask
@@ -19,6 +20,7 @@ from .. import _config, _rng
 from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
+from ..quantizers import opq as _opq
 from . import codecs as _codecs
 from ._common import as_rows, known_chunks, seeded_sample, shared
 from .neighbors import _FAN_IN, topk_over_blocks
@@ -31,6 +33,17 @@ def _fitted(quantizer):
     return quantizer._fitted_codebooks()
 
 
+def _state(quantizer):
+    """What the workers need: (codebooks, OPQ rotation (d, d) or None)."""
+    return _fitted(quantizer), getattr(quantizer, "rotation_", None)
+
+
+def _rotated(x, state, name="X"):
+    """x·rotationᵀ as quantizer._rotated does (per row, so bitwise per block)."""
+    cb, rot = state
+    return x if rot is None else _opq.rotate(_pq._check_x(x, cb, name=name), rot)
+
+
 def _check_features(X, cb, name="X"):
     M, _, dsub = cb.shape
     if X.shape[1] != M * dsub:
@@ -38,8 +51,8 @@ def _check_features(X, cb, name="X"):
                          f"{M * dsub} (M={M} × dsub={dsub})")
 
 
-def _encode_block(block, codebooks, n_threads):
-    return _pq.pq_encode(block, codebooks, n_threads=n_threads)
+def _encode_block(block, state, n_threads):
+    return _pq.pq_encode(_rotated(block, state), state[0], n_threads=n_threads)
 
 
 def encode(quantizer, X, *, n_threads=1):
@@ -50,16 +63,20 @@ def encode(quantizer, X, *, n_threads=1):
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.encode(quantizer, X, n_threads=n_threads)
-    cb = _fitted(quantizer)
+    state = _state(quantizer)
+    cb = state[0]
     X = as_rows(X)
     _check_features(X, cb)
     dtype = _pq._code_dtype(cb.shape[1])
-    return X.map_blocks(_encode_block, shared(cb), n_threads, dtype=dtype,
+    return X.map_blocks(_encode_block, shared(state), n_threads, dtype=dtype,
                         chunks=(X.chunks[0], (cb.shape[0],)), meta=np.empty((0, 0), dtype))
 
 
-def _decode_block(block, codebooks, n_threads):
-    return _pq.pq_decode(block, codebooks, n_threads=n_threads)
+def _decode_block(block, state, n_threads):
+    cb, rot = state
+    out = _pq.pq_decode(block, cb, n_threads=n_threads)
+    return out if rot is None else np.ascontiguousarray(out.astype(np.float64) @ rot,
+                                                        np.float32)
 
 
 def _check_code_array(codes, cb):
@@ -80,20 +97,21 @@ def decode(quantizer, codes, *, n_threads=1):
     A ScalarQuantizer or RaBitQ is decoded by lowdim.dask.codecs.decode."""
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.decode(quantizer, codes, n_threads=n_threads)
-    cb = _fitted(quantizer)
+    state = _state(quantizer)
+    cb = state[0]
     codes = _check_code_array(codes, cb)
     d = cb.shape[0] * cb.shape[2]
-    return codes.map_blocks(_decode_block, shared(cb), n_threads, dtype=np.float32,
+    return codes.map_blocks(_decode_block, shared(state), n_threads, dtype=np.float32,
                             chunks=(codes.chunks[0], (d,)), meta=np.empty((0, 0), np.float32))
 
 
-def _table(q, codebooks, n_threads):
-    q = _pq._check_x(q, codebooks, name="Q")
-    return _config.kernels().pq_distance_table(q, codebooks, n_threads)
+def _table(q, state, n_threads):
+    q = _pq._check_x(_rotated(q, state, name="Q"), state[0], name="Q")
+    return _config.kernels().pq_distance_table(q, state[0], n_threads)
 
 
-def _search_block(table, offset, codes, codebooks, k, n_threads):
-    c = _pq._check_codes(codes, codebooks)
+def _search_block(table, offset, codes, state, k, n_threads):
+    c = _pq._check_codes(codes, state[0])
     dist, idx = _config.kernels().pq_search(table, c, min(k, len(c)), n_threads)
     return dist, idx + offset
 
@@ -121,12 +139,13 @@ def search(quantizer, Q, codes, k, *, n_threads=1, **options):
     if options:
         raise TypeError(f"search() got unexpected keyword arguments {sorted(options)} for a "
                         "ProductQuantizer (lowdim.dask runs the plain ADC scan)")
-    cb = _fitted(quantizer)
+    state = _state(quantizer)
+    cb = state[0]
     codes = _check_code_array(codes, cb)
     Q = as_rows(Q, name="Q")
     _check_features(Q, cb, name="Q")
     k = check_int(k, name="k", low=1, high=codes.shape[0])
-    cbs = shared(cb)
+    cbs = shared(state)
     blocks = [(c,) for c in codes.to_delayed()[:, 0]]
     return topk_over_blocks(Q, blocks, codes.chunks[0], k, (_table, cbs, n_threads),
                             (_search_block, cbs, k, n_threads), None,
@@ -140,6 +159,8 @@ def _params(quantizer, X):
     nbits = check_int(quantizer.nbits, name="nbits", low=1, high=16)
     n_iter = check_int(quantizer.n_iter, name="n_iter", low=0, high=100_000)
     mppc = check_int(quantizer.max_points_per_centroid, name="max_points_per_centroid", low=1)
+    if quantizer.rotation not in (None, "opq"):
+        raise ValueError(f"rotation must be None or 'opq', got {quantizer.rotation!r}")
     n, d = X.shape
     if d % M:
         raise ValueError(f"n_features={d} is not divisible by M={M}")
@@ -161,10 +182,13 @@ def _initial(x, first, M, K):
     return np.ascontiguousarray(x[first].reshape(K, M, -1).transpose(1, 0, 2))
 
 
-def _kmeans_on_sample(x, M, K, n_iter, seed, n_threads):
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
-    return _config.kernels().pq_kmeans(x, _initial(x, first, M, K), n_iter, n_threads)
+def _fit_on_sample(x, quantizer):
+    """The in-memory fit on the rows it would subsample itself (it then draws no further
+    sample, and the same initial rows): its codebooks and OPQ rotation, bitwise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # warned on the client, for all n
+        fitted = quantizer.fit(x)
+    return fitted.codebooks_, fitted.rotation_
 
 
 def _lloyd_partial(block, codebooks):
@@ -229,7 +253,8 @@ def fit(quantizer, X, *, sample=False):
 
     sample=True: the in-memory fit on the seeded subsample it would draw itself
     (max_points_per_centroid · K rows, stream STREAM_PQ_SUBSAMPLE), gathered and trained on
-    one worker: the codebooks are bitwise quantizer.fit(X.compute()).
+    one worker: the codebooks (and an OPQ rotation_, rotation='opq') are bitwise
+    quantizer.fit(X.compute()). Lloyd (sample=False) learns no rotation and refuses 'opq'.
 
     A ScalarQuantizer or RaBitQ is fitted by lowdim.dask.codecs.fit (sample is ignored).
     """
@@ -237,15 +262,20 @@ def fit(quantizer, X, *, sample=False):
         return _codecs.fit(quantizer, X)
     X = as_rows(X)
     M, K, n_iter, mppc = _params(quantizer, X)
+    if not sample and quantizer.rotation == "opq":
+        raise ValueError("rotation='opq' trains on one sample (rounds of k-means and an SVD "
+                         "over the same rows): use lowdim.dask.fit(..., sample=True)")
     n, d = X.shape
     seed = _rng.seed_from_random_state(quantizer.seed)
     n_threads = _config.resolve_threads(quantizer.n_threads)
     _warn_few(n, K)
+    rot = None
     if sample:
         rows = seeded_sample(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K).compute()
         x = X[rows].astype(np.float32).rechunk({0: -1}).to_delayed()[0, 0]
-        cb = dask.delayed(_kmeans_on_sample, pure=True)(x, M, K, n_iter, seed,
-                                                        n_threads).compute()
+        worker_copy = copy.copy(quantizer)
+        worker_copy.n_threads, worker_copy.seed = n_threads, seed
+        cb, rot = dask.delayed(_fit_on_sample, pure=True)(x, worker_copy).compute()
     else:
         first = seeded_sample(seed, _rng.STREAM_PQ_INIT, n, K).compute()
         x0 = X[first].astype(np.float32).compute()
@@ -261,6 +291,7 @@ def fit(quantizer, X, *, sample=False):
             sums, counts = parts[0].compute()
             cb = _update(cb, sums, counts)
     quantizer.codebooks_ = cb
+    quantizer.rotation_ = rot
     quantizer.n_features_in_ = d
     quantizer.seed_ = seed
     return quantizer
