@@ -5,7 +5,8 @@ do not depend on the other codes, and blocks merge by (key, index) as the in-mem
 orders); for RaBitQ's bound-based rescore, where each block reranks against its own k-th
 upper bound, the guarantee tested is the exact top k when the bounds hold (checked on the
 data first) and never worse than in memory. Also: the fitted state is scattered, not in
-the graph, and bad input raises the in-memory errors before any task runs.
+the graph, and bad input raises the in-memory errors before any task runs. PQ search on
+sub-spaces that need lowdim's power-of-two scaling is here too (the same table code).
 """
 import re
 
@@ -144,6 +145,24 @@ def test_rabitq_rescore_is_the_exact_top_k(client, data):
     assert (d <= want_d).all() and (r >= want_r).all()   # a superset of the candidates
     diff = data[i].astype(np.float64) - Q[:, None, :].astype(np.float64)
     np.testing.assert_array_equal(d, np.einsum("ijk,ijk->ij", diff, diff).astype(np.float32))
+
+
+def test_pq_search_of_extreme_magnitudes_is_the_in_memory_search(client):
+    """Sub-spaces beyond float32's safe range are searched on power-of-two scaled tables,
+    as in memory (at 1e25 the unscaled distances are all inf and ties went by index)."""
+    rng = np.random.default_rng(7)
+    cases, graphs = [], []
+    for scale in (1e25, 1e-12):
+        X = (rng.standard_normal((600, 16)) * scale).astype(np.float32)
+        with pytest.warns(UserWarning, match="recommended"):
+            pq = lowdim.ProductQuantizer(4, 4, seed=3).fit(X)
+        codes = pq.encode(X)
+        cases.append(pq.search(X[:30] * 1.01, codes, 5, fast_scan=False))
+        graphs += ldd.search(pq, rows(X[:30] * 1.01, (13, 17)), rows(codes, (250, 250, 100)), 5)
+    got = run(client, *graphs)
+    for j, (want_d, want_i) in enumerate(cases):
+        np.testing.assert_array_equal(got[2 * j + 1], want_i)
+        np.testing.assert_array_equal(got[2 * j], want_d)
 
 
 def _graph_bytes(*collections):

@@ -106,14 +106,23 @@ def decode(quantizer, codes, *, n_threads=1):
 
 
 def _table(q, state, n_threads):
+    """The query block's ADC table and scale, as the in-memory search makes them."""
     q = _pq._check_x(_rotated(q, state, name="Q"), state[0], name="Q")
-    return _config.kernels().pq_distance_table(q, state[0], n_threads)
+    return _pq._adc_table(q, state[0], n_threads)
 
 
 def _search_block(table, offset, codes, state, k, n_threads):
     c = _pq._check_codes(codes, state[0])
-    dist, idx = _config.kernels().pq_search(table, c, min(k, len(c)), n_threads)
+    dist, idx = _config.kernels().pq_search(table[0], c, min(k, len(c)), n_threads)
     return dist, idx + offset
+
+
+def _unscale(best, table):
+    dist, idx = best
+    if table[1] == 0:
+        return dist, idx
+    with np.errstate(over="ignore"):
+        return np.ldexp(dist, 2 * table[1]).astype(np.float32), idx
 
 
 def search(quantizer, Q, codes, k, *, n_threads=1, **options):
@@ -148,7 +157,7 @@ def search(quantizer, Q, codes, k, *, n_threads=1, **options):
     cbs = shared(state)
     blocks = [(c,) for c in codes.to_delayed()[:, 0]]
     return topk_over_blocks(Q, blocks, codes.chunks[0], k, (_table, cbs, n_threads),
-                            (_search_block, cbs, k, n_threads), None,
+                            (_search_block, cbs, k, n_threads), (_unscale,),
                             [((k,), np.float32), ((k,), np.int64)])
 
 
