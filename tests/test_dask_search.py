@@ -173,7 +173,7 @@ def _graph_bytes(*collections):
     return len(cloudpickle.dumps(graph))
 
 
-def test_search_state_is_scattered_not_in_the_graph(client):
+def test_codec_state_is_scattered_not_in_the_graph(client):
     X = np.random.default_rng(0).standard_normal((8, 16384)).astype(np.float32)
     Q = da.zeros((2, 16384), dtype=np.float32)         # in memory, Q would be in the graph
     sq = lowdim.ScalarQuantizer("int8").fit(X)                     # ranges: 128 KiB
@@ -183,6 +183,9 @@ def test_search_state_is_scattered_not_in_the_graph(client):
         codes = da.zeros((10_000, width), chunks=(200, width), dtype=np.uint8 if q is rq
                          else np.int8)                              # 50 blocks
         assert _graph_bytes(*ldd.search(q, Q, codes, 3)) < state
+        assert _graph_bytes(ldd.decode(q, codes)) < state
+        X = da.zeros((10_000, 16384), chunks=(200, 16384), dtype=np.float32)
+        assert _graph_bytes(ldd.encode(q, X)) < state
 
 
 def _in_memory_error(fn):

@@ -23,7 +23,7 @@ from .._validate import as_float_array, as_ndarray, check_int
 from ..codecs.quantizer import (INT_LEVELS, ScalarQuantizer, _check_metric, _nonzero_rows,
                                 _rerank, code_dtype, code_width)
 from ..quantizers.rabitq import _BLOCK, RaBitQ
-from ._common import as_rows, float_dtype, is_dask, known_chunks, shared
+from ._common import as_rows, is_dask, known_chunks, shared
 from .neighbors import _FAN_IN, topk_over_blocks
 
 
@@ -221,11 +221,8 @@ def _rescore_source(q, rescore, n_threads):
         rows, d = _code_array(finer, rescore[1]), finer.n_features_in_
     else:
         finer = None
-        if is_dask(rescore):
-            rows = as_rows(rescore, name="rescore")
-            float_dtype(rows.dtype, name="rescore")
-        else:
-            rows = as_rows(as_float_array(rescore, name="rescore"), name="rescore")
+        rows = as_rows(rescore if is_dask(rescore) else as_float_array(rescore, name="rescore"),
+                       name="rescore")
         d = rows.shape[1]
     if d != q.n_features_in_:
         raise ValueError(f"Q has {q.n_features_in_} features but the rescoring vectors have {d}")
@@ -246,18 +243,17 @@ def _search_sq(q, Q, codes, k, n_threads, *, metric="euclidean", rescore=None, o
         lo, vdiff = q._params()
         q._integer_query(np.zeros((1, q._D), np.float32), lo, vdiff)
     state = shared(q)
-    blocks = [(c,) for c in codes.to_delayed()[:, 0]]
-    scan = (_sq_scan, state, k if rescore is None else min(n, oversample * k), metric,
-            bool(exact))
-    outputs = [((k,), np.float32), ((k,), np.int64)]
-    if rescore is None:
-        return topk_over_blocks(Q, blocks, codes.chunks[0], scan[2], (_sq_queries, state, metric),
-                                scan, (_sq_finish, state, metric), outputs)
-    rows, is_codes, finer = _rescore_source(q, rescore, n_threads)
-    gather = (_gather_rows, [(b,) for b in rows.to_delayed()[:, 0]], rows.chunks[0], is_codes)
-    return topk_over_blocks(Q, blocks, codes.chunks[0], scan[2], (_sq_queries, state, metric),
-                            scan, (_sq_rescore, metric, k, rows.shape[0],
-                                   None if finer is None else shared(finer)), outputs, gather)
+    kk, finish, gather = k, (_sq_finish, state, metric), None
+    if rescore is not None:     # the in-memory candidates, then their rows gathered
+        rows, is_codes, finer = _rescore_source(q, rescore, n_threads)
+        kk = min(n, oversample * k)
+        finish = (_sq_rescore, metric, k, rows.shape[0], None if finer is None else shared(finer))
+        gather = (_gather_rows, [(b,) for b in rows.to_delayed()[:, 0]], rows.chunks[0],
+                  is_codes)
+    return topk_over_blocks(Q, [(c,) for c in codes.to_delayed()[:, 0]], codes.chunks[0], kk,
+                            (_sq_queries, state, metric), (_sq_scan, state, kk, metric,
+                                                           bool(exact)),
+                            finish, [((k,), np.float32), ((k,), np.int64)], gather)
 
 
 def _rabitq_queries(block, q):
@@ -287,11 +283,8 @@ def _rabitq_finish(best, prep):
 def _rescore_rows(q, rescore, codes):
     """The original vectors as dask rows chunked like the codes (in-memory checks now)."""
     n, d = codes.shape[0], q.n_features_in_
-    if is_dask(rescore):
-        vec = as_rows(rescore, name="rescore")
-        float_dtype(vec.dtype, name="rescore")
-    else:
-        vec = as_float_array(rescore, name="rescore")
+    vec = (as_rows(rescore, name="rescore") if is_dask(rescore)
+           else as_float_array(rescore, name="rescore"))
     if vec.shape != (n, d):
         raise ValueError(f"rescore must have shape ({n}, {d}) (the original vectors of the "
                          f"codes), got {vec.shape}")
