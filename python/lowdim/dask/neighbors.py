@@ -4,7 +4,8 @@ knn: lowdim.knn on every (query block, base block) pair gives each block's best 
 by (distance, global index) in a tree of fan-in 8, so a task holds two blocks or a few
 (rows, 8·k) candidate lists. Pairs rank by squared distance (or inner product, on unit
 rows for cosine) exactly as the in-memory kernel does, and the final sqrt / 1 − cos is
-applied once after the merge. lid / twonn / intrinsic_dim (Amsaleg 2015, Levina–Bickel
+applied once after the merge; topk_over_blocks is the same scheme for the code searches
+(pq.py, codecs.py). lid / twonn / intrinsic_dim (Amsaleg 2015, Levina–Bickel
 2004, Facco 2017) and ph_dimension (Schweinhart 2020) reuse the in-memory formulas.
 """
 from __future__ import annotations
