@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import neighbors as _knn_mod
-from ._validate import as_float_array, check_int, neighbor_count
+from ._validate import as_float_array, as_ndarray, check_int, neighbor_count
 
 ESTIMATORS = ("mle", "levina_bickel")
 _DUPLICATE_POLICIES = ("merge", "raise")
@@ -97,7 +97,7 @@ def _check_knn_arrays(knn: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     except (TypeError, ValueError):
         raise TypeError("knn must be a (distances, indices) pair") from None
     dist = as_float_array(dist, name="knn distances", dtype=np.float64)
-    idx = np.asarray(idx)
+    idx = as_ndarray(idx, name="knn indices")
     if idx.shape != dist.shape:
         raise ValueError(f"knn distances {dist.shape} and indices {idx.shape} differ in shape")
     if dist.shape[1] < k:

@@ -83,6 +83,19 @@ def _scale_subspaces(a: np.ndarray, t: np.ndarray, dsub: int, sign: int = -1) ->
         return np.ascontiguousarray(np.ldexp(a, sign * np.repeat(t, dsub)), dtype=np.float32)
 
 
+def _adc_table(q: np.ndarray, cb: np.ndarray, n_threads: int) -> tuple[np.ndarray, int]:
+    """ADC table of checked queries q and its scale s: distances from it are 2^-2s times
+    the true ones (s = 0 unless a sub-space needs _subspace_exponents' scaling)."""
+    t = _subspace_exponents(cb, q)
+    if t is None:
+        return _config.kernels().pq_distance_table(q, cb, n_threads), 0
+    # ADC adds sub-distances: one common scale keeps them comparable, so the ranking
+    # is that of the true distances even where those exceed float32.
+    t = np.full_like(t, t.max() if t.max() > 0 else t.min())
+    return _config.kernels().pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
+                                               _scaled_codebooks(cb, t), n_threads), int(t[0])
+
+
 def _check_codes(codes: np.ndarray, codebooks: np.ndarray) -> np.ndarray:
     M, K, _ = codebooks.shape
     want = np.dtype(_code_dtype(K))
@@ -443,17 +456,8 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         if not isinstance(fast_scan, (bool, np.bool_)):
             raise TypeError(f"fast_scan must be True or False, got {type(fast_scan).__name__}")
         oversample = check_int(oversample, name="oversample", low=1)
-        kern, t = _config.kernels(), _subspace_exponents(cb, q)
-        scale = 0
-        if t is None:
-            table = kern.pq_distance_table(q, cb, self._threads())
-        else:
-            # ADC adds sub-distances: one common scale keeps them comparable, so the ranking
-            # is that of the true distances even where those exceed float32.
-            t = np.full_like(t, t.max() if t.max() > 0 else t.min())
-            table = kern.pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
-                                           _scaled_codebooks(cb, t), self._threads())
-            scale = int(t[0])
+        kern = _config.kernels()
+        table, scale = _adc_table(q, cb, self._threads())
         if fast_scan and cb.shape[1] == 16 and np.isfinite(table).all():
             kprime = min(c.shape[0], k * oversample)
             dist, idx = kern.pq_fastscan_search(table, c, k, kprime, self._threads())

@@ -474,11 +474,18 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
 
     def _search_codes(self, q: np.ndarray, c: np.ndarray, k: int, metric: str,
                       exact: bool) -> tuple[np.ndarray, np.ndarray]:
+        keys, idx = self._search_keys(q, c, k, metric, exact)
+        return self._distances(keys, q, metric), idx
+
+    def _search_keys(self, q: np.ndarray, c: np.ndarray, k: int, metric: str,
+                     exact: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Best k codes of c per rotated query q: the kernel's keys ascending (binary: int32
+        Hamming counts, else float64), equal keys by lower index, and int64 indices. Keys of
+        a pair do not depend on the other codes, so lowdim.dask merges them across blocks."""
         kind, kern, threads = self._kind(), _config.kernels(), self._threads()
         if kind == "binary":
             qb = kern.codec_encode(q, "binary", _EMPTY, _EMPTY, threads)
-            d, i = kern.hamming_knn(qb, c, k, False, threads)
-            return d.astype(np.float32), i
+            return kern.hamming_knn(qb, c, k, False, threads)
         km = _key_metric(metric)
         lo, vdiff = self._params()
         D = self._D
@@ -486,10 +493,12 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                  else np.zeros(c.shape[0]))
         if kind in INT_LEVELS and not exact:
             t, alpha, cst = self._integer_query(q, lo, vdiff)
-            keys, idx = kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
-        else:
-            keys, idx = kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
-        return _finish(keys, q, metric), idx
+            return kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
+        return kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
+
+    def _distances(self, keys: np.ndarray, q: np.ndarray, metric: str) -> np.ndarray:
+        """_search_keys' keys -> the float32 distances search returns."""
+        return keys.astype(np.float32) if self._kind() == "binary" else _finish(keys, q, metric)
 
     def _integer_query(self, q: np.ndarray, lo: np.ndarray,
                        vdiff: np.ndarray) -> tuple[np.ndarray, Any, Any]:

@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import _rng
+from .._validate import _SMALL_FLOATS, as_ndarray, widen_small_floats
 
 try:
     import dask
@@ -29,6 +30,8 @@ def is_dask(X) -> bool:
 def float_dtype(dtype, *, name="X", force=None) -> np.dtype:
     """The dtype as_float_array would give (float16/32 → float32, ints → float64)."""
     dtype = np.dtype(dtype)
+    if dtype.kind == "V" and dtype.name in _SMALL_FLOATS:     # bfloat16, float8: widened
+        dtype = np.dtype(np.float32)
     if dtype.kind not in "fiu":
         raise TypeError(f"{name} must be a real numeric array, got dtype {dtype}")
     if force is not None:
@@ -39,14 +42,16 @@ def float_dtype(dtype, *, name="X", force=None) -> np.dtype:
 def as_rows(X, *, name="X", min_rows=1, min_cols=1):
     """X as a 2-D dask array chunked by whole rows, dtype and known shape checked.
 
-    A numpy array is wrapped (one chunk per ~128 MiB of rows); column chunks are merged
-    (rechunk(1: -1)), because every kernel needs whole rows.
+    Anything in memory goes through lowdim's one conversion path (_validate.as_ndarray:
+    torch, pandas, DLPack, ...; bfloat16/float8 widened to float32) and is wrapped (one
+    chunk per ~128 MiB of rows); column chunks are merged (rechunk(1: -1)), because every
+    kernel needs whole rows.
     """
     if hasattr(X, "tocsr") and hasattr(X, "nnz"):
         raise TypeError(f"{name} is a sparse matrix; this function needs a dense array "
                         "(use X.toarray())")
     if not is_dask(X):
-        arr = np.asarray(X)
+        arr = widen_small_floats(as_ndarray(X, name=name))
         if arr.ndim == 2 and arr.size:
             rows = max(1, (128 << 20) // max(1, arr.shape[1] * arr.itemsize))
             X = da.from_array(arr, chunks=(rows, -1))
@@ -55,14 +60,30 @@ def as_rows(X, *, name="X", min_rows=1, min_cols=1):
     float_dtype(X.dtype, name=name)
     if X.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {X.shape}")
-    if any(math.isnan(c) for c in X.chunks[0]) or any(math.isnan(c) for c in X.chunks[1]):
-        raise ValueError(f"{name} has unknown chunk sizes (shape {X.shape}), e.g. after boolean "
-                         f"indexing; call {name}.compute_chunk_sizes() first")
+    known_chunks(X, name)
     if X.size == 0 or X.shape[0] < min_rows or X.shape[1] < min_cols:
         raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     return X
+
+
+def shared(value):
+    """`value` as something tasks can take, sent once per worker, not once per task."""
+    try:
+        from distributed import default_client
+        client = default_client()
+    except (ImportError, ValueError):     # no distributed, or no Client: local schedulers
+        return dask.delayed(value, pure=True)
+    # hash=False: a fresh key each time (re-scattering a just-released hashed key races)
+    return client.scatter(value, broadcast=True, hash=False)
+
+
+def known_chunks(X, name):
+    """ValueError for a dask array of unknown chunk sizes (a shape check would see NaN)."""
+    if any(math.isnan(c) for axis in X.chunks for c in axis):
+        raise ValueError(f"{name} has unknown chunk sizes (shape {X.shape}), e.g. after boolean "
+                         f"indexing; call {name}.compute_chunk_sizes() first")
 
 
 def offsets(chunks) -> np.ndarray:

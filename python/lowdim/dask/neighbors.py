@@ -4,7 +4,8 @@ knn: lowdim.knn on every (query block, base block) pair gives each block's best 
 by (distance, global index) in a tree of fan-in 8, so a task holds two blocks or a few
 (rows, 8·k) candidate lists. Pairs rank by squared distance (or inner product, on unit
 rows for cosine) exactly as the in-memory kernel does, and the final sqrt / 1 − cos is
-applied once after the merge. lid / twonn / intrinsic_dim (Amsaleg 2015, Levina–Bickel
+applied once after the merge; topk_over_blocks is the same scheme for the code searches
+(pq.py, codecs.py). lid / twonn / intrinsic_dim (Amsaleg 2015, Levina–Bickel
 2004, Facco 2017) and ph_dimension (Schweinhart 2020) reuse the in-memory formulas.
 """
 from __future__ import annotations
@@ -42,11 +43,14 @@ def _pair_topk(x, y, k, kind, offset, same_block, n_threads):
 
 
 def _merge(k, *parts):
-    """k smallest (key, index) per row of several candidate lists; ties to the lower index."""
+    """k smallest (key, index) per row of several candidate lists; ties to the lower index.
+    Entries after (keys, indices), per-row counts such as RaBitQ's reranked, are added."""
     keys = np.concatenate([p[0] for p in parts], axis=1)
     idx = np.concatenate([p[1] for p in parts], axis=1)
     order = np.lexsort((idx, keys), axis=1)[:, :k]
-    return np.take_along_axis(keys, order, axis=1), np.take_along_axis(idx, order, axis=1)
+    counts = tuple(sum(p[j] for p in parts) for j in range(2, len(parts[0])))
+    return (np.take_along_axis(keys, order, axis=1), np.take_along_axis(idx, order, axis=1),
+            *counts)
 
 
 def _finish(part, metric):
@@ -69,6 +73,39 @@ def _tree(parts, k):
 
 def _pick(pair, i):
     return pair[i]
+
+
+def _per_block(fn, first, blocks, rows, *args):
+    """fn(first, first_row_j, *blocks[j], *args) as a delayed per non-empty block j."""
+    starts = offsets(rows)
+    return [dask.delayed(fn, pure=True)(first, int(starts[j]), *b, *args)
+            for j, b in enumerate(blocks) if rows[j]]
+
+
+def topk_over_blocks(Q, blocks, rows, k, prepare, scan, finish, outputs, gather=None):
+    """Blockwise top-k of every query block of Q against row blocks, merged by (key, index).
+
+    Per query block: prepare = (fn, *args) runs once on a worker, fn(query_block, *args);
+    scan = (fn, *args) per row block j, fn(prepared, first_row_j, *blocks[j], *args) -> the
+    block's best keys and global indices (plus per-row counts, added by _merge); a tree of
+    fan-in 8 merges them; finish = (fn, *args) or None, fn(merged, prepared, *args,
+    *gathered). gather = (fn, blocks, rows, *args), optional: per row block of another
+    array, fn(merged, first_row, *block, *args), whose results finish receives (e.g. the
+    rows the merged candidates need). rows: the blocks' row counts (empty blocks are
+    skipped). outputs: (shape after the query axis, dtype) of each array finish returns.
+    Returns those arrays as dask arrays of one graph, concatenated over query blocks.
+    """
+    results = [[] for _ in outputs]
+    for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
+        prep = dask.delayed(prepare[0], pure=True)(qi, *prepare[1:])
+        best = _tree(_per_block(scan[0], prep, blocks, rows, *scan[1:]), k)
+        gathered = [] if gather is None else _per_block(gather[0], best, *gather[1:])
+        if finish is not None:
+            best = dask.delayed(finish[0], pure=True)(best, prep, *finish[1:], *gathered)
+        for i, (tail, dtype) in enumerate(outputs):
+            results[i].append(da.from_delayed(dask.delayed(_pick)(best, i), (nq, *tail),
+                                              dtype=dtype))
+    return tuple(da.concatenate(r) for r in results)
 
 
 def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):
@@ -168,7 +205,8 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     ----------
     X : dask.array.Array (n, d), or None when `knn` is given
     k : int >= 2; estimator : {'mle', 'levina_bickel'}
-    knn : (distances, indices) dask arrays of shape (n, >= k), optional (Euclidean)
+    knn : (distances, indices) of shape (n, >= k), optional (Euclidean): dask arrays, or
+        in memory (checked as lowdim.lid checks them, before any task runs)
     duplicates : 'raise' (the only policy here: a point with a zero-distance neighbour
         raises ValueError when its block is computed)
 
@@ -181,12 +219,16 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     k = check_int(k, name="k", low=2)
     if knn is None:
         dist = _search(X, k, n_threads=n_threads)[0]
-    else:
-        dist = knn[0] if isinstance(knn[0], da.Array) else da.from_array(np.asarray(knn[0]))
+    elif not isinstance(knn, (tuple, list)) or len(knn) != 2:
+        raise TypeError("knn must be a (distances, indices) pair")
+    elif isinstance(knn[0], da.Array):
+        dist = knn[0]
         if dist.ndim != 2 or dist.shape[1] < k:
             raise ValueError(f"knn has {dist.shape[1] if dist.ndim == 2 else 0} neighbours "
                              f"per point, k={k} needs more")
         dist = dist.rechunk({1: -1})
+    else:       # in memory: every check of lowdim.lid(knn=...) now, on the client
+        dist = da.from_array(_id._check_knn_arrays(knn, k)[0])
     kfac = k if estimator == "mle" else k - 1
     return dist.map_blocks(_lid_block, k, kfac, dtype=np.float64, drop_axis=1)
 

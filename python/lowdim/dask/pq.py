@@ -9,6 +9,7 @@ in-memory k-means on lowdim's seeded sample.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 
 import dask
@@ -19,20 +20,10 @@ from .. import _config, _rng
 from .. import pq as _pq
 from .._ref_pq import _EPS
 from .._validate import check_int
+from ..quantizers import opq as _opq
 from . import codecs as _codecs
-from ._common import as_rows, offsets, seeded_sample
-from .neighbors import _FAN_IN, _pick, _tree
-
-
-def shared(value):
-    """`value` as something tasks can take, sent once per worker, not once per task."""
-    try:
-        from distributed import default_client
-        client = default_client()
-    except (ImportError, ValueError):     # no distributed, or no Client: local schedulers
-        return dask.delayed(value, pure=True)
-    # hash=False: a fresh key each time (re-scattering a just-released hashed key races)
-    return client.scatter(value, broadcast=True, hash=False)
+from ._common import as_rows, known_chunks, seeded_sample, shared
+from .neighbors import _FAN_IN, topk_over_blocks
 
 
 def _fitted(quantizer):
@@ -42,6 +33,17 @@ def _fitted(quantizer):
     return quantizer._fitted_codebooks()
 
 
+def _state(quantizer):
+    """What the workers need: (codebooks, OPQ rotation (d, d) or None)."""
+    return _fitted(quantizer), getattr(quantizer, "rotation_", None)
+
+
+def _rotated(x, state, name="X"):
+    """x·rotationᵀ as quantizer._rotated does (per row, so bitwise per block)."""
+    cb, rot = state
+    return x if rot is None else _opq.rotate(_pq._check_x(x, cb, name=name), rot)
+
+
 def _check_features(X, cb, name="X"):
     M, _, dsub = cb.shape
     if X.shape[1] != M * dsub:
@@ -49,8 +51,8 @@ def _check_features(X, cb, name="X"):
                          f"{M * dsub} (M={M} × dsub={dsub})")
 
 
-def _encode_block(block, codebooks, n_threads):
-    return _pq.pq_encode(block, codebooks, n_threads=n_threads)
+def _encode_block(block, state, n_threads):
+    return _pq.pq_encode(_rotated(block, state), state[0], n_threads=n_threads)
 
 
 def encode(quantizer, X, *, n_threads=1):
@@ -61,16 +63,20 @@ def encode(quantizer, X, *, n_threads=1):
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.encode(quantizer, X, n_threads=n_threads)
-    cb = _fitted(quantizer)
+    state = _state(quantizer)
+    cb = state[0]
     X = as_rows(X)
     _check_features(X, cb)
     dtype = _pq._code_dtype(cb.shape[1])
-    return X.map_blocks(_encode_block, shared(cb), n_threads, dtype=dtype,
+    return X.map_blocks(_encode_block, shared(state), n_threads, dtype=dtype,
                         chunks=(X.chunks[0], (cb.shape[0],)), meta=np.empty((0, 0), dtype))
 
 
-def _decode_block(block, codebooks, n_threads):
-    return _pq.pq_decode(block, codebooks, n_threads=n_threads)
+def _decode_block(block, state, n_threads):
+    cb, rot = state
+    out = _pq.pq_decode(block, cb, n_threads=n_threads)
+    return out if rot is None else np.ascontiguousarray(out.astype(np.float64) @ rot,
+                                                        np.float32)
 
 
 def _check_code_array(codes, cb):
@@ -80,6 +86,7 @@ def _check_code_array(codes, cb):
         got = codes.dtype if hasattr(codes, "dtype") else type(codes).__name__
         raise TypeError(f"codes must be a dask array of dtype {want} for {K} centroids per "
                         f"sub-space, got {got}")
+    known_chunks(codes, "codes")
     if codes.ndim != 2 or codes.shape[1] != M or not codes.shape[0] >= 1:
         raise ValueError(f"codes must have shape (n, {M}) with n >= 1, got {codes.shape}")
     return as_rows(codes, name="codes")
@@ -90,55 +97,68 @@ def decode(quantizer, codes, *, n_threads=1):
     A ScalarQuantizer or RaBitQ is decoded by lowdim.dask.codecs.decode."""
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.decode(quantizer, codes, n_threads=n_threads)
-    cb = _fitted(quantizer)
+    state = _state(quantizer)
+    cb = state[0]
     codes = _check_code_array(codes, cb)
     d = cb.shape[0] * cb.shape[2]
-    return codes.map_blocks(_decode_block, shared(cb), n_threads, dtype=np.float32,
+    return codes.map_blocks(_decode_block, shared(state), n_threads, dtype=np.float32,
                             chunks=(codes.chunks[0], (d,)), meta=np.empty((0, 0), np.float32))
 
 
-def _table(q, codebooks, n_threads):
-    q = _pq._check_x(q, codebooks, name="Q")
-    return _config.kernels().pq_distance_table(q, codebooks, n_threads)
+def _table(q, state, n_threads):
+    """The query block's ADC table and scale, as the in-memory search makes them."""
+    q = _pq._check_x(_rotated(q, state, name="Q"), state[0], name="Q")
+    return _pq._adc_table(q, state[0], n_threads)
 
 
-def _search_block(table, codes, codebooks, k, offset, n_threads):
-    c = _pq._check_codes(codes, codebooks)
-    dist, idx = _config.kernels().pq_search(table, c, min(k, len(c)), n_threads)
+def _search_block(table, offset, codes, state, k, n_threads):
+    c = _pq._check_codes(codes, state[0])
+    dist, idx = _config.kernels().pq_search(table[0], c, min(k, len(c)), n_threads)
     return dist, idx + offset
 
 
-def search(quantizer, Q, codes, k, *, n_threads=1):
+def _unscale(best, table):
+    dist, idx = best
+    if table[1] == 0:
+        return dist, idx
+    with np.errstate(over="ignore"):
+        return np.ldexp(dist, 2 * table[1]).astype(np.float32), idx
+
+
+def search(quantizer, Q, codes, k, *, n_threads=1, **options):
     """k nearest codes of each query by ADC (quantizer.search), codes a dask array.
 
     Q : ndarray or dask array (nq, d). Each query block's ADC table is made once on a worker
     and fetched by the tasks that search the code blocks; the per-block top-k are merged by
     (distance, global index), which is the in-memory order (ADC sums are per pair, so the
-    result is bitwise quantizer.search(Q, codes.compute(), k)).
+    result is bitwise quantizer.search(Q, codes.compute(), k, fast_scan=False); fast-scan's
+    uint8 tables are not used here, and with nbits=4 the in-memory default fast_scan=True
+    gives the same result except at its documented near-ties).
+
+    A ScalarQuantizer or RaBitQ is searched by lowdim.dask.codecs.search, which takes their
+    in-memory keyword options (metric, rescore, oversample, exact).
 
     Returns
     -------
     distances (nq, k) float32, indices (nq, k) int64: dask arrays of one graph (compute
     them together: dask.compute(d, i)).
     """
-    cb = _fitted(quantizer)
+    if not isinstance(quantizer, _pq.ProductQuantizer):
+        return _codecs.search(quantizer, Q, codes, k, n_threads=n_threads, **options)
+    if options:
+        raise TypeError(f"search() got unexpected keyword arguments {sorted(options)} for a "
+                        "ProductQuantizer (lowdim.dask runs the plain ADC scan)")
+    state = _state(quantizer)
+    cb = state[0]
     codes = _check_code_array(codes, cb)
     Q = as_rows(Q, name="Q")
     _check_features(Q, cb, name="Q")
     k = check_int(k, name="k", low=1, high=codes.shape[0])
-    cbs = shared(cb)
-    starts = offsets(codes.chunks[0])
-    blocks = codes.to_delayed()[:, 0]
-    dists, idxs = [], []
-    for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
-        table = dask.delayed(_table, pure=True)(qi, cbs, n_threads)
-        parts = [dask.delayed(_search_block, pure=True)(table, c, cbs, k, int(starts[j]),
-                                                        n_threads)
-                 for j, c in enumerate(blocks)]
-        best = _tree(parts, k)
-        dists.append(da.from_delayed(dask.delayed(_pick)(best, 0), (nq, k), dtype=np.float32))
-        idxs.append(da.from_delayed(dask.delayed(_pick)(best, 1), (nq, k), dtype=np.int64))
-    return da.concatenate(dists), da.concatenate(idxs)
+    cbs = shared(state)
+    blocks = [(c,) for c in codes.to_delayed()[:, 0]]
+    return topk_over_blocks(Q, blocks, codes.chunks[0], k, (_table, cbs, n_threads),
+                            (_search_block, cbs, k, n_threads), (_unscale,),
+                            [((k,), np.float32), ((k,), np.int64)])
 
 
 # ---- training ---------------------------------------------------------------------------
@@ -148,6 +168,8 @@ def _params(quantizer, X):
     nbits = check_int(quantizer.nbits, name="nbits", low=1, high=16)
     n_iter = check_int(quantizer.n_iter, name="n_iter", low=0, high=100_000)
     mppc = check_int(quantizer.max_points_per_centroid, name="max_points_per_centroid", low=1)
+    if quantizer.rotation not in (None, "opq"):
+        raise ValueError(f"rotation must be None or 'opq', got {quantizer.rotation!r}")
     n, d = X.shape
     if d % M:
         raise ValueError(f"n_features={d} is not divisible by M={M}")
@@ -169,10 +191,13 @@ def _initial(x, first, M, K):
     return np.ascontiguousarray(x[first].reshape(K, M, -1).transpose(1, 0, 2))
 
 
-def _kmeans_on_sample(x, M, K, n_iter, seed, n_threads):
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    first = _rng.sample_without_replacement(seed, _rng.STREAM_PQ_INIT, x.shape[0], K)
-    return _config.kernels().pq_kmeans(x, _initial(x, first, M, K), n_iter, n_threads)
+def _fit_on_sample(x, quantizer):
+    """The in-memory fit on the rows it would subsample itself (it then draws no further
+    sample, and the same initial rows): its codebooks and OPQ rotation, bitwise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)     # warned on the client, for all n
+        fitted = quantizer.fit(x)
+    return fitted.codebooks_, fitted.rotation_
 
 
 def _lloyd_partial(block, codebooks):
@@ -237,7 +262,8 @@ def fit(quantizer, X, *, sample=False):
 
     sample=True: the in-memory fit on the seeded subsample it would draw itself
     (max_points_per_centroid · K rows, stream STREAM_PQ_SUBSAMPLE), gathered and trained on
-    one worker: the codebooks are bitwise quantizer.fit(X.compute()).
+    one worker: the codebooks (and an OPQ rotation_, rotation='opq') are bitwise
+    quantizer.fit(X.compute()). Lloyd (sample=False) learns no rotation and refuses 'opq'.
 
     A ScalarQuantizer or RaBitQ is fitted by lowdim.dask.codecs.fit (sample is ignored).
     """
@@ -245,16 +271,21 @@ def fit(quantizer, X, *, sample=False):
         return _codecs.fit(quantizer, X)
     X = as_rows(X)
     M, K, n_iter, mppc = _params(quantizer, X)
+    if not sample and quantizer.rotation == "opq":
+        raise ValueError("rotation='opq' trains on one sample (rounds of k-means and an SVD "
+                         "over the same rows): use lowdim.dask.fit(..., sample=True)")
     n, d = X.shape
     seed = _rng.resolve_random_state(quantizer.random_state, quantizer.seed,
                                      owner="ProductQuantizer")
     n_threads = _config.resolve_threads(quantizer.n_threads)
     _warn_few(n, K)
+    rot = None
     if sample:
         rows = seeded_sample(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K).compute()
         x = X[rows].astype(np.float32).rechunk({0: -1}).to_delayed()[0, 0]
-        cb = dask.delayed(_kmeans_on_sample, pure=True)(x, M, K, n_iter, seed,
-                                                        n_threads).compute()
+        worker_copy = copy.copy(quantizer)
+        worker_copy.n_threads, worker_copy.seed = n_threads, seed
+        cb, rot = dask.delayed(_fit_on_sample, pure=True)(x, worker_copy).compute()
     else:
         first = seeded_sample(seed, _rng.STREAM_PQ_INIT, n, K).compute()
         x0 = X[first].astype(np.float32).compute()
@@ -270,6 +301,7 @@ def fit(quantizer, X, *, sample=False):
             sums, counts = parts[0].compute()
             cb = _update(cb, sums, counts)
     quantizer.codebooks_ = cb
+    quantizer.rotation_ = rot
     quantizer.n_features_in_ = d
     quantizer.seed_ = seed
     return quantizer

@@ -327,21 +327,32 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         step = max(1, _BLOCK // n)
         for q0 in range(0, nq, step):
             qs = q[q0:q0 + step]
-            est, bound = self._estimate(self._rotated(qs), c)
-            if vec is None:
-                d, i = _top_k(est, k)
-                dist[q0:q0 + step], idx[q0:q0 + step] = d, i
-                continue
-            ub = np.partition(est + bound, k - 1, axis=1)[:, k - 1:k]
-            keep = (est - bound) <= ub
-            for j in range(qs.shape[0]):
-                cand = np.flatnonzero(keep[j])
-                diff = vec[cand].astype(np.float64) - qs[j].astype(np.float64)
-                exact = np.einsum("ij,ij->i", diff, diff)
-                order = np.lexsort((cand, exact))[:k]
-                dist[q0 + j], idx[q0 + j] = exact[order], cand[order]
-                reranked[q0 + j] = cand.size
+            keys, i, r = self._ranked(self._rotated(qs), qs, c, k, vec)
+            dist[q0:q0 + step], idx[q0:q0 + step], reranked[q0:q0 + step] = keys, i, r
         return dist, idx, reranked
+
+    def _ranked(self, y: np.ndarray, q: np.ndarray, c: np.ndarray, k: int,
+                vec: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best k of the codes c for the queries q (float32) rotated to y: float64 keys
+        ascending (estimates, or with vectors vec exact squared distances of the candidates
+        the bounds keep), equal keys by lower index; int64 indices; reranked counts (nq,).
+        Keys of a pair do not depend on the other codes, so lowdim.dask merges blocks."""
+        est, bound = self._estimate(y, c)
+        if vec is None:
+            return (*_top_k(est, k), np.zeros(len(y), np.int64))
+        ub = np.partition(est + bound, k - 1, axis=1)[:, k - 1:k]
+        keep = (est - bound) <= ub
+        keys = np.empty((len(y), k))
+        idx = np.empty((len(y), k), np.int64)
+        reranked = np.empty(len(y), np.int64)
+        for j in range(len(y)):
+            cand = np.flatnonzero(keep[j])
+            diff = vec[cand].astype(np.float64) - q[j].astype(np.float64)
+            exact = np.einsum("ij,ij->i", diff, diff)
+            order = np.lexsort((cand, exact))[:k]
+            keys[j], idx[j] = exact[order], cand[order]
+            reranked[j] = cand.size
+        return keys, idx, reranked
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -407,9 +418,10 @@ def _quantize_queries(y: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray,
 
 
 def _top_k(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the k smallest keys ascending, equal keys by lower index (also at the k-th)."""
+    """Per row the k smallest keys ascending (key's dtype), equal keys by lower index (also
+    at the k-th)."""
     kth = np.partition(key, k - 1, axis=1)[:, k - 1]
-    dist = np.empty((key.shape[0], k), np.float32)
+    dist = np.empty((key.shape[0], k), key.dtype)
     idx = np.empty((key.shape[0], k), np.int64)
     for j in range(key.shape[0]):
         cand = np.flatnonzero(key[j] <= kth[j])
