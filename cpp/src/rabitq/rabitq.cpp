@@ -24,6 +24,17 @@ const ScanFn kScan[] = {
 #endif
 };
 
+using PopFn = decltype(&scalar::rabitq_popdot_rows);
+
+const PopFn kPop[] = {
+    scalar::rabitq_popdot_rows,
+#ifdef LOWDIM_HAVE_AVX2
+    avx2::rabitq_popdot_rows,
+#else
+    scalar::rabitq_popdot_rows,
+#endif
+};
+
 constexpr std::size_t kRows = 2048;  // database rows per task: the codes of a task stay in L2
 
 }  // namespace
@@ -36,6 +47,17 @@ void rabitq_build_lut(const float* y, std::size_t nbytes, float* lut) {
     for (unsigned v = 1; v < 256; ++v)
       t[v] = t[v & (v - 1)] + yb[7 - __builtin_ctz(v)];
   }
+}
+
+void rabitq_scan_block(const float* lut, const std::uint8_t* codes, std::size_t n,
+                       std::size_t nbytes, std::size_t stride, float* out) {
+  kScan[isa_index(Isa::avx2)](lut, codes, n, nbytes, stride, out);
+}
+
+void rabitq_popdot(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
+                   std::size_t stride, int bits, const std::uint8_t* qplanes, int qbits,
+                   std::uint64_t* out) {
+  kPop[isa_index(Isa::avx2)](codes, n, nbytes, stride, bits, qplanes, qbits, out);
 }
 
 void rabitq_scan(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,

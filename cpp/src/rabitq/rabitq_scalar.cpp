@@ -11,3 +11,14 @@ void rabitq_scan_rows(const float* lut, const std::uint8_t* codes, std::size_t n
 }
 
 }  // namespace lowdim::scalar
+
+namespace lowdim::scalar {
+
+void rabitq_popdot_rows(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
+                        std::size_t stride, int bits, const std::uint8_t* qplanes, int qbits,
+                        std::uint64_t* out) {
+  for (std::size_t r = 0; r < n; ++r)
+    out[r] = rabitq_impl::popdot_row(codes + r * stride, nbytes, 0, bits, qplanes, qbits);
+}
+
+}  // namespace lowdim::scalar
