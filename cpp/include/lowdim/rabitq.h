@@ -46,6 +46,19 @@ void rabitq_popdot(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
                    std::size_t stride, int bits, const std::uint8_t* qplanes, int qbits,
                    std::uint64_t* out);
 
+// 1-bit codes, quantized queries, in-register tables (AVX2 only; the scalar level uses
+// rabitq_popdot, whose result is the same integer). tcodes: codes transposed in blocks of 32,
+// byte b of code 32·blk + i at tcodes[(blk·nbytes + b)·32 + i]; luts: ndigits × 2·nbytes
+// tables of 32 bytes (16 entries twice, one copy per 128-bit lane), table p entry v = Σ_{t<4, bit 3−t of v} digit_g(q[4p + t]) with
+// digit_g(q) = (q >> 4g) & 15; out[32·blk + i] = ⟨u, q⟩ = Σ_g 16^g Σ_p table_p(nibble p).
+namespace avx2 {
+void rabitq_fs_rows(const std::uint8_t* tcodes, std::size_t nblocks, std::size_t nbytes,
+                    const std::uint8_t* luts, int ndigits, std::uint64_t* out);
+}
+using FsFn = decltype(&avx2::rabitq_fs_rows);
+// The active level's table kernel, or nullptr when it has none (scalar).
+FsFn rabitq_fs_kernel();
+
 }  // namespace lowdim
 
 namespace lowdim {

@@ -60,6 +60,15 @@ void rabitq_popdot(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
   kPop[isa_index(Isa::avx2)](codes, n, nbytes, stride, bits, qplanes, qbits, out);
 }
 
+FsFn rabitq_fs_kernel() {
+#ifdef LOWDIM_HAVE_AVX2
+  const FsFn table[] = {nullptr, avx2::rabitq_fs_rows};
+  return table[isa_index(Isa::avx2)];
+#else
+  return nullptr;
+#endif
+}
+
 void rabitq_scan(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
                  std::size_t stride, const float* y, std::size_t nq, float* out, int n_threads) {
   const ScanFn scan = kScan[isa_index(Isa::avx2)];

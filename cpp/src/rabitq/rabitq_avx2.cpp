@@ -105,3 +105,61 @@ void rabitq_popdot_rows(const std::uint8_t* codes, std::size_t n, std::size_t nb
 }
 
 }  // namespace lowdim::avx2
+
+// 1-bit codes and quantized queries, in-register tables (the fast-scan idea of André et al.
+// applied to RaBitQ as in Gao & Long's code): codes transposed in blocks of 32 (byte b of the
+// 32 codes contiguous), one 16-entry table per code nibble holding Σ q over the nibble's set
+// bits for one 4-bit digit of q (≤ 60, so two nibbles of two bytes add in a byte), widened
+// to uint16 per byte pair and to uint32 every 64 bytes. Integer sums: out equals the popcount
+// kernel's ⟨u, q⟩ exactly.
+namespace lowdim::avx2 {
+namespace {
+
+// Byte sums of one code byte of 32 codes: table t[0..31] for the high nibble, t[32..63] for
+// the low one (each 16 entries stored twice, once per 128-bit lane of vpshufb).
+inline __m256i lookup(const std::uint8_t* codes32, const std::uint8_t* t) {
+  const __m256i low = _mm256_set1_epi8(0x0f);
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes32));
+  const __m256i th = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t));
+  const __m256i tl = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t + 32));
+  return _mm256_add_epi8(_mm256_shuffle_epi8(th, _mm256_and_si256(_mm256_srli_epi16(v, 4), low)),
+                         _mm256_shuffle_epi8(tl, _mm256_and_si256(v, low)));
+}
+
+}  // namespace
+
+void rabitq_fs_rows(const std::uint8_t* tcodes, std::size_t nblocks, std::size_t nbytes,
+                    const std::uint8_t* luts, int ndigits, std::uint64_t* out) {
+  const __m256i zero = _mm256_setzero_si256();
+  for (std::size_t blk = 0; blk < nblocks; ++blk) {
+    const std::uint8_t* cb = tcodes + blk * 32 * nbytes;
+    std::uint64_t res[32] = {};
+    for (int g = 0; g < ndigits; ++g) {
+      const std::uint8_t* L = luts + static_cast<std::size_t>(g) * 2 * nbytes * 32;
+      __m256i acc[4] = {zero, zero, zero, zero};
+      for (std::size_t b0 = 0; b0 < nbytes; b0 += 64) {
+        const std::size_t b1 = b0 + 64 < nbytes ? b0 + 64 : nbytes;
+        __m256i lo16 = zero, hi16 = zero;
+        for (std::size_t b = b0; b < b1; b += 2) {
+          __m256i s8 = lookup(cb + b * 32, L + 2 * b * 32);
+          if (b + 1 < b1) s8 = _mm256_add_epi8(s8, lookup(cb + (b + 1) * 32, L + (2 * b + 2) * 32));
+          lo16 = _mm256_add_epi16(lo16, _mm256_unpacklo_epi8(s8, zero));   // codes 0-7 | 16-23
+          hi16 = _mm256_add_epi16(hi16, _mm256_unpackhi_epi8(s8, zero));   // codes 8-15 | 24-31
+        }
+        acc[0] = _mm256_add_epi32(acc[0], _mm256_unpacklo_epi16(lo16, zero));  // 0-3 | 16-19
+        acc[1] = _mm256_add_epi32(acc[1], _mm256_unpackhi_epi16(lo16, zero));  // 4-7 | 20-23
+        acc[2] = _mm256_add_epi32(acc[2], _mm256_unpacklo_epi16(hi16, zero));  // 8-11 | 24-27
+        acc[3] = _mm256_add_epi32(acc[3], _mm256_unpackhi_epi16(hi16, zero));  // 12-15 | 28-31
+      }
+      alignas(32) std::uint32_t t[4][8];
+      for (int a = 0; a < 4; ++a) _mm256_store_si256(reinterpret_cast<__m256i*>(t[a]), acc[a]);
+      for (int c = 0; c < 32; ++c) {
+        const int a = (c & 15) >> 2, pos = (c & 3) + (c >= 16 ? 4 : 0);
+        res[c] += static_cast<std::uint64_t>(t[a][pos]) << (4 * g);
+      }
+    }
+    for (int c = 0; c < 32; ++c) out[blk * 32 + c] = res[c];
+  }
+}
+
+}  // namespace lowdim::avx2
