@@ -1,6 +1,7 @@
-// RaBitQ driver: per-query lookup tables and the per-ISA scan table. Threads split queries
-// (or, for a single query block, database rows); every output has one writer and is computed
-// in a fixed order, so results do not depend on the thread count or ISA.
+// RaBitQ driver: per-query lookup tables and the per-ISA tables of the scan, popcount and
+// in-register-table kernels (the estimator and search are in rabitq_search.cpp). Threads
+// split queries (or, for a single query block, database rows); every output has one writer
+// and is computed in a fixed order, so results do not depend on the thread count or ISA.
 #include "lowdim/rabitq.h"
 
 #include <algorithm>

@@ -1,7 +1,8 @@
 // AVX2 RaBitQ scan: the eight lanes of the scalar kernel are the eight lanes of one ymm
 // register; eight code bytes are widened to table offsets (b * 256 + byte) and gathered in
 // one instruction. Each lane adds the same values in the same order as the scalar kernel, so
-// the result is bitwise identical.
+// the result is bitwise identical. Below it: the popcount and in-register-table kernels of
+// ⟨u, q⟩ for quantized queries (integer, so equal to the scalar popcount exactly).
 #include <immintrin.h>
 
 #include "lowdim/rabitq.h"

@@ -1,5 +1,6 @@
-// The scalar RaBitQ scan (shared by the scalar translation unit and the AVX2 tail): eight
-// float32 lanes, lane = byte % 8, fixed final summation order (see lowdim/rabitq.h).
+// The scalar RaBitQ row kernels shared by the scalar translation unit and the AVX2 tails: the
+// float32 table scan (eight lanes, lane = byte % 8, fixed final summation order) and the
+// bit-plane popcount inner product ⟨u, q⟩ (see lowdim/rabitq.h).
 #pragma once
 #include <cstddef>
 #include <cstdint>

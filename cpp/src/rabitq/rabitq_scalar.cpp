@@ -1,5 +1,5 @@
-// Scalar RaBitQ scan: one table lookup per code byte into eight lanes. The fallback of every
-// other ISA and the bitwise reference the AVX2 kernel is tested against.
+// Scalar RaBitQ scan (one table lookup per code byte into eight lanes) and bit-plane popcount
+// product: the fallback of every other ISA and the bitwise reference of the AVX2 kernels.
 #include "lowdim/rabitq.h"
 #include "rabitq_impl.h"
 
