@@ -25,7 +25,7 @@ def variant():
 def test_opq_fit_encode_decode_search_equal_in_memory(dask_client):
     rng = np.random.default_rng(5)
     X = (rng.standard_normal((600, 4)) @ rng.standard_normal((4, 24))).astype(np.float32)
-    make = lambda: lowdim.ProductQuantizer(6, 4, seed=3, rotation="opq", opq_iter=2,  # noqa
+    make = lambda: lowdim.ProductQuantizer(6, 4, random_state=3, rotation="opq", opq_iter=2,  # noqa
                                            max_points_per_centroid=30)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)         # few points per centroid

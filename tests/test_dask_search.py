@@ -62,7 +62,7 @@ def test_scalar_quantizer_search_is_bitwise_in_memory(client, data):
     Q = data[:33] + 0.01
     wants, graphs = [], []
     for kind, rotation, metric, exact in SQ_CASES:
-        sq = lowdim.ScalarQuantizer(kind, rotation=rotation, seed=5).fit(data)
+        sq = lowdim.ScalarQuantizer(kind, rotation=rotation, random_state=5).fit(data)
         codes = sq.encode(data)
         wants.append(sq.search(Q, codes, 9, metric=metric, exact=exact))
         Qin = rows(Q, Q_CHUNKS) if kind in ("uint8", "binary") else Q    # dask or in memory
@@ -94,8 +94,8 @@ def test_scalar_quantizer_rescore_is_bitwise_in_memory(client, data):
 
 def test_rabitq_search_is_bitwise_in_memory(client, data):
     Q = data[:33] + 0.01
-    quantizers = [lowdim.RaBitQ(bits=1, seed=4).fit(data),
-                  lowdim.RaBitQ(bits=3, query_bits=6, seed=4).fit(data)]
+    quantizers = [lowdim.RaBitQ(bits=1, random_state=4).fit(data),
+                  lowdim.RaBitQ(bits=3, query_bits=6, random_state=4).fit(data)]
     graphs = []
     for rq, Qin in zip(quantizers, (rows(Q, Q_CHUNKS), Q)):
         graphs += ldd.search(rq, Qin, rows(rq.encode(data), CODE_CHUNKS), 9)
@@ -119,7 +119,7 @@ def test_rabitq_rescore_is_the_exact_top_k(client, data):
     Q = data[:33] + 0.01
     k = 6
     # eps0=5: every bound holds on this data (checked), so in-memory and dask are exact
-    rq = lowdim.RaBitQ(bits=2, eps0=5.0, seed=4).fit(data)
+    rq = lowdim.RaBitQ(bits=2, eps0=5.0, random_state=4).fit(data)
     codes = rq.encode(data)
     est, bound = rq.estimate_distances(Q, codes)
     exact = _exact_top_k(Q, data, len(data))
@@ -127,7 +127,7 @@ def test_rabitq_rescore_is_the_exact_top_k(client, data):
     np.put_along_axis(true, exact[1], exact[0], axis=1)
     assert (np.abs(true - est) <= bound).all()
     # default eps0: some bounds fail; each block then keeps more than the global cut
-    loose = lowdim.RaBitQ(bits=1, seed=4).fit(data)
+    loose = lowdim.RaBitQ(bits=1, random_state=4).fit(data)
     loose_codes = loose.encode(data)
     got = run(client, *ldd.search(rq, Q, rows(codes, CODE_CHUNKS), k,
                                   rescore=rows(data, (350, 350))),
@@ -155,7 +155,7 @@ def test_pq_search_of_extreme_magnitudes_is_the_in_memory_search(client):
     for scale in (1e25, 1e-12):
         X = (rng.standard_normal((600, 16)) * scale).astype(np.float32)
         with pytest.warns(UserWarning, match="recommended"):
-            pq = lowdim.ProductQuantizer(4, 4, seed=3).fit(X)
+            pq = lowdim.ProductQuantizer(4, 4, random_state=3).fit(X)
         codes = pq.encode(X)
         cases.append(pq.search(X[:30] * 1.01, codes, 5, fast_scan=False))
         graphs += ldd.search(pq, rows(X[:30] * 1.01, (13, 17)), rows(codes, (250, 250, 100)), 5)
@@ -196,7 +196,7 @@ def _in_memory_error(fn):
 
 def test_search_bad_input_raises_the_in_memory_errors_up_front(client, data):
     sq = lowdim.ScalarQuantizer("int8").fit(data)
-    rq = lowdim.RaBitQ(seed=1).fit(data)
+    rq = lowdim.RaBitQ(random_state=1).fit(data)
     Q = data[:5]
     for q in (sq, rq):
         codes = q.encode(data)

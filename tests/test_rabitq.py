@@ -52,24 +52,37 @@ def test_scan_is_masked_sum_and_bitwise_twin(rng, nbytes):
     np.testing.assert_array_equal(got, _config.kernels().rabitq_scan(codes, nbytes, y, 1))
 
 
-@pytest.mark.parametrize("d, bits, qb", [(1, 1, None), (7, 1, None), (100, 1, None),
-                                         (128, 1, None), (7, 2, None), (100, 3, 4),
-                                         (128, 4, None), (128, 8, 8), (64, 2, 6)])
-def test_codes_identical_across_backends_and_threads(rng, variant, d, bits, qb):
+# d = 300 without rotation (38 plane bytes) and 512 with it (64) reach the AVX2 32-byte
+# chunks and their byte tail; the others run the tails only
+@pytest.mark.parametrize("d, bits, qb, rot", [
+    (1, 1, None, "hadamard"), (7, 1, None, "hadamard"), (100, 1, None, "hadamard"),
+    (128, 1, None, "hadamard"), (7, 2, None, "hadamard"), (100, 3, 4, "hadamard"),
+    (128, 4, None, "hadamard"), (128, 8, 8, "hadamard"), (64, 2, 6, "hadamard"),
+    (300, 1, 4, None), (300, 2, 7, None), (512, 1, 8, "hadamard"), (20, 1, 5, None)])
+def test_codes_estimates_search_identical_across_backends_and_threads(rng, variant, d, bits,
+                                                                      qb, rot):
+    if variant == "numpy":
+        pytest.skip("the numpy twin is the reference of this comparison")
     x = _gauss(rng, 300, d)
     q = _gauss(rng, 5, d)
-    r = lowdim.RaBitQ(bits, random_state=3, query_bits=qb).fit(x)
-    codes = r.encode(x)
-    est = r.estimate_distances(q, codes)[0]
+
+    def run(n_threads):
+        r = lowdim.RaBitQ(bits, random_state=3, rotation=rot, query_bits=qb, eps0=2.5,
+                          n_threads=n_threads).fit(x)
+        codes = r.encode(x)
+        # 5 queries take the AVX2 table kernel for 1-bit codes, 2 the popcount kernel
+        return (codes, *r.estimate_distances(q, codes), *r.search(q, codes, 4),
+                *r.search(q, codes, 4, rescore=x), *r.search(q[:2], codes, 4))
+
+    got = run(2)
     saved = lowdim.backend()
     lowdim.set_backend("numpy")
     try:
-        ref = lowdim.RaBitQ(bits, random_state=3, query_bits=qb, n_threads=1).fit(x)
-        np.testing.assert_array_equal(codes, ref.encode(x))
-        np.testing.assert_array_equal(est, ref.estimate_distances(q, codes)[0])
+        ref = run(1)
     finally:
         lowdim.set_backend(saved)
-    np.testing.assert_array_equal(codes, lowdim.RaBitQ(bits, random_state=3, n_threads=1).fit(x).encode(x))
+    for a, b in zip(got + run(1), ref + ref):
+        np.testing.assert_array_equal(a, b)
 
 
 def _cos(e, o):

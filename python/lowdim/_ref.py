@@ -13,7 +13,8 @@ from ._ref_knn import knn
 from ._ref_mst import mst, mst_length_batch
 from ._ref_pq import pq_decode, pq_distance_table, pq_encode, pq_kmeans, pq_search
 from ._ref_sparse_projection import csr_spmm, sparse_rp_csr, sparse_rp_dense, sparse_rp_pattern
-from .quantizers._ref_rabitq import rabitq_encode, rabitq_lut, rabitq_scan
+from .quantizers._ref_rabitq import (rabitq_encode, rabitq_encode_raw, rabitq_estimate,
+                                     rabitq_lut, rabitq_scan, rabitq_search)
 from ._rng import random_bits
 
 __all__ = [
@@ -21,7 +22,8 @@ __all__ = [
     "hamming_knn",
     "csr_spmm", "fjlt", "fwht", "knn", "mst", "mst_length_batch", "pq_decode",
     "pq_distance_table", "pq_encode", "pq_fastscan_search", "pq_kmeans", "pq_search",
-    "rabitq_encode", "rabitq_lut", "rabitq_scan",
+    "rabitq_encode", "rabitq_encode_raw", "rabitq_estimate", "rabitq_lut", "rabitq_scan",
+    "rabitq_search",
     "random_bits",
     "sparse_rp_csr", "sparse_rp_dense", "sparse_rp_pattern", "srht",
 ]

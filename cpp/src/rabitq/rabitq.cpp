@@ -1,6 +1,7 @@
-// RaBitQ driver: per-query lookup tables and the per-ISA scan table. Threads split queries
-// (or, for a single query block, database rows); every output has one writer and is computed
-// in a fixed order, so results do not depend on the thread count or ISA.
+// RaBitQ driver: per-query lookup tables and the per-ISA tables of the scan, popcount and
+// in-register-table kernels (the estimator and search are in rabitq_search.cpp). Threads
+// split queries (or, for a single query block, database rows); every output has one writer
+// and is computed in a fixed order, so results do not depend on the thread count or ISA.
 #include "lowdim/rabitq.h"
 
 #include <algorithm>
@@ -24,6 +25,17 @@ const ScanFn kScan[] = {
 #endif
 };
 
+using PopFn = decltype(&scalar::rabitq_popdot_rows);
+
+const PopFn kPop[] = {
+    scalar::rabitq_popdot_rows,
+#ifdef LOWDIM_HAVE_AVX2
+    avx2::rabitq_popdot_rows,
+#else
+    scalar::rabitq_popdot_rows,
+#endif
+};
+
 constexpr std::size_t kRows = 2048;  // database rows per task: the codes of a task stay in L2
 
 }  // namespace
@@ -36,6 +48,26 @@ void rabitq_build_lut(const float* y, std::size_t nbytes, float* lut) {
     for (unsigned v = 1; v < 256; ++v)
       t[v] = t[v & (v - 1)] + yb[7 - __builtin_ctz(v)];
   }
+}
+
+void rabitq_scan_block(const float* lut, const std::uint8_t* codes, std::size_t n,
+                       std::size_t nbytes, std::size_t stride, float* out) {
+  kScan[isa_index(Isa::avx2)](lut, codes, n, nbytes, stride, out);
+}
+
+void rabitq_popdot(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,
+                   std::size_t stride, int bits, const std::uint8_t* qplanes, int qbits,
+                   std::uint64_t* out) {
+  kPop[isa_index(Isa::avx2)](codes, n, nbytes, stride, bits, qplanes, qbits, out);
+}
+
+FsFn rabitq_fs_kernel() {
+#ifdef LOWDIM_HAVE_AVX2
+  const FsFn table[] = {nullptr, avx2::rabitq_fs_rows};
+  return table[isa_index(Isa::avx2)];
+#else
+  return nullptr;
+#endif
 }
 
 void rabitq_scan(const std::uint8_t* codes, std::size_t n, std::size_t nbytes,

@@ -23,7 +23,7 @@ from .._base import check_is_fitted
 from .._validate import as_float_array, as_ndarray, check_int
 from ..codecs.quantizer import (INT_LEVELS, ScalarQuantizer, _check_metric, _nonzero_rows,
                                 _rerank, code_dtype, code_width)
-from ..quantizers.rabitq import _BLOCK, RaBitQ
+from ..quantizers.rabitq import RaBitQ
 from ._common import as_rows, is_dask, known_chunks, shared
 from .neighbors import _FAN_IN, topk_over_blocks
 
@@ -261,20 +261,17 @@ def _search_sq(q, Q, codes, k, n_threads, *, metric="euclidean", rescore=None, o
 
 def _rabitq_queries(block, q):
     qf = q._check_x(block, "Q")
-    return qf, q._rotated(qf)
+    return qf, q._query_args(qf)
 
 
 def _rabitq_scan(prep, offset, block, vectors, q, k):
-    """The block's best k (in-memory _ranked, over query steps of _BLOCK pairs); with
-    vectors, bound-based reranking against the block's own k-th upper bound."""
+    """The block's best k (the in-memory kernel on this block's codes); with vectors,
+    bound-based reranking against the block's own k-th upper bound."""
     c = q._check_codes(_native(block))
-    vec = None if vectors is None else as_float_array(vectors, name="rescore")
-    qf, y = prep
-    kb = min(k, len(c))
-    step = max(1, _BLOCK // len(c))
-    parts = [q._ranked(y[s:s + step], qf[s:s + step], c, kb, vec)
-             for s in range(0, len(qf), step)]
-    keys, idx, counts = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    vec = (None if vectors is None
+           else as_float_array(vectors, name="rescore", dtype=np.float32))
+    qf, qargs = prep
+    keys, idx, counts = q._ranked(qargs, qf, c, min(k, len(c)), vec)
     return keys, idx + offset, counts
 
 

@@ -1,10 +1,12 @@
-"""numpy twin of cpp/src/rabitq: the RaBitQ scan s = Σ_{j: b_j = 1} y_j on packed bit planes
-and the 1-8-bit encoder (extended RaBitQ, Gao et al. 2025, rescaling search).
+"""numpy twin of cpp/src/rabitq: the RaBitQ scan s = Σ_{j: b_j = 1} y_j on packed bit planes,
+the 1-8-bit encoder (extended RaBitQ, Gao et al. 2025, rescaling search), and the estimator,
+error bounds and top-k search (Gao & Long 2024, Theorem 3.2).
 
-Same names, arguments and outputs as lowdim._core.rabitq_scan / rabitq_lut / rabitq_encode
-and the same operation order (cpp/include/lowdim/rabitq.h): float32 tables built in increasing
-code value, eight lanes summed in a fixed tree; float64 sequential sums (np.cumsum) and events
-sorted by (t, j) in the encoder, so results are bitwise equal.
+Same names, arguments and outputs as lowdim._core.rabitq_* and the same operation order
+(cpp/include/lowdim/rabitq.h): float32 tables built in increasing code value, eight lanes
+summed in a fixed tree; eight-lane float64 norms, sequential sums (np.cumsum) and events
+sorted by (t, j) in the encoder; exact integer popcount products; the same float64 estimator
+expressions and (key, index) order of the top k, so results are bitwise equal.
 """
 from __future__ import annotations
 
@@ -70,6 +72,16 @@ _TIGHT_START = (0.0, 0.15, 0.20, 0.52, 0.59, 0.71, 0.75, 0.77, 0.81)
 _KEPS, _KNENUM = 1e-5, 10
 
 
+def _lane_sum(v: np.ndarray) -> np.ndarray:
+    """Row sums of v (n, m) float64 in the C++ order: eight lanes j % 8 (zero-padded to a
+    multiple of 8), each summed left to right, then ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7))."""
+    n, m = v.shape
+    pad = np.zeros((n, -(-m // 8) * 8))
+    pad[:, :m] = v
+    a = np.cumsum(pad.reshape(n, -1, 8), axis=1)[:, -1, :]
+    return ((a[:, 0] + a[:, 1]) + (a[:, 2] + a[:, 3])) + ((a[:, 4] + a[:, 5]) + (a[:, 6] + a[:, 7]))
+
+
 def _seqsum(v: np.ndarray) -> float:
     """Left-to-right float64 sum (the C++ loop order; np.sum is pairwise)."""
     return float(np.cumsum(v)[-1]) if v.size else 0.0
@@ -114,10 +126,11 @@ def rabitq_encode(r, D, bits, n_threads):
     pos = r[:, :D] > 0
     out[:, :nb] = np.packbits(np.pad(pos, ((0, 0), (0, D8 - D))), axis=1)
     fac = np.zeros((n, 3), np.float32)
-    norms = np.sqrt(np.cumsum(x64 * x64, axis=1)[:, -1])      # row-wise sequential sums
+    r64 = r.astype(np.float64)
+    norms = np.sqrt(_lane_sum(r64 * r64))                    # the C++ eight-lane order
     fac[:, 0] = norms
     if ex == 0:
-        l1 = np.cumsum(np.abs(x64), axis=1)[:, -1]
+        l1 = _lane_sum(np.abs(r64))
         with np.errstate(divide="ignore", invalid="ignore"):
             fac[:, 1] = np.where(norms > 0, l1 / (np.sqrt(float(D)) * norms), 1.0)
     for i in range(n if ex else 0):
@@ -136,3 +149,109 @@ def rabitq_encode(r, D, bits, n_threads):
     nf = 2 if ex == 0 else 3
     out[:, bits * nb:] = fac[:, :nf].astype("<f4").view(np.uint8)
     return out
+
+
+def rabitq_encode_raw(x, center, signs, D, D8, bits, n_threads):
+    """Codes of raw rows x (n, d): r = x − center zero-padded to D8, rotated by
+    FWHT(signs ⊙ r)·(1/√D) when signs is given, then rabitq_encode (see rabitq.h)."""
+    from .._ref_hadamard import fwht
+    x = np.ascontiguousarray(x, np.float32)
+    r = np.zeros((x.shape[0], D8), np.float32)
+    r[:, :x.shape[1]] = x - center
+    if signs is not None:
+        work = np.ascontiguousarray(r[:, :D]) * signs
+        fwht(work, 1.0 / np.sqrt(D), n_threads)
+        r[:, :D] = work
+    return rabitq_encode(r, D, bits, n_threads)
+
+
+def _code_factors(codes, D, bits, bscale, need_usum):
+    """Per code float64 n2, g2, sl, Σu (the driver's CodeFactors, same operation order)."""
+    nb = codes.shape[1] - (8 if bits == 1 else 12)
+    nb //= bits
+    f = np.ascontiguousarray(codes[:, bits * nb:]).view("<f4").astype(np.float64)
+    norm, ip = f[:, 0], f[:, 1]
+    xnorm = f[:, 2] if bits > 1 else np.full(len(codes), np.sqrt(float(D)) / 2.0)
+    n2 = norm * norm
+    g2 = 2.0 * (norm / (ip * xnorm))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sl = norm * (np.sqrt(np.maximum(0.0, 1.0 - ip * ip)) / ip * bscale)
+    usum = _u_values(codes, nb, bits).sum(axis=1, dtype=np.int64).astype(np.float64) \
+        if need_usum else None
+    return n2, g2, sl, usum
+
+
+def _u_values(codes, nb, bits):
+    """Unsigned code values u (n, 8·nb) int64 from the bit planes."""
+    u = np.zeros((codes.shape[0], nb * 8), np.int64)
+    for k in range(bits):
+        u += np.unpackbits(codes[:, k * nb:(k + 1) * nb], axis=1).astype(np.int64) << (bits - 1 - k)
+    return u
+
+
+def _estimate_block(codes, D, bits, y, qint, qp, bscale, fac):
+    """float64 (est, bound) of all queries against codes (the driver's formulas)."""
+    n2, g2, sl, usum = fac
+    nb = (y if y is not None else qint).shape[1] // 8
+    if qint is not None:
+        u = _u_values(codes, nb, bits).astype(np.float64)
+        uq = qint.astype(np.float64) @ u.T           # integers < 2^53: exact
+        xy = (qp[:, 1:2] * usum[None] + qp[:, 2:3] * uq) - qp[:, 3:4]
+    else:
+        xy = None
+        for k in range(bits):
+            s = rabitq_scan(np.ascontiguousarray(codes[:, k * nb:]), nb, y, 1)
+            t = float(1 << (bits - 1 - k)) * s.astype(np.float64)
+            xy = t if xy is None else xy + t
+        xy = xy - qp[:, 3:4]
+    rq2 = qp[:, 0:1]
+    est = (n2[None] + rq2) - g2[None] * xy
+    bound = (2.0 * np.sqrt(rq2)) * sl[None]
+    return est, bound
+
+
+def rabitq_estimate(codes, D, bits, y, qint, qbits, qp, bscale, n_threads):
+    """(est, bound) float32 (nq, n); arguments as lowdim._core.rabitq_estimate."""
+    codes = np.ascontiguousarray(codes)
+    fac = _code_factors(codes, D, bits, bscale, qint is not None)
+    est, bound = _estimate_block(codes, D, bits, y, qint, qp, bscale, fac)
+    return est.astype(np.float32), bound.astype(np.float32)
+
+
+def _exact_sq(v, q):
+    """‖q − v_r‖² float64 per row: eight lanes j % 8, fixed tree (the C++ order)."""
+    diff = v.astype(np.float64) - q.astype(np.float64)
+    return _lane_sum(diff * diff)
+
+
+def _smallest(key, ids, k):
+    order = np.lexsort((ids, key))[:k]
+    return key[order], ids[order]
+
+
+def rabitq_search(codes, D, bits, y, qint, qbits, qp, bscale, k, vec, qraw, n_threads):
+    """(dist float32 (nq, k), idx int64, n_reranked int64 (nq,)); as lowdim._core.rabitq_search."""
+    codes = np.ascontiguousarray(codes)
+    fac = _code_factors(codes, D, bits, bscale, qint is not None)
+    nq, n = qp.shape[0], codes.shape[0]
+    dist = np.empty((nq, k), np.float32)
+    idx = np.empty((nq, k), np.int64)
+    nr = np.zeros(nq, np.int64)
+    ids = np.arange(n)
+    step = max(1, (1 << 22) // n)
+    for q0 in range(0, nq, step):
+        sl = slice(q0, q0 + step)
+        est, bound = _estimate_block(codes, D, bits, None if y is None else y[sl],
+                                     None if qint is None else qint[sl], qp[sl], bscale, fac)
+        for j in range(est.shape[0]):
+            i = q0 + j
+            if vec is None:
+                kth = np.partition(est[j], k - 1)[k - 1]
+                cand = np.flatnonzero(est[j] <= kth)
+                dist[i], idx[i] = _smallest(est[j, cand], cand, k)
+                continue
+            ub = np.partition(est[j] + bound[j], k - 1)[k - 1]
+            cand = ids[(est[j] - bound[j]) <= ub]
+            dist[i], idx[i] = _smallest(_exact_sq(vec[cand], qraw[i]), cand, k)
+            nr[i] = cand.size
+    return dist, idx, nr

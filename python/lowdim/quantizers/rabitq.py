@@ -33,8 +33,7 @@ FORMAT_VERSION = 1
 ROTATIONS = (None, "hadamard")
 FACTOR_BYTES = 8                 # 1 bit: float32 ‖x − c‖, ⟨x̂, o⟩ after the sign bytes
 EX_FACTOR_BYTES = 12             # bits > 1: and float32 ‖x̄‖
-_BLOCK = 1 << 22                 # (query, code) pairs per estimate block: bounds temporaries
-_ENCODE_ROWS = 4096
+_ENCODE_ROWS = 16384
 
 
 class RaBitQ(TransformerMixin, BaseEstimator):
@@ -191,16 +190,28 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         nb = self._nbytes
         return c if k == 0 else np.ascontiguousarray(c[:, k * nb:(k + 1) * nb])
 
-    def _u_dot(self, c: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Σ_j u_j y_j for the unsigned code values u (0 … 2^B − 1): one scan per plane,
-        float64 (nq, n)."""
-        ex = int(self.bits) - 1
-        acc: Any = None
-        for k in range(ex + 1):
-            s = _config.kernels().rabitq_scan(self._plane(c, k), self._nbytes, y, self._threads())
-            term = float(1 << (ex - k)) * s.astype(np.float64)
-            acc = term if acc is None else acc + term
-        return acc
+    def _query_args(self, q: np.ndarray
+                    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray]:
+        """Checked float32 queries (nq, d) -> the kernels' query arguments: rotated float32 y
+        (float path) or quantized integers qint (nq, 8·nbytes) uint8, and qp (nq, 4) float64
+        = ‖y‖², lo, step, qc (see lowdim/rabitq.h). Computed here for both backends."""
+        D, half = self._D, ((1 << int(self.bits)) - 1) / 2.0
+        y = self._rotated(q)
+        y64 = y.astype(np.float64)
+        qp = np.zeros((len(q), 4))
+        qp[:, 0] = np.einsum("ij,ij->i", y64, y64)
+        if self.query_bits is None:
+            qp[:, 3] = half * y64.sum(axis=1)
+            return y, None, qp
+        qf, lo, step = _quantize_queries(y64[:, :D], int(self.query_bits))
+        qint = np.zeros(y.shape, np.uint8)
+        qint[:, :D] = qf
+        qp[:, 1], qp[:, 2] = lo[:, 0], step[:, 0]
+        qp[:, 3] = half * (D * qp[:, 1] + qp[:, 2] * qf.astype(np.float64).sum(axis=1))
+        return None, qint, qp
+
+    def _bscale(self) -> float:
+        return float(self.eps0) / math.sqrt(max(self._D - 1, 1))
 
     # ---- fit / encode / decode ---------------------------------------------------------------
 
@@ -219,11 +230,13 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         self._check_params()
         x = self._check_x(X)
+        signs = self._rotator()._signs() if self.rotation == "hadamard" else None
         out = np.empty((x.shape[0], self.code_size), np.uint8)
-        for r0 in range(0, x.shape[0], _ENCODE_ROWS):      # blocks bound the rotated copies
-            o = self._rotated(x[r0:r0 + _ENCODE_ROWS])
-            out[r0:r0 + o.shape[0]] = _config.kernels().rabitq_encode(
-                o, self._D, int(self.bits), self._threads())
+        for r0 in range(0, x.shape[0], _ENCODE_ROWS):      # blocks bound the twin's copies
+            xs = x[r0:r0 + _ENCODE_ROWS]
+            out[r0:r0 + xs.shape[0]] = _config.kernels().rabitq_encode_raw(
+                np.ascontiguousarray(xs), self.center_, signs, self._D, self._nbytes * 8,
+                int(self.bits), self._threads())
         return out
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
@@ -249,30 +262,6 @@ class RaBitQ(TransformerMixin, BaseEstimator):
 
     # ---- estimates ----------------------------------------------------------------------------
 
-    def _estimate(self, y: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Rotated queries y (nq, 8·nbytes) and codes -> (estimate, bound) float64 (nq, n)."""
-        D, half = self._D, ((1 << int(self.bits)) - 1) / 2.0
-        y64 = y.astype(np.float64)
-        rq2 = np.einsum("ij,ij->i", y64, y64)[:, None]
-        norm, ip, xnorm = self._factors(c)
-        if self.query_bits is None:
-            xy = self._u_dot(c, y) - half * y64.sum(axis=1)[:, None]
-        else:
-            # ŷ = lo + step·q with integer q: ⟨x̄, ŷ⟩ = lo·Σu + step·⟨u, q⟩ − half·Σŷ; the
-            # float32 scans of integer q are exact, so this is exact up to the final rounding
-            q, lo, step = _quantize_queries(y64[:, :D], int(self.query_bits))
-            qpad = np.zeros(y.shape, np.float32)
-            qpad[:, :D] = q
-            ones = np.zeros((1, y.shape[1]), np.float32)
-            ones[0, :D] = 1.0
-            usum = self._u_dot(c, ones)
-            qsum = q.astype(np.float64).sum(axis=1)[:, None]
-            xy = (lo * usum + step * self._u_dot(c, qpad)
-                  - half * (D * lo + step * qsum))
-        est = norm * norm + rq2 - 2.0 * (norm / (ip * xnorm)) * xy
-        slack = np.sqrt(np.maximum(0.0, 1.0 - ip * ip)) / ip * (self.eps0 / math.sqrt(max(D - 1, 1)))
-        return est, 2.0 * np.sqrt(rq2) * (norm * slack)
-
     def estimate_distances(self, Q: npt.ArrayLike,
                            codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Estimated squared distances between queries and coded vectors, with error bounds.
@@ -285,9 +274,10 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         """
         c = self._check_codes(codes)
         self._check_params()
-        y = self._rotated(self._check_x(Q, "Q"))
-        est, bound = self._estimate(y, c)
-        return est.astype(np.float32), bound.astype(np.float32)
+        y, qint, qp = self._query_args(self._check_x(Q, "Q"))
+        return _config.kernels().rabitq_estimate(c, self._D, int(self.bits), y, qint,
+                                                 int(self.query_bits or 0), qp, self._bscale(),
+                                                 self._threads())
 
     def search(self, Q: npt.ArrayLike, codes: np.ndarray, k: int, *,
                rescore: npt.ArrayLike | None = None
@@ -298,9 +288,11 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         ----------
         Q : array (nq, d); codes : from encode, (n, code_size); k : int in [1, n]
         rescore : None or float array (n, d), the original vectors of the codes
-            With vectors: only candidates whose lower bound (estimate − bound) is at most the
-            k-th smallest upper bound are reranked by their exact squared distance, so the
-            result is the exact top k whenever the bounds hold.
+            With vectors (used as float32): only candidates whose lower bound (estimate −
+            bound) is at most the k-th smallest upper bound are reranked by their exact squared
+            distance (float64), so the result is the exact top k whenever the bounds hold.
+            Estimates, bounds, the top k and the reranking all run in the kernel (one pass
+            over the codes per block of queries).
 
         Returns
         -------
@@ -316,43 +308,23 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         k = check_int(k, name="k", low=1, high=n)
         vec = None
         if rescore is not None:
-            vec = as_float_array(rescore, name="rescore")
+            vec = as_float_array(rescore, name="rescore", dtype=np.float32)
             if vec.shape != (n, self.n_features_in_):
                 raise ValueError(f"rescore must have shape ({n}, {self.n_features_in_}) (the "
                                  f"original vectors of the codes), got {vec.shape}")
-        nq = q.shape[0]
-        dist = np.empty((nq, k), np.float32)
-        idx = np.empty((nq, k), np.int64)
-        reranked = np.zeros(nq, np.int64)
-        step = max(1, _BLOCK // n)
-        for q0 in range(0, nq, step):
-            qs = q[q0:q0 + step]
-            keys, i, r = self._ranked(self._rotated(qs), qs, c, k, vec)
-            dist[q0:q0 + step], idx[q0:q0 + step], reranked[q0:q0 + step] = keys, i, r
-        return dist, idx, reranked
+        return self._ranked(self._query_args(q), q, c, k, vec)
 
-    def _ranked(self, y: np.ndarray, q: np.ndarray, c: np.ndarray, k: int,
+    def _ranked(self, qargs: tuple[np.ndarray | None, np.ndarray | None, np.ndarray],
+                q: np.ndarray, c: np.ndarray, k: int,
                 vec: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Best k of the codes c for the queries q (float32) rotated to y: float64 keys
-        ascending (estimates, or with vectors vec exact squared distances of the candidates
-        the bounds keep), equal keys by lower index; int64 indices; reranked counts (nq,).
-        Keys of a pair do not depend on the other codes, so lowdim.dask merges blocks."""
-        est, bound = self._estimate(y, c)
-        if vec is None:
-            return (*_top_k(est, k), np.zeros(len(y), np.int64))
-        ub = np.partition(est + bound, k - 1, axis=1)[:, k - 1:k]
-        keep = (est - bound) <= ub
-        keys = np.empty((len(y), k))
-        idx = np.empty((len(y), k), np.int64)
-        reranked = np.empty(len(y), np.int64)
-        for j in range(len(y)):
-            cand = np.flatnonzero(keep[j])
-            diff = vec[cand].astype(np.float64) - q[j].astype(np.float64)
-            exact = np.einsum("ij,ij->i", diff, diff)
-            order = np.lexsort((cand, exact))[:k]
-            keys[j], idx[j] = exact[order], cand[order]
-            reranked[j] = cand.size
-        return keys, idx, reranked
+        """search on the codes c for the checked queries q (qargs = _query_args(q)), with
+        float32 vectors vec of the codes or None. A pair's estimate, bound and exact
+        distance do not depend on the other codes, so lowdim.dask runs this per block of
+        codes and merges the blocks' best k."""
+        y, qint, qp = qargs
+        return _config.kernels().rabitq_search(
+            c, self._D, int(self.bits), y, qint, int(self.query_bits or 0), qp, self._bscale(),
+            k, vec, None if vec is None else q, self._threads())
 
     # ---- persistence ------------------------------------------------------------------------
 
@@ -416,15 +388,3 @@ def _quantize_queries(y: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray,
     q = np.clip(np.floor((y - lo) / step + 0.5), 0, (1 << bits) - 1)
     return q.astype(np.float32), lo, step
 
-
-def _top_k(key: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row the k smallest keys ascending (key's dtype), equal keys by lower index (also
-    at the k-th)."""
-    kth = np.partition(key, k - 1, axis=1)[:, k - 1]
-    dist = np.empty((key.shape[0], k), key.dtype)
-    idx = np.empty((key.shape[0], k), np.int64)
-    for j in range(key.shape[0]):
-        cand = np.flatnonzero(key[j] <= kth[j])
-        order = np.lexsort((cand, key[j, cand]))[:k]
-        dist[j], idx[j] = key[j, cand[order]], cand[order]
-    return dist, idx
