@@ -44,6 +44,22 @@ LOWDIM_DISTANCE_DECLARE
 }  // namespace avx512
 #undef LOWDIM_DISTANCE_DECLARE
 
+// dot_block with pa also in panels of nr rows (the B layout): the self-search multiplies
+// the one packed copy of X by itself instead of repacking an A block per tile. Same bits
+// as dot_block. Scalar and AVX2 only; the AVX-512 level keeps dot_block (sym = nullptr).
+#define LOWDIM_DISTANCE_SYM_DECLARE                                                        \
+  void dot_block_sym_f32(const float* pa, std::size_t ma, const float* pb, std::size_t nb, \
+                         std::size_t d, float* c, std::size_t ldc);                       \
+  void dot_block_sym_f64(const double* pa, std::size_t ma, const double* pb,              \
+                         std::size_t nb, std::size_t d, double* c, std::size_t ldc);
+namespace scalar {
+LOWDIM_DISTANCE_SYM_DECLARE
+}  // namespace scalar
+namespace avx2 {
+LOWDIM_DISTANCE_SYM_DECLARE
+}  // namespace avx2
+#undef LOWDIM_DISTANCE_SYM_DECLARE
+
 // Float multiply-adds done by one fma_probe_f32 step (AVX2: 12 accumulators × 8 lanes).
 constexpr std::size_t kFmaProbeLanes = 96;
 
@@ -63,6 +79,9 @@ struct DistanceKernels {
   void (*dot_block)(const T*, std::size_t, const T*, std::size_t, std::size_t, T*, std::size_t);
   T (*sqdist)(const T*, const T*, std::size_t);
   T (*dot)(const T*, const T*, std::size_t);
+  // Both operands in nr-panels (see dot_block_sym_f32); nullptr: pack A and use dot_block.
+  void (*dot_block_sym)(const T*, std::size_t, const T*, std::size_t, std::size_t, T*,
+                        std::size_t);
 };
 template <class T>
 DistanceKernels<T> distance_kernels();
