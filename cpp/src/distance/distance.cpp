@@ -74,7 +74,7 @@ std::size_t tile_depth(std::size_t row_bytes) {
     if (kc > 0) return kc;
   }
   static const std::size_t l1 = l1d_bytes();
-  std::size_t kc = l1 / 2 / (row_bytes ? row_bytes : 1) / 8 * 8;
+  std::size_t kc = l1 / 4 * 3 / (row_bytes ? row_bytes : 1) / 8 * 8;
   return kc < 32 ? 32 : (kc > 4096 ? 4096 : kc);
 }
 
