@@ -74,7 +74,7 @@ std::size_t tile_depth(std::size_t row_bytes) {
     if (kc > 0) return kc;
   }
   static const std::size_t l1 = l1d_bytes();
-  std::size_t kc = l1 / 2 / (row_bytes ? row_bytes : 1) / 8 * 8;
+  std::size_t kc = l1 / 4 * 3 / (row_bytes ? row_bytes : 1) / 8 * 8;
   return kc < 32 ? 32 : (kc > 4096 ? 4096 : kc);
 }
 
@@ -110,26 +110,32 @@ template <>
 DistanceKernels<float> distance_kernels<float>() {
 #ifdef LOWDIM_HAVE_AVX512
   if (isa_at_least(Isa::avx512))
-    return {avx512::dot_shape_f32(), avx512::dot_block_f32, avx512::sqdist_f32, avx512::dot_f32};
+    return {avx512::dot_shape_f32(), avx512::dot_block_f32, avx512::sqdist_f32, avx512::dot_f32,
+            nullptr};
 #endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
-    return {avx2::dot_shape_f32(), avx2::dot_block_f32, avx2::sqdist_f32, avx2::dot_f32};
+    return {avx2::dot_shape_f32(), avx2::dot_block_f32, avx2::sqdist_f32, avx2::dot_f32,
+            avx2::dot_block_sym_f32};
 #endif
-  return {scalar::dot_shape_f32(), scalar::dot_block_f32, scalar::sqdist_f32, scalar::dot_f32};
+  return {scalar::dot_shape_f32(), scalar::dot_block_f32, scalar::sqdist_f32, scalar::dot_f32,
+          scalar::dot_block_sym_f32};
 }
 
 template <>
 DistanceKernels<double> distance_kernels<double>() {
 #ifdef LOWDIM_HAVE_AVX512
   if (isa_at_least(Isa::avx512))
-    return {avx512::dot_shape_f64(), avx512::dot_block_f64, avx512::sqdist_f64, avx512::dot_f64};
+    return {avx512::dot_shape_f64(), avx512::dot_block_f64, avx512::sqdist_f64, avx512::dot_f64,
+            nullptr};
 #endif
 #ifdef LOWDIM_HAVE_AVX2
   if (isa_at_least(Isa::avx2))
-    return {avx2::dot_shape_f64(), avx2::dot_block_f64, avx2::sqdist_f64, avx2::dot_f64};
+    return {avx2::dot_shape_f64(), avx2::dot_block_f64, avx2::sqdist_f64, avx2::dot_f64,
+            avx2::dot_block_sym_f64};
 #endif
-  return {scalar::dot_shape_f64(), scalar::dot_block_f64, scalar::sqdist_f64, scalar::dot_f64};
+  return {scalar::dot_shape_f64(), scalar::dot_block_f64, scalar::sqdist_f64, scalar::dot_f64,
+          scalar::dot_block_sym_f64};
 }
 
 double fma_probe(std::size_t iters, int n_threads) {

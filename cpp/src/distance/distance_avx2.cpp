@@ -14,42 +14,67 @@ namespace {
 #include "dot_block_impl.h"
 
 struct Micro6x16F32 {
-  static void run(const float* a, const float* b, std::size_t kc, float* c, std::size_t ldc,
-                  bool first) {
+  // Row r of A at a[p * kStep + o[r]]: kStep = 6, o[r] = r for a 6-wide panel (run);
+  // kStep = 16 and offsets into 16-wide panels for the self-search (run_rows).
+  template <std::size_t kStep>
+  static void body(const float* a, const std::ptrdiff_t* o, const float* b, std::size_t kc,
+                   float* c, std::size_t ldc, bool first) {
     __m256 acc[6][2];
     for (int r = 0; r < 6; ++r) {
       acc[r][0] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc);
       acc[r][1] = first ? _mm256_setzero_ps() : _mm256_loadu_ps(c + r * ldc + 8);
     }
-    for (std::size_t p = 0; p < kc; ++p, a += 6, b += 16) {
+    const std::ptrdiff_t o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5];
+    for (std::size_t p = 0; p < kc; ++p, a += kStep, b += 16) {
       const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-#pragma GCC unroll 6
-      for (int r = 0; r < 6; ++r) {
-        const __m256 ar = _mm256_broadcast_ss(a + r);
-        acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
-      }
+      const __m256 a0 = _mm256_broadcast_ss(a), a1 = _mm256_broadcast_ss(a + o1);
+      acc[0][0] = _mm256_fmadd_ps(a0, b0, acc[0][0]);
+      acc[0][1] = _mm256_fmadd_ps(a0, b1, acc[0][1]);
+      acc[1][0] = _mm256_fmadd_ps(a1, b0, acc[1][0]);
+      acc[1][1] = _mm256_fmadd_ps(a1, b1, acc[1][1]);
+      const __m256 a2 = _mm256_broadcast_ss(a + o2), a3 = _mm256_broadcast_ss(a + o3);
+      acc[2][0] = _mm256_fmadd_ps(a2, b0, acc[2][0]);
+      acc[2][1] = _mm256_fmadd_ps(a2, b1, acc[2][1]);
+      acc[3][0] = _mm256_fmadd_ps(a3, b0, acc[3][0]);
+      acc[3][1] = _mm256_fmadd_ps(a3, b1, acc[3][1]);
+      const __m256 a4 = _mm256_broadcast_ss(a + o4), a5 = _mm256_broadcast_ss(a + o5);
+      acc[4][0] = _mm256_fmadd_ps(a4, b0, acc[4][0]);
+      acc[4][1] = _mm256_fmadd_ps(a4, b1, acc[4][1]);
+      acc[5][0] = _mm256_fmadd_ps(a5, b0, acc[5][0]);
+      acc[5][1] = _mm256_fmadd_ps(a5, b1, acc[5][1]);
     }
     for (int r = 0; r < 6; ++r) {
       _mm256_storeu_ps(c + r * ldc, acc[r][0]);
       _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
     }
   }
+  static void run(const float* a, const float* b, std::size_t kc, float* c, std::size_t ldc,
+                  bool first) {
+    static constexpr std::ptrdiff_t kRows[6] = {0, 1, 2, 3, 4, 5};
+    body<6>(a, kRows, b, kc, c, ldc, first);
+  }
+  static void run_rows(const float* a, const std::ptrdiff_t* off, const float* b,
+                       std::size_t kc, float* c, std::size_t ldc, bool first) {
+    body<16>(a, off, b, kc, c, ldc, first);
+  }
 };
 
 struct Micro6x8F64 {
-  static void run(const double* a, const double* b, std::size_t kc, double* c, std::size_t ldc,
-                  bool first) {
+  template <std::size_t kStep>
+  static void body(const double* a, const std::ptrdiff_t* o, const double* b, std::size_t kc,
+                   double* c, std::size_t ldc, bool first) {
     __m256d acc[6][2];
     for (int r = 0; r < 6; ++r) {
       acc[r][0] = first ? _mm256_setzero_pd() : _mm256_loadu_pd(c + r * ldc);
       acc[r][1] = first ? _mm256_setzero_pd() : _mm256_loadu_pd(c + r * ldc + 4);
     }
-    for (std::size_t p = 0; p < kc; ++p, a += 6, b += 8) {
+    std::ptrdiff_t oo[6];
+    for (int r = 0; r < 6; ++r) oo[r] = o[r];
+    for (std::size_t p = 0; p < kc; ++p, a += kStep, b += 8) {
       const __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
 #pragma GCC unroll 6
       for (int r = 0; r < 6; ++r) {
-        const __m256d ar = _mm256_broadcast_sd(a + r);
+        const __m256d ar = _mm256_broadcast_sd(a + oo[r]);
         acc[r][0] = _mm256_fmadd_pd(ar, b0, acc[r][0]);
         acc[r][1] = _mm256_fmadd_pd(ar, b1, acc[r][1]);
       }
@@ -58,6 +83,15 @@ struct Micro6x8F64 {
       _mm256_storeu_pd(c + r * ldc, acc[r][0]);
       _mm256_storeu_pd(c + r * ldc + 4, acc[r][1]);
     }
+  }
+  static void run(const double* a, const double* b, std::size_t kc, double* c, std::size_t ldc,
+                  bool first) {
+    static constexpr std::ptrdiff_t kRows[6] = {0, 1, 2, 3, 4, 5};
+    body<6>(a, kRows, b, kc, c, ldc, first);
+  }
+  static void run_rows(const double* a, const std::ptrdiff_t* off, const double* b,
+                       std::size_t kc, double* c, std::size_t ldc, bool first) {
+    body<8>(a, off, b, kc, c, ldc, first);
   }
 };
 
@@ -123,6 +157,14 @@ void dot_block_f32(const float* pa, std::size_t ma, const float* pb, std::size_t
 void dot_block_f64(const double* pa, std::size_t ma, const double* pb, std::size_t nb,
                    std::size_t d, double* c, std::size_t ldc) {
   dot_block_impl<double, 6, 8, Micro6x8F64>(pa, ma, pb, nb, d, c, ldc);
+}
+void dot_block_sym_f32(const float* pa, std::size_t ma, const float* pb, std::size_t nb,
+                       std::size_t d, float* c, std::size_t ldc) {
+  dot_block_sym_impl<float, 6, 16, Micro6x16F32>(pa, ma, pb, nb, d, c, ldc);
+}
+void dot_block_sym_f64(const double* pa, std::size_t ma, const double* pb, std::size_t nb,
+                       std::size_t d, double* c, std::size_t ldc) {
+  dot_block_sym_impl<double, 6, 8, Micro6x8F64>(pa, ma, pb, nb, d, c, ldc);
 }
 float sqdist_f32(const float* a, const float* b, std::size_t d) {
   return static_cast<float>(reduce_f32<0>(a, b, d));

@@ -18,6 +18,10 @@
 #include "lowdim/distance.h"
 #include "lowdim/parallel.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace lowdim {
 namespace {
 
@@ -62,42 +66,71 @@ struct Lists {
   }
 };
 
+// Keys of 8 tile entries in place (‖q‖² + ‖y‖² − 2·q·y clamped at 0, or −q·y); true if
+// any of them may enter the row's list (key <= rb) or, with cb, its column's list.
+template <class T>
+bool keys8(T* row, const T* yn, T qn, bool l2, T rb, const T* cb) {
+  bool hit = false;
+  for (std::size_t j = 0; j < 8; ++j) {
+    row[j] = l2 ? std::max(T(0), qn + yn[j] - T(2) * row[j]) : -row[j];
+    hit |= row[j] <= rb || (cb && row[j] <= cb[j]);
+  }
+  return hit;
+}
+
+#if defined(__SSE2__)
+// The same operations in the same order, 4 lanes at a time (maxps(x, 0) is std::max(0, x)
+// for every x, NaN and −0 included; x + x is 2·x exactly), so the keys keep their bits.
+template <>
+bool keys8<float>(float* row, const float* yn, float qn, bool l2, float rb, const float* cb) {
+  __m128 k0 = _mm_loadu_ps(row), k1 = _mm_loadu_ps(row + 4);
+  if (l2) {
+    const __m128 q = _mm_set1_ps(qn), zero = _mm_setzero_ps();
+    k0 = _mm_max_ps(_mm_sub_ps(_mm_add_ps(q, _mm_loadu_ps(yn)), _mm_add_ps(k0, k0)), zero);
+    k1 = _mm_max_ps(_mm_sub_ps(_mm_add_ps(q, _mm_loadu_ps(yn + 4)), _mm_add_ps(k1, k1)), zero);
+  } else {
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    k0 = _mm_xor_ps(k0, sign);
+    k1 = _mm_xor_ps(k1, sign);
+  }
+  _mm_storeu_ps(row, k0);
+  _mm_storeu_ps(row + 4, k1);
+  const __m128 b = _mm_set1_ps(rb);
+  __m128 m = _mm_or_ps(_mm_cmple_ps(k0, b), _mm_cmple_ps(k1, b));
+  if (cb)
+    m = _mm_or_ps(m, _mm_or_ps(_mm_cmple_ps(k0, _mm_loadu_ps(cb)),
+                               _mm_cmple_ps(k1, _mm_loadu_ps(cb + 4))));
+  return _mm_movemask_ps(m) != 0;
+}
+#endif
+
 // Rows [r0, r0+h) of the tile against columns [c0, c0+w): dot products become keys in
-// place (a separate loop the compiler vectorises), then row queries r0+i take column
-// candidates c0+j and, with `columns`, column queries c0+j take row candidates r0+i.
+// place, 8 at a time with a branch-free test that skips the (most) groups holding no
+// candidate; row queries r0+i take column candidates c0+j and, with `columns`, column
+// queries c0+j take row candidates r0+i.
 template <class T>
 void select_tile(Lists<T>& lists, T* tile, std::size_t ldt, std::size_t r0, std::size_t h,
                  std::size_t c0, std::size_t w, const T* qnorm, const T* ynorm, bool l2,
                  bool exclude_self, bool columns) {
-  for (std::size_t i = 0; i < h; ++i) {
-    T* row = tile + i * ldt;
-    if (l2) {
-      const T qn = qnorm[r0 + i];
-      for (std::size_t j = 0; j < w; ++j)
-        row[j] = std::max(T(0), qn + ynorm[c0 + j] - T(2) * row[j]);
-    } else {
-      for (std::size_t j = 0; j < w; ++j) row[j] = -row[j];
-    }
-  }
   std::vector<T> col_bound;
   if (columns) {
     col_bound.resize(w);
     for (std::size_t j = 0; j < w; ++j) col_bound[j] = lists.bound(c0 + j);
   }
-  const T* cb = columns ? col_bound.data() : nullptr;
+  T* cb = columns ? col_bound.data() : nullptr;
   for (std::size_t i = 0; i < h; ++i) {
     const std::size_t q = r0 + i;
-    const T* row = tile + i * ldt;
+    T* row = tile + i * ldt;
+    const T qn = l2 ? qnorm[q] : T(0);
     T row_bound = lists.bound(q);
     for (std::size_t j0 = 0; j0 < w; j0 += 8) {
       const std::size_t j1 = std::min(w, j0 + 8);
-      // Most groups of 8 keys hold no candidate: one branch-free test skips them.
       if (j1 - j0 == 8) {
-        int hit = 0;
-        for (std::size_t j = j0; j < j0 + 8; ++j) hit |= row[j] <= row_bound;
-        if (columns)
-          for (std::size_t j = j0; j < j0 + 8; ++j) hit |= row[j] <= cb[j];
-        if (!hit) continue;
+        if (!keys8(row + j0, ynorm + c0 + j0, qn, l2, row_bound, cb ? cb + j0 : nullptr))
+          continue;
+      } else {
+        for (std::size_t j = j0; j < j1; ++j)
+          row[j] = l2 ? std::max(T(0), qn + ynorm[c0 + j] - T(2) * row[j]) : -row[j];
       }
       for (std::size_t j = j0; j < j1; ++j) {
         const T key = row[j];
@@ -106,14 +139,25 @@ void select_tile(Lists<T>& lists, T* tile, std::size_t ldt, std::size_t r0, std:
           lists.push(q, key, static_cast<std::int64_t>(c0 + j));
           row_bound = lists.bound(q);
         }
-        if (columns && key <= col_bound[j] &&
+        if (columns && key <= cb[j] &&
             lists.admits(c0 + j, key, static_cast<std::int64_t>(q))) {
           lists.push(c0 + j, key, static_cast<std::int64_t>(q));
-          col_bound[j] = lists.bound(c0 + j);
+          cb[j] = lists.bound(c0 + j);
         }
       }
     }
   }
+}
+
+template <class T>
+void prefetch_row(const T* p, std::size_t d) {
+#if defined(__GNUC__)
+  const char* c = reinterpret_cast<const char*>(p);
+  for (std::size_t b = 0; b < d * sizeof(T); b += 64) __builtin_prefetch(c + b);
+#else
+  (void)p;
+  (void)d;
+#endif
 }
 
 // Exact keys for every kept candidate, best k by (key, index) into the outputs.
@@ -130,6 +174,12 @@ void finish(const Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, c
       for (std::size_t t = 0; t < s; ++t) {
         const std::int64_t j = lists.idx[q * lists.cap + t];
         const T* yj = y + static_cast<std::size_t>(j) * d;
+        // Candidates are scattered rows, mostly outside the caches: fetch the next one
+        // while this one is summed (the sum itself, and so every bit, is unchanged).
+        if (t + 1 < s) {
+          const auto next = static_cast<std::size_t>(lists.idx[q * lists.cap + t + 1]);
+          prefetch_row(y + next * d, d);
+        }
         order[t] = {l2 ? kern.sqdist(xq, yj, d) : -kern.dot(xq, yj, d), j};
       }
       std::sort(order.begin(), order.begin() + s);
@@ -196,8 +246,8 @@ template <class T>
 void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std::size_t n,
                 std::size_t d, bool l2, int n_threads) {
   const std::size_t mr = kern.shape.mr, nr = kern.shape.nr, bs = kSymBlock;
-  // Only the B side is stored packed; each pair packs its A block (bs × d copies per
-  // bs² · d multiply-adds), which keeps the extra memory at one copy of X.
+  // One packed copy of X. With dot_block_sym both operands come from it; otherwise each
+  // pair packs its A block (bs × d copies per bs² · d multiply-adds).
   const std::vector<T> pb = pack_all(x, n, d, nr, n_threads);
   const std::vector<T> norm = l2 ? squared_norms(kern, x, n, d, n_threads) : std::vector<T>(n);
   const std::size_t blocks = (n + bs - 1) / bs;
@@ -205,21 +255,34 @@ void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std
   struct Scratch {
     std::vector<T> pa, tile;
   };
-  auto scratch = [&] {
-    return Scratch{std::vector<T>(packed_size(bs, d, mr)), std::vector<T>(bs * bs)};
+  // One scratch per thread for the whole call: allocating it per round costs page faults.
+  const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
+  std::vector<Scratch> scratch(workers);
+  auto scratch_of = [&](int t) -> Scratch& {
+    Scratch& s = scratch[static_cast<std::size_t>(t) % workers];
+    if (s.tile.empty()) {
+      if (!kern.dot_block_sym) s.pa.resize(packed_size(bs, d, mr));
+      s.tile.resize(bs * bs);
+    }
+    return s;
   };
   auto run_pair = [&](std::size_t lo, std::size_t hi, Scratch& s) {
     check_interrupt();
-    pack_panels(x + lo * bs * d, rows_of(lo), d, d, mr, s.pa.data());
-    kern.dot_block(s.pa.data(), rows_of(lo), pb.data() + hi * bs * d, rows_of(hi), d,
-                   s.tile.data(), bs);
+    if (kern.dot_block_sym) {
+      kern.dot_block_sym(pb.data() + lo * bs * d, rows_of(lo), pb.data() + hi * bs * d,
+                         rows_of(hi), d, s.tile.data(), bs);
+    } else {
+      pack_panels(x + lo * bs * d, rows_of(lo), d, d, mr, s.pa.data());
+      kern.dot_block(s.pa.data(), rows_of(lo), pb.data() + hi * bs * d, rows_of(hi), d,
+                     s.tile.data(), bs);
+    }
     select_tile(lists, s.tile.data(), bs, lo * bs, rows_of(lo), hi * bs, rows_of(hi),
                 norm.data(), norm.data(), l2, true, lo != hi);
   };
   // Round 0: the diagonal tiles. Then the circle method over an even number of slots
   // (a dummy slot when `blocks` is odd): slot s_last stays, the others rotate.
-  parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int) {
-    Scratch s = scratch();
+  parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+    Scratch& s = scratch_of(t);
     for (std::size_t b = begin; b < end; ++b) run_pair(b, b, s);
   });
   const std::size_t slots = blocks + (blocks & 1), ring = slots - 1;
@@ -228,8 +291,8 @@ void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std
     pairs.emplace_back(r, slots - 1);
     for (std::size_t t = 1; t < slots / 2; ++t)
       pairs.emplace_back((r + t) % ring, (r + ring - t) % ring);
-    parallel_for(pairs.size(), n_threads, [&](std::size_t begin, std::size_t end, int) {
-      Scratch s = scratch();
+    parallel_for(pairs.size(), n_threads, [&](std::size_t begin, std::size_t end, int t) {
+      Scratch& s = scratch_of(t);
       for (std::size_t p = begin; p < end; ++p) {
         const std::size_t a = std::min(pairs[p].first, pairs[p].second);
         const std::size_t b = std::max(pairs[p].first, pairs[p].second);
