@@ -16,6 +16,8 @@ import lowdim
 from lowdim import measures
 from lowdim._validate import as_float_array
 
+from helpers_shared import DLPackOnly
+
 N, D = 48, 8
 BASE = np.random.default_rng(7).integers(-16, 16, (N, D))
 FLOAT = (BASE / 8.0)
@@ -25,19 +27,6 @@ FLOAT = (BASE / 8.0)
 def variant():
     """Overrides conftest's per-backend fixture: the conversion under test is shared."""
     yield lowdim.backend()
-
-
-class DLPackOnly:
-    """A producer with __dlpack__ and no __array__ (what CuPy-on-host or JAX offer)."""
-
-    def __init__(self, arr):
-        self._arr = arr
-
-    def __dlpack__(self, **kwargs):
-        return self._arr.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self._arr.__dlpack_device__()
 
 
 def _numpy(dtype):

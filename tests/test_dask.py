@@ -20,6 +20,8 @@ from distributed import wait
 import lowdim
 import lowdim.dask as ldd
 
+from helpers_shared import run
+
 TIMEOUT = 120
 
 
@@ -33,12 +35,6 @@ def variant():
 def client(dask_client):
     """The session's LocalCluster (tests/conftest.py), shared with test_report_stream."""
     return dask_client
-
-
-def run(client, *collections):
-    futures = client.compute(list(collections))
-    wait(futures, timeout=TIMEOUT)
-    return client.gather(futures)
 
 
 def graph_bytes(*collections):

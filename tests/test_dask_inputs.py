@@ -12,24 +12,13 @@ from distributed import wait
 import lowdim
 import lowdim.dask as ldd
 
+from helpers_shared import DLPackOnly
+
 
 @pytest.fixture(autouse=True)
 def variant():
     """Overrides conftest's per-backend fixture: the cluster's workers use the default one."""
     yield lowdim.backend()
-
-
-class DLPackOnly:
-    """A producer with __dlpack__ and no __array__ (what CuPy-on-host or JAX offer)."""
-
-    def __init__(self, arr):
-        self._arr = arr
-
-    def __dlpack__(self, **kwargs):
-        return self._arr.__dlpack__(**kwargs)
-
-    def __dlpack_device__(self):
-        return self._arr.__dlpack_device__()
 
 
 def test_dlpack_and_bfloat16_inputs_equal_in_memory(dask_client):

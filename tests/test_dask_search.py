@@ -13,12 +13,12 @@ import re
 import dask.array as da
 import numpy as np
 import pytest
-from distributed import wait
 
 import lowdim
 import lowdim.dask as ldd
 
-TIMEOUT = 120
+from helpers_shared import run
+
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +30,6 @@ def variant():
 @pytest.fixture(scope="module")
 def client(dask_client):
     return dask_client
-
-
-def run(client, *collections):
-    futures = client.compute(list(collections))
-    wait(futures, timeout=TIMEOUT)
-    return client.gather(futures)
 
 
 @pytest.fixture(scope="module")

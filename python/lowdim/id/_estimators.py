@@ -263,6 +263,21 @@ class TwoNN(_IDEstimator):
         return self
 
 
+def _within_sq_blocks(x, idx, block_bytes):
+    """Yield (start, d2): d2[b, i, j] = squared distance between points i and j of
+    neighbourhood x[idx[start + b]] (K points), float64 (B, K, K), ∞ on the diagonal;
+    blocks of B neighbourhoods bounded by block_bytes."""
+    n, k = idx.shape
+    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
+    for s in range(0, n, step):
+        g = x[idx[s:s + step]].astype(np.float64)
+        g -= g.mean(axis=1, keepdims=True)           # centring reduces cancellation below
+        sq = np.einsum("bij,bij->bi", g, g)
+        d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(g, g.transpose(0, 2, 1))
+        d2[:, np.arange(k), np.arange(k)] = np.inf
+        yield s, d2
+
+
 def _local_twonn(x, idx, frac, method, block_bytes=64 << 20):
     """TwoNN of every neighbourhood x[idx[i]] (K points), vectorised over blocks of points."""
     n, k = idx.shape
@@ -274,13 +289,8 @@ def _local_twonn(x, idx, frac, method, block_bytes=64 << 20):
     with np.errstate(divide="ignore"):       # ∞ only for the MLE, which does not use ys
         ys = -np.log1p(-np.arange(1, n_keep + 1) / k)
     out = np.empty(n)
-    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
-    for s in range(0, n, step):
-        g = x[idx[s:s + step]].astype(np.float64)
-        g -= g.mean(axis=1, keepdims=True)           # centring reduces cancellation below
-        sq = np.einsum("bij,bij->bi", g, g)
-        d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(g, g.transpose(0, 2, 1))
-        d2[:, np.arange(k), np.arange(k)] = np.inf
+    for s, d2 in _within_sq_blocks(x, idx, block_bytes):
+        step = len(d2)
         r = np.sqrt(np.maximum(np.partition(d2, 1, axis=2)[:, :, :2], 0))
         if (r[:, :, 0] == 0).any():
             raise ValueError("a neighbourhood contains duplicate points (r1 = 0)")

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _checked_indices, _smooth, _threads
+from ._estimators import _checked_indices, _smooth, _threads, _within_sq_blocks
 
 
 def neighbourhood_indices(est, X, precomputed_knn, n_neighbors, n_jobs):
@@ -30,14 +30,8 @@ def neighbourhood_indices(est, X, precomputed_knn, n_neighbors, n_jobs):
 def sorted_within(x, idx, block_bytes=64 << 20):
     """Yield (start, r): r[b, j] = sorted distances from point j of neighbourhood start + b
     to the other K − 1 points of that neighbourhood, shape (B, K, K − 1), float64."""
-    n, k = idx.shape
-    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
-    for s in range(0, n, step):
-        g = x[idx[s:s + step]].astype(np.float64)
-        g -= g.mean(axis=1, keepdims=True)           # centring reduces cancellation below
-        sq = np.einsum("bij,bij->bi", g, g)
-        d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.matmul(g, g.transpose(0, 2, 1))
-        d2[:, np.arange(k), np.arange(k)] = np.inf
+    k = idx.shape[1]
+    for s, d2 in _within_sq_blocks(x, idx, block_bytes):
         yield s, np.sqrt(np.maximum(np.sort(d2, axis=2)[:, :, :k - 1], 0))
 
 
