@@ -276,8 +276,7 @@ def _rabitq_scan(prep, offset, block, vectors, q, k):
 
 
 def _rabitq_finish(best, prep):
-    keys, idx, counts = best
-    return keys.astype(np.float32), idx, counts
+    return best          # the kernel's keys are already the float32 distances search returns
 
 
 def _rescore_rows(q, rescore, codes):
