@@ -70,10 +70,7 @@ class CorrInt(_IDEstimator):
 
     def fit(self, X, y=None):
         """Correlation dimension of X (n, D), or of the distance matrix X when DM=True."""
-        x = as_float_array(X, name="X")
-        if x.shape[0] < 2 or x.shape[1] < 2:
-            raise ValueError(f"CorrInt needs at least 2 points and 2 features, got {x.shape}")
-        self.n_features_in_ = int(x.shape[1])
+        x = self._validate(X, min_samples=2, min_features=2)
         k1 = check_int(self.k1, name="k1", low=1)
         k2 = check_int(self.k2, name="k2", low=1)
         n = len(x)

@@ -185,7 +185,7 @@ class ESS(_IDEstimator):
                                                              name="random_state", low=0)
         threads = _threads(self.n_threads, n_jobs)
         # ESS reads ratios of volumes and lengths: tiny or huge coordinates are rescaled
-        x = _lid._scale_free(as_float_array(X, name="X", min_rows=2, min_cols=1))
+        x = _lid._scale_free(self._validate(X, min_samples=2))
         k = self._N_NEIGHBORS if n_neighbors is None else check_int(
             n_neighbors, name="n_neighbors", low=2)
         inverse = None
@@ -208,7 +208,6 @@ class ESS(_IDEstimator):
             raise ValueError(f"need at least d + 1 = {d + 1} neighbours, got {k}")
         ess = ess_values(x, idx, self.ver, d, seed)
         pw = _finite(to_dimension(self.ver, d, ess))
-        self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
         self.comb_ = comb
         self.essval_ = ess if inverse is None else ess[inverse]
@@ -219,7 +218,7 @@ class ESS(_IDEstimator):
                       n_neighbors=None, comb="mean", n_jobs=None):
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
-                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).dimension_
+                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
     def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False,
                          n_neighbors=None, n_jobs=None):

@@ -7,14 +7,16 @@ Formulas and the duplicate policy are in lowdim/intrinsic.py.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config
 from .. import neighbors as _knn_mod
 from .. import intrinsic as _lid
-from .._base import BaseEstimator, check_is_fitted
-from .._validate import as_float_array, check_int
+from .._base import BaseEstimator, check_feature_names, check_is_fitted
+from .._validate import as_float_array, check_int, sklearn_style_array
 
 _COMBS = ("mle", "mean", "median")
 
@@ -51,18 +53,65 @@ def _threads(n_threads, n_jobs):
     return cpus + 1 + n_jobs
 
 
+# check_estimator checks that cannot apply to an intrinsic-dimension estimator, with the
+# reason: pass them as check_estimator(est, expected_failed_checks=...). scikit-dimension's
+# own estimators fail exactly these (and declared subset invariance as skipped).
+_ONE_NUMBER = ("transform returns the data set's one intrinsic dimension (a scalar, as "
+               "skdim), not one row per sample")
+EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_transformer_general": _ONE_NUMBER,
+    "check_transformer_data_not_an_array": _ONE_NUMBER,
+    "check_methods_sample_order_invariance": _ONE_NUMBER,
+    "check_methods_subset_invariance": _ONE_NUMBER + "; the estimate of a subset differs",
+}
+
+
 class _IDEstimator(BaseEstimator):
+    """fit(X) sets dimension_; transform(X=None) returns it, as skdim's estimators."""
+
+    def _preserves_dtype(self) -> list[str]:
+        """What the dtype tags say: the estimate is float64 whatever X's dtype."""
+        return ["float64"]
+
     if hasattr(BaseEstimator, "__sklearn_tags__"):      # scikit-learn >= 1.6
-        def __sklearn_tags__(self):
+        def __sklearn_tags__(self) -> Any:
             """Transformer tags, as skdim gives its estimators."""
             from sklearn.utils import TransformerTags
             tags = super().__sklearn_tags__()
-            tags.transformer_tags = TransformerTags()
+            tags.transformer_tags = TransformerTags(preserves_dtype=self._preserves_dtype())
             return tags
+    else:                                               # scikit-learn < 1.6 reads these
+        def _more_tags(self) -> dict[str, Any]:
+            return {"_xfail_checks": dict(EXPECTED_FAILED_CHECKS),
+                    "preserves_dtype": self._preserves_dtype()}
 
-    def transform(self, X=None):
+    def _validate(self, X: Any, *, reset: bool = True, min_samples: int = 1,
+                  min_features: int = 1, dtype: npt.DTypeLike | None = None) -> np.ndarray:
+        """X as a 2-D float array with scikit-learn's input rules and texts (installed or
+        not); fit (reset) sets n_features_in_ and feature_names_in_, transform checks them."""
+        check_feature_names(self, X, reset=reset)
+        arr = sklearn_style_array(X)
+        if isinstance(arr, np.ndarray) and arr.ndim == 2:
+            for size, low, what in ((arr.shape[0], min_samples, "sample"),
+                                    (arr.shape[1], min_features, "feature")):
+                if size < low:
+                    raise ValueError(f"Found array with {size} {what}(s) (shape={arr.shape}) "
+                                     f"while a minimum of {low} is required by "
+                                     f"{type(self).__name__}.")
+        arr = as_float_array(arr, name="X", ndim=2, dtype=dtype)
+        if reset:
+            self.n_features_in_ = int(arr.shape[1])
+        elif arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} "
+                             f"is expecting {self.n_features_in_} features as input.")
+        return arr
+
+    def transform(self, X: npt.ArrayLike | None = None) -> np.number[Any]:
+        """dimension_ as a numpy scalar; X, if given, is only checked (as skdim)."""
         check_is_fitted(self, "dimension_")
-        return self.dimension_
+        if X is not None and hasattr(self, "n_features_in_"):
+            self._validate(X, reset=False)
+        return np.asarray(self.dimension_)[()]
 
     def _set_pointwise(self, distinct, inverse, idx, smooth, comb):
         """dimension_pw_ (back on the caller's rows when duplicates were merged: `inverse`),
@@ -83,7 +132,8 @@ class _IDEstimator(BaseEstimator):
         return self.dimension_pw_
 
     def fit_transform(self, X, y=None, **fit_params):
-        return self.fit(X, **fit_params).dimension_
+        """fit(X, ...) then transform(): the estimate as a numpy scalar."""
+        return self.fit(X, **fit_params).transform()
 
     def fit_transform_pw(self, X, **fit_params):
         return self.fit_pw(X, **fit_params).transform_pw()
@@ -132,6 +182,9 @@ class MLE(_IDEstimator):
             raise ValueError(f"comb must be one of {_COMBS}, got {comb!r}")
         threads = _threads(self.n_threads, n_jobs)
         k = check_int(self.K if n_neighbors is None else n_neighbors, name="n_neighbors", low=2)
+        if X is not None:
+            # without precomputed neighbours, 2 neighbours need 3 points
+            X = self._validate(X, min_samples=1 if precomputed_knn_arrays is not None else 3)
         if precomputed_knn_arrays is not None:
             # every column is used, as skdim does (n_neighbors and K do not cut them)
             k = check_int(np.shape(precomputed_knn_arrays[0])[-1], name="knn width", low=2)
@@ -142,7 +195,7 @@ class MLE(_IDEstimator):
         kfac = k - (2 if self.unbiased else 1)
         if precomputed_knn_arrays is not None:
             dist, idx = _lid._check_knn_arrays(precomputed_knn_arrays, k)
-            if X is not None and np.ndim(X) >= 1 and len(X) != len(dist):
+            if X is not None and len(X) != len(dist):
                 raise ValueError(f"precomputed_knn_arrays has {len(dist)} rows but X has "
                                  f"{len(X)}: give one row of neighbours per point of X")
             if smooth:                        # only smoothing reads the indices
@@ -155,8 +208,6 @@ class MLE(_IDEstimator):
             distinct, idx, inverse = _lid.local_mle(X, k, kfac, self.duplicates, threads)
         # `distinct`: one estimate per distinct point (duplicates counted once);
         # `inverse` maps them back to the rows of X.
-        if X is not None:
-            self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_ = k
         self._set_pointwise(distinct, inverse, idx, smooth, comb)
         if comb == "mle":
@@ -167,13 +218,13 @@ class MLE(_IDEstimator):
                     n_neighbors=None, comb="mle", n_jobs=None):
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
-                        n_neighbors=n_neighbors, comb=comb).dimension_
+                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
     def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
                          n_jobs=None):
         """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
-                        n_neighbors=n_neighbors).transform_pw()
+                        n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()
 
     def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=None, n_jobs=None):
         """Pointwise estimates (dimension_pw_) with n_neighbors (default K) neighbours."""
@@ -216,17 +267,17 @@ class TwoNN(_IDEstimator):
         frac = _lid._check_discard(self.discard_fraction)
         _lid._check_choice(self.method, "method", ("linear", "mle"))
         if self.dist:
-            r = as_float_array(X, name="X", dtype=np.float64)
+            r = self._validate(X, min_samples=3, min_features=2, dtype=np.float64)
             if r.shape[1] != 2 or (r[:, 0] <= 0).any() or (r[:, 1] < r[:, 0]).any():
                 raise ValueError("with dist=True, X must be (n, 2) rows 0 < r1 <= r2")
             d, xs, ys = _lid.twonn_from_ratios(r[:, 1] / r[:, 0], discard_fraction=frac,
                                                method=self.method)
         else:
-            d, xs, ys = _lid.twonn(X, discard_fraction=frac, method=self.method,
+            x = self._validate(X, min_samples=3)
+            d, xs, ys = _lid.twonn(x, discard_fraction=frac, method=self.method,
                                    duplicates=self.duplicates, n_threads=self.n_threads,
                                    return_xy=True)
         self.dimension_, self.x_, self.y_ = d, xs.reshape(-1, 1), ys.reshape(-1, 1)
-        self.n_features_in_ = int(np.shape(X)[1])
         return self
 
     def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):

@@ -83,13 +83,10 @@ class GRIDE(_IDEstimator):
 
     def fit(self, X, y=None):
         """Gride estimate of X (n, D) at (n1, n2), and at every scale when multiscale."""
-        x = as_float_array(X, name="X")
-        self.n_features_in_ = int(x.shape[1])
         n2 = 2 * self.n1 if self.n2 is None else self.n2
         if not (_is_int(self.n1) and _is_int(n2) and 1 <= self.n1 < n2):
             raise ValueError("n1 and n2 must be integers with 1 <= n1 < n2")
-        if n2 > len(x) - 1:
-            raise ValueError(f"n2={n2} needs at least n2 + 1 = {n2 + 1} samples")
+        x = self._validate(X, min_samples=n2 + 1)
         kmax = n2
         if self.multiscale:
             if not (_is_int(self.range_max) and self.range_max >= 2):

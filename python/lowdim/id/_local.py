@@ -35,9 +35,7 @@ class _LocalEstimator(_IDEstimator):
         """
         _lid._check_choice(comb, "comb", ("mean", "median"))
         threads = _threads(self.n_threads, n_jobs)
-        x = as_float_array(X, name="X")
-        if len(x) < 2:
-            raise ValueError(f"X needs at least 2 points, got {len(x)}")
+        x = self._validate(X, min_samples=2)
         k = check_int(self._N_NEIGHBORS if n_neighbors is None else n_neighbors,
                       name="n_neighbors", low=1)
         if k >= len(x):
@@ -58,7 +56,6 @@ class _LocalEstimator(_IDEstimator):
             if zero:
                 x, inverse = _lid._dedupe_or_raise(x, self.duplicates, zero, k + 1)
                 dist, idx = _knn_mod.knn(x, k, n_threads=threads)
-        self.n_features_in_ = int(np.shape(X)[1])
         self.n_neighbors_, self.comb_ = k, comb
         pw = self._pointwise(x, dist.astype(np.float64), idx)
         self._set_pointwise(pw, inverse, idx, smooth, comb)
@@ -68,7 +65,7 @@ class _LocalEstimator(_IDEstimator):
                       n_neighbors=None, comb="mean", n_jobs=None):
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
-                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).dimension_
+                        n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
     def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
                          n_jobs=None):

@@ -134,6 +134,10 @@ class lPCA(_IDEstimator):
         self.fit_explained_variance = fit_explained_variance
         self.n_threads = n_threads
 
+    def _preserves_dtype(self) -> list[str]:
+        """The rules count components (an integer), except the participation ratio."""
+        return ["float64"] if self.ver == "participation_ratio" else []
+
     def _scalar(self, d):
         return float(d[0]) if self.ver == "participation_ratio" else int(d[0])
 
@@ -143,10 +147,7 @@ class lPCA(_IDEstimator):
         if self.fit_explained_variance:
             e = as_float_array(X, name="X", ndim=1, dtype=np.float64)
         else:
-            x = as_float_array(X, name="X")
-            if x.shape[0] < 2 or x.shape[1] < 2:
-                raise ValueError(f"lPCA needs at least 2 points and 2 features, got {x.shape}")
-            self.n_features_in_ = int(x.shape[1])
+            x = self._validate(X, min_samples=2, min_features=2)
             e = self.explained_var_ = _spectrum(x, self.center)
         d, gaps = dimension_from_spectra(e[None, :], self)
         self.dimension_, self.gap_ = self._scalar(d), gaps[0]

@@ -207,14 +207,13 @@ class MiND_ML(_IDEstimator):
     def fit(self, X: npt.ArrayLike, y=None) -> "MiND_ML":
         """Global estimate of X (n, d): kNN with min(k + 1, n − 1) neighbours (as skdim)."""
         k, D = self._check()
-        x = as_float_array(X, name="X", min_rows=3)
+        x = self._validate(X, min_samples=3)
         if k + 1 >= len(x):
             warnings.warn("k+1 >= len(X), using k+1 = len(X)-1", stacklevel=2)
         kk = 2 if self.ver == "ML1" else min(k + 1, len(x) - 1)
         x, _, idx, _ = distinct_points(x, self.duplicates, kk + 1, self.n_threads, kk)
         r1 = exact_distance(x, idx, 0)
         rl = exact_distance(x, idx, idx.shape[1] - 1)
-        self.n_features_in_ = int(np.shape(X)[1])
         with np.errstate(all="ignore"):
             d = ml1(r1, rl) if self.ver == "ML1" else float(
                 _estimate(r1 / rl, k, D, self.ver, self.mlk_solver)[0])
