@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 
 from .. import neighbors as _knn_mod
-from .._validate import as_float_array, check_int
+from .._validate import check_int
 from . import _pointwise
 from ._estimators import _IDEstimator
 

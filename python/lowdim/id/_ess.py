@@ -17,7 +17,7 @@ import numpy.typing as npt
 from .. import _config
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
-from .._validate import as_float_array, check_int
+from .._validate import check_int
 from ._estimators import _IDEstimator, _threads
 from ._mind import _finite
 

@@ -161,6 +161,16 @@ class MLE(_IDEstimator):
     dimension_pw_ : ndarray of shape (n,)
     dimension_pw_smooth_ : ndarray of shape (n,), when fit with smooth=True
     n_neighbors_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim.id import MLE
+    >>> X = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> round(MLE().fit(X).dimension_, 1)
+    1.9
+    >>> MLE(K=10).fit(X).dimension_pw_.shape
+    (500,)
     """
 
     def __init__(self, K=20, *, unbiased=False, duplicates="merge", n_threads=None):
@@ -252,6 +262,15 @@ class TwoNN(_IDEstimator):
     dimension_ : float
     x_, y_ : ndarrays of shape (n_keep, 1): ln μ and −ln(1 − F(μ)) of the fit
     dimension_pw_ : ndarray of shape (n,), after fit_pw (TwoNN on each point's neighbourhood)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim.id import TwoNN
+    >>> X = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> est = TwoNN().fit(X)
+    >>> round(est.dimension_, 1), est.x_.shape
+    (2.1, (450, 1))
     """
 
     def __init__(self, discard_fraction=0.1, dist=False, method="linear", *,

@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
-from .._validate import as_float_array
 from ._estimators import _IDEstimator
 from . import _pointwise
 from ._scale import gride_from_logmu

@@ -88,6 +88,16 @@ def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads
     dict with 'gride' {'n1', 'id', 'std_error', 'scale'} and 'decimation' {'n_points', 'id',
     'std_error', 'scale'}: lists, one entry per scale, scale = mean distance of the farthest
     neighbour used (r_{2·n1} for Gride, r_2 within the subset for decimation).
+
+    Examples
+    --------
+    >>> import numpy as np, lowdim
+    >>> X = np.random.default_rng(0).uniform(size=(500, 2))
+    >>> curve = lowdim.id_scale_curve(X, max_n1=8)
+    >>> curve["gride"]["n1"], curve["decimation"]["n_points"]
+    ([1, 2, 4, 8], [500, 250, 125, 62, 31])
+    >>> bool(all(1.5 < d < 2.5 for d in curve["gride"]["id"]))
+    True
     """
     max_n1 = check_int(max_n1, name="max_n1", low=1)
     min_points = check_int(min_points, name="min_points", low=3)
