@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config, _rng
 from .. import intrinsic as _lid
@@ -29,24 +30,27 @@ TABLE_SPECS = {"twonn": ("twonn", 2, 0.1), "twonn_mle": ("twonn_mle", 2, 0.1),
                "mle_k5": ("mle", 5, 0.1), "mle_k10": ("mle", 10, 0.1),
                "mle_k20": ("mle", 20, 0.1)}
 CALIBRATIONS = _ref.KINDS + ("ball+cube",)
+# (n grid, reps per n, mean (n, d), sd (n, d)) of one tabulated statistic
+_Entry = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+_Spec = tuple[str, int, float]          # (method, k, discard_fraction)
 MIN_POINTS = 50            # below this the statistic's own noise swamps any calibration
 EXTRA_D = (250, 300, 400, 500, 650, 800, 1000)   # measured on the fly past the table's d
 N_BOOTSTRAP = 200
 
 
 @functools.lru_cache(maxsize=1)
-def _table():
+def _table() -> tuple[np.ndarray, dict[tuple[str, str], _Entry]]:
     """(d grid, {(kind, name): (n grid, reps, mean (n, d), sd (n, d))}) from the text file."""
-    d_grid = None
-    cells: dict = {}
+    d_grid = np.zeros(0, dtype=np.int64)     # the "# d" line precedes every row
+    cells: dict[tuple[str, str], dict[int, tuple[int, np.ndarray, np.ndarray]]] = {}
     for line in TABLE_PATH.read_text().splitlines():
         if line.startswith("# d "):
             d_grid = np.array(line[4:].split(), dtype=np.int64)
         elif line and not line.startswith("#"):
-            kind, name, n, reps, *vals = line.split()
-            vals = np.array(vals, dtype=np.float64).reshape(2, len(d_grid))
+            kind, name, n, reps, *fields = line.split()
+            vals = np.array(fields, dtype=np.float64).reshape(2, len(d_grid))
             cells.setdefault((kind, name), {})[int(n)] = (int(reps), vals[0], vals[1])
-    entries = {}
+    entries: dict[tuple[str, str], _Entry] = {}
     for key, c in cells.items():
         ns = sorted(c)
         entries[key] = (np.array(ns), np.array([c[n][0] for n in ns]),
@@ -54,13 +58,14 @@ def _table():
     return d_grid, entries
 
 
-def table_name(method, k, discard_fraction):
+def table_name(method: str, k: int, discard_fraction: float) -> str | None:
     """Name of the tabulated statistic for these parameters, or None."""
     spec = (method, k if method == "mle" else 2, discard_fraction)
     return next((name for name, s in TABLE_SPECS.items() if s == spec), None)
 
 
-def _table_curve(kind, name, n):
+def _table_curve(kind: str, name: str | None,
+                 n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(d, mean, standard error of the mean) at n, interpolated in log n; None if not held."""
     d_grid, entries = _table()
     if name is None or (kind, name) not in entries:
@@ -78,14 +83,15 @@ def _table_curve(kind, name, n):
 
 
 @functools.lru_cache(maxsize=4096)
-def _measured(kind, n, d, spec, n_threads):
+def _measured(kind: str, n: int, d: int, spec: _Spec,
+              n_threads: int | None) -> tuple[float, float]:
     """(mean, standard error) of one statistic over reps_for(n) reference samples."""
     v = np.array([_ref.reference_statistics(kind, n, d, r, [spec], n_threads)[0]
                   for r in range(_ref.reps_for(n))])
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
 
 
-def _mean_of(points):
+def _mean_of(points: list[tuple[float, float]]) -> tuple[float, float]:
     """(mean, standard error) of the mean of independent curves' (mean, se) points."""
     m = sum(p[0] for p in points) / len(points)
     return m, math.sqrt(sum(p[1] ** 2 for p in points)) / len(points)
@@ -95,19 +101,21 @@ class _Curve:
     """s_n(d) as points (d, mean, se); tabulated points first, others measured when needed.
     For "ball+cube" every point is the mean of the ball's and the cube's."""
 
-    def __init__(self, calibrate, n, spec, n_threads):
+    def __init__(self, calibrate: str, n: int, spec: _Spec, n_threads: int | None):
         self.kinds, self.n, self.spec, self.n_threads = calibrate.split("+"), n, spec, n_threads
-        tabs = [_table_curve(kind, table_name(*spec), n) for kind in self.kinds]
+        found = [_table_curve(kind, table_name(*spec), n) for kind in self.kinds]
+        tabs = [t for t in found if t is not None]
         d_grid = _table()[0].astype(np.float64)
-        held = all(t is not None for t in tabs)
+        held = len(tabs) == len(found)
         self.source = "table" if held else "computed"
         self.grid = np.concatenate([[0.0], d_grid, EXTRA_D])
-        self.known = {0: (0.0, 0.0)}        # the statistic vanishes with the dimension
+        # the statistic vanishes with the dimension
+        self.known: dict[int, tuple[float, float]] = {0: (0.0, 0.0)}
         if held:
             self.known.update({j + 1: _mean_of([(t[1][j], t[2][j]) for t in tabs])
                                for j in range(len(d_grid))})
 
-    def at(self, j):
+    def at(self, j: int) -> float:
         if j not in self.known:
             self.known[j] = _mean_of([_measured(kind, self.n, int(self.grid[j]), self.spec,
                                                 self.n_threads) for kind in self.kinds])
@@ -115,7 +123,7 @@ class _Curve:
                 self.source = "table+computed"
         return self.known[j][0]
 
-    def bracket(self, s, guess):
+    def bracket(self, s: float, guess: float) -> tuple[int, int]:
         """Grid indices lo < hi with at(lo) <= s <= at(hi), searched from the guess."""
         last = len(self.grid) - 1
         j = int(np.clip(np.searchsorted(self.grid, guess), 1, last))
@@ -141,13 +149,14 @@ class _Curve:
             lo, hi = (mid, hi) if self.at(mid) <= s else (lo, mid)
         return lo, hi
 
-    def points(self):
+    def points(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         js = sorted(self.known)
         return (self.grid[js], np.array([self.known[j][0] for j in js]),
                 np.array([self.known[j][1] for j in js]))
 
 
-def _distinct_values(X, method, k, duplicates, n_threads):
+def _distinct_values(X: npt.ArrayLike, method: str, k: int, duplicates: str,
+                     n_threads: int | None) -> np.ndarray:
     """Per-point values (r2/r1 or local MLE) of the distinct points of X."""
     if method == "mle":
         return _lid.local_mle(X, k, k - 1, duplicates, n_threads)[0]
@@ -162,7 +171,7 @@ def _distinct_values(X, method, k, duplicates, n_threads):
     return _ref.per_point(method, dist.astype(np.float64), 2)
 
 
-def _bootstrap_sd(method, values, discard_fraction):
+def _bootstrap_sd(method: str, values: np.ndarray, discard_fraction: float) -> float:
     """Standard deviation of the statistic over seeded bootstrap resamples of the points."""
     n = len(values)
     draw = _config.kernels().random_bits

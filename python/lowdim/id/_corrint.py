@@ -9,16 +9,22 @@ K doubled, so the cost is a kNN search instead of n² distances.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors as _knn_mod
 from .._validate import check_int
 from . import _pointwise
 from ._estimators import _IDEstimator
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
-def _pair_counts(x, dist, radii, n_threads):
+
+def _pair_counts(x: np.ndarray, dist: np.ndarray, radii: tuple[float, ...],
+                 n_threads: int | None) -> np.ndarray:
     """For each r in radii (ascending), Σ_i #{j ≠ i: d_ij < r}, starting from knn `dist`."""
     counts = np.array([(dist < r).sum() for r in radii], dtype=np.int64)
     todo = np.flatnonzero(dist[:, -1] < radii[-1])           # rows that may hold more
@@ -62,13 +68,14 @@ class CorrInt(_IDEstimator):
     True
     """
 
-    def __init__(self, k1=10, k2=20, DM=False, *, n_threads=None):
+    def __init__(self, k1: int = 10, k2: int = 20, DM: bool = False, *,
+                 n_threads: int | None = None):
         self.k1 = k1
         self.k2 = k2
         self.DM = DM
         self.n_threads = n_threads
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Correlation dimension of X (n, D), or of the distance matrix X when DM=True."""
         x = self._validate(X, min_samples=2, min_features=2)
         k1 = check_int(self.k1, name="k1", low=1)
@@ -98,7 +105,9 @@ class CorrInt(_IDEstimator):
             self.dimension_ = float(np.log(counts[1] / counts[0]) / np.log(r2 / r1))
         return self
 
-    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> Self:
         """CorrInt on each point's n_neighbors nearest neighbours (self excluded), as skdim's
         fit_pw (k1, k2 clipped to the neighbourhood as fit clips them, without the warning);
         dimension_ is left as it was. precomputed_knn : int array (n, >= n_neighbors)."""

@@ -80,7 +80,8 @@ def groups(k: int, p: int, seed: int) -> np.ndarray:
     return np.sort(np.argpartition(keys, p - 1, axis=1)[:, :p], axis=1)
 
 
-def ess_values(x, idx, ver, d, seed, block_bytes=64 << 20) -> np.ndarray:
+def ess_values(x: np.ndarray, idx: np.ndarray, ver: str, d: int, seed: int,
+               block_bytes: int = 64 << 20) -> np.ndarray:
     """ESS statistic of every neighbourhood x[idx[i]] (k points), float64 array (n,)."""
     n, k = idx.shape
     p = d + 1
@@ -167,8 +168,10 @@ class ESS(_IDEstimator):
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def fit(self, X: npt.ArrayLike, y=None, precomputed_knn_arrays=None, smooth: bool = False,
-            n_neighbors: int | None = None, comb: str = "mean", n_jobs=None) -> "ESS":
+    def fit(self, X: npt.ArrayLike, y: object = None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None, comb: str = "mean",
+            n_jobs: int | None = None) -> ESS:
         """Pointwise ESS estimates of X (n, D) and their mean or median (comb).
 
         precomputed_knn_arrays = (distances, indices) of shape (n, k'): the neighbourhoods
@@ -214,14 +217,20 @@ class ESS(_IDEstimator):
         self._set_pointwise(pw, inverse, idx, smooth, comb)
         return self
 
-    def fit_transform(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
-                      n_neighbors=None, comb="mean", n_jobs=None):
+    def fit_transform(  # type: ignore[override]  # skdim's fit arguments, by name
+            self, X: npt.ArrayLike, y: object = None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None, comb: str = "mean",
+            n_jobs: int | None = None) -> np.float64 | np.int64:
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
-    def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False,
-                         n_neighbors=None, n_jobs=None):
+    def fit_transform_pw(  # type: ignore[override]  # skdim's fit arguments, by name
+            self, X: npt.ArrayLike,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None,
+            n_jobs: int | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()

@@ -7,7 +7,7 @@ Formulas and the duplicate policy are in lowdim/intrinsic.py.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +18,13 @@ from .. import intrinsic as _lid
 from .._base import BaseEstimator, check_feature_names, check_is_fitted
 from .._validate import as_float_array, check_int, sklearn_style_array
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 _COMBS = ("mle", "mean", "median")
 
 
-def _checked_indices(precomputed_knn, n: int, k: int) -> np.ndarray:
+def _checked_indices(precomputed_knn: npt.ArrayLike, n: int, k: int) -> np.ndarray:
     """The first k columns of a caller's (n, >= k) neighbour-index array, or ValueError."""
     idx = np.asarray(precomputed_knn)
     if idx.ndim != 2 or idx.shape[0] != n or idx.shape[1] < k or \
@@ -36,7 +39,7 @@ def _smooth(pw: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
 
 
-def _threads(n_threads, n_jobs):
+def _threads(n_threads: int | None, n_jobs: int | None) -> int | None:
     """skdim's n_jobs as a thread count: None = n_threads (default: lowdim's default),
     -1 = every usable CPU, -2 = all but one (joblib's convention), positive = that many."""
     if n_jobs is None:
@@ -68,6 +71,16 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {
 
 class _IDEstimator(BaseEstimator):
     """fit(X) sets dimension_; transform(X=None) returns it, as skdim's estimators."""
+
+    # Declared for type checkers: every subclass sets the parameters in __init__ and
+    # defines fit (and fit_pw) with skdim's arguments; fit sets the attributes.
+    n_threads: int | None
+    dimension_: float
+    dimension_pw_: np.ndarray
+    dimension_pw_smooth_: np.ndarray
+    n_features_in_: int
+    fit: Callable[..., Any]
+    fit_pw: Callable[..., Any]
 
     def _preserves_dtype(self) -> list[str]:
         """What the dtype tags say: the estimate is float64 whatever X's dtype."""
@@ -106,14 +119,16 @@ class _IDEstimator(BaseEstimator):
                              f"is expecting {self.n_features_in_} features as input.")
         return arr
 
-    def transform(self, X: npt.ArrayLike | None = None) -> np.number[Any]:
+    def transform(self, X: npt.ArrayLike | None = None) -> np.float64 | np.int64:
         """dimension_ as a numpy scalar; X, if given, is only checked (as skdim)."""
         check_is_fitted(self, "dimension_")
         if X is not None and hasattr(self, "n_features_in_"):
             self._validate(X, reset=False)
-        return np.asarray(self.dimension_)[()]
+        d = self.dimension_
+        return np.int64(d) if isinstance(d, (int, np.integer)) else np.float64(d)
 
-    def _set_pointwise(self, distinct, inverse, idx, smooth, comb):
+    def _set_pointwise(self, distinct: np.ndarray, inverse: np.ndarray | None,
+                       idx: np.ndarray, smooth: bool, comb: str) -> None:
         """dimension_pw_ (back on the caller's rows when duplicates were merged: `inverse`),
         dimension_ by `comb` over the distinct points, and dimension_pw_smooth_ when asked
         (a stale one from an earlier fit is removed)."""
@@ -125,17 +140,19 @@ class _IDEstimator(BaseEstimator):
         elif hasattr(self, "dimension_pw_smooth_"):
             del self.dimension_pw_smooth_
 
-    def transform_pw(self, X=None):
+    def transform_pw(self, X: object = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         check_is_fitted(self, "dimension_pw_")
         if hasattr(self, "dimension_pw_smooth_"):
             return self.dimension_pw_, self.dimension_pw_smooth_
         return self.dimension_pw_
 
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: npt.ArrayLike, y: object = None,
+                      **fit_params: Any) -> np.float64 | np.int64:
         """fit(X, ...) then transform(): the estimate as a numpy scalar."""
         return self.fit(X, **fit_params).transform()
 
-    def fit_transform_pw(self, X, **fit_params):
+    def fit_transform_pw(self, X: npt.ArrayLike,
+                         **fit_params: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         return self.fit_pw(X, **fit_params).transform_pw()
 
 
@@ -173,14 +190,17 @@ class MLE(_IDEstimator):
     (500,)
     """
 
-    def __init__(self, K=20, *, unbiased=False, duplicates="merge", n_threads=None):
+    def __init__(self, K: int = 20, *, unbiased: bool = False, duplicates: str = "merge",
+                 n_threads: int | None = None):
         self.K = K
         self.unbiased = unbiased
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def fit(self, X, y=None, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
-            comb="mle", n_jobs=None):
+    def fit(self, X: npt.ArrayLike | None, y: object = None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None, comb: str = "mle",
+            n_jobs: int | None = None) -> Self:
         """Pointwise estimates and their combination `comb` ('mle', 'mean', 'median').
 
         n_jobs (skdim's name) overrides n_threads for this call: -1 = every usable CPU.
@@ -224,19 +244,26 @@ class MLE(_IDEstimator):
             self.dimension_ = _lid.global_mle(distinct, k)
         return self
 
-    def fit_predict(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
-                    n_neighbors=None, comb="mle", n_jobs=None):
+    def fit_predict(self, X: npt.ArrayLike | None, y: object = None,
+                    precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+                    smooth: bool = False, n_neighbors: int | None = None, comb: str = "mle",
+                    n_jobs: int | None = None) -> np.float64 | np.int64:
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
-    def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
-                         n_jobs=None):
+    def fit_transform_pw(  # type: ignore[override]  # skdim's fit arguments, by name
+            self, X: npt.ArrayLike | None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None,
+            n_jobs: int | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()
 
-    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=None, n_jobs=None):
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int | None = None,
+               n_jobs: int | None = None) -> Self:
         """Pointwise estimates (dimension_pw_) with n_neighbors (default K) neighbours."""
         if precomputed_knn is not None:
             raise ValueError("MLE.fit_pw needs distances; use "
@@ -273,15 +300,16 @@ class TwoNN(_IDEstimator):
     (2.1, (450, 1))
     """
 
-    def __init__(self, discard_fraction=0.1, dist=False, method="linear", *,
-                 duplicates="merge", n_threads=None):
+    def __init__(self, discard_fraction: float = 0.1, dist: bool = False,
+                 method: str = "linear", *, duplicates: str = "merge",
+                 n_threads: int | None = None):
         self.discard_fraction = discard_fraction
         self.dist = dist
         self.method = method
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Global TwoNN estimate of X (n, d), or of (r1, r2) rows (n, 2) when dist=True."""
         frac = _lid._check_discard(self.discard_fraction)
         _lid._check_choice(self.method, "method", ("linear", "mle"))
@@ -299,7 +327,9 @@ class TwoNN(_IDEstimator):
         self.dimension_, self.x_, self.y_ = d, xs.reshape(-1, 1), ys.reshape(-1, 1)
         return self
 
-    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> Self:
         """TwoNN fitted on each point's n_neighbors nearest neighbours (self excluded).
 
         precomputed_knn : int array (n, >= n_neighbors) of neighbour indices, optional.
@@ -309,7 +339,7 @@ class TwoNN(_IDEstimator):
         _lid._check_choice(self.method, "method", ("linear", "mle"))
         x = as_float_array(X, name="X")
         k = check_int(n_neighbors, name="n_neighbors", low=3)
-        inverse = None
+        inverse: np.ndarray | None = None
         if precomputed_knn is not None:
             idx = _checked_indices(precomputed_knn, len(x), k)
         else:
@@ -324,16 +354,16 @@ class TwoNN(_IDEstimator):
         pw = _local_twonn(x, idx, frac, self.method)
         if inverse is not None:
             pw = pw[inverse]
-            idx = None
         self.dimension_pw_ = pw
         if smooth:
-            if idx is None:
+            if inverse is not None:
                 raise ValueError("smooth=True is not available when duplicates were merged")
             self.dimension_pw_smooth_ = _smooth(pw, idx)
         return self
 
 
-def _within_sq_blocks(x, idx, block_bytes):
+def _within_sq_blocks(x: np.ndarray, idx: np.ndarray,
+                      block_bytes: int) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start, d2): d2[b, i, j] = squared distance between points i and j of
     neighbourhood x[idx[start + b]] (K points), float64 (B, K, K), ∞ on the diagonal;
     blocks of B neighbourhoods bounded by block_bytes."""
@@ -348,7 +378,8 @@ def _within_sq_blocks(x, idx, block_bytes):
         yield s, d2
 
 
-def _local_twonn(x, idx, frac, method, block_bytes=64 << 20):
+def _local_twonn(x: np.ndarray, idx: np.ndarray, frac: float, method: str,
+                 block_bytes: int = 64 << 20) -> np.ndarray:
     """TwoNN of every neighbourhood x[idx[i]] (K points), vectorised over blocks of points."""
     n, k = idx.shape
     n_keep = int(k * (1 - frac))

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
@@ -18,12 +20,15 @@ from ._estimators import _IDEstimator
 from . import _pointwise
 from ._scale import gride_from_logmu
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
-def _is_int(v):
+
+def _is_int(v: object) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def _gride_skdim(dist, n1, n2):
+def _gride_skdim(dist: np.ndarray, n1: int, n2: int) -> tuple[float, float]:
     """(d, standard error) with skdim's tie and outlier rules."""
     with np.errstate(divide="ignore", invalid="ignore"):
         logmu = np.log(dist[:, n2 - 1] / dist[:, n1 - 1])
@@ -71,8 +76,9 @@ class GRIDE(_IDEstimator):
     True
     """
 
-    def __init__(self, n1=1, n2=None, multiscale=False, range_max=64, *, duplicates="merge",
-                 n_threads=None):
+    def __init__(self, n1: int = 1, n2: int | None = None, multiscale: bool = False,
+                 range_max: int = 64, *, duplicates: str = "merge",
+                 n_threads: int | None = None):
         self.n1 = n1
         self.n2 = n2
         self.multiscale = multiscale
@@ -80,7 +86,7 @@ class GRIDE(_IDEstimator):
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Gride estimate of X (n, D) at (n1, n2), and at every scale when multiscale."""
         n2 = 2 * self.n1 if self.n2 is None else self.n2
         if not (_is_int(self.n1) and _is_int(n2) and 1 <= self.n1 < n2):
@@ -101,12 +107,14 @@ class GRIDE(_IDEstimator):
         self.dimension_, self.error_ = _gride_skdim(dist, self.n1, n2)
         if self.multiscale:
             self.scales_ = 2 ** np.arange(int(np.log2(range_max)))
-            res = np.array([_gride_skdim(dist, s, 2 * s) for s in self.scales_])
+            res = np.array([_gride_skdim(dist, int(s), 2 * int(s)) for s in self.scales_])
             self.dimension_scales_, self.error_scales_ = res[:, 0], res[:, 1]
             self.radius_scales_ = dist[:, 2 * self.scales_ - 1].mean(axis=0)
         return self
 
-    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> Self:
         """Gride at (n1, n2) on each point's n_neighbors nearest neighbours (self excluded),
         as skdim's fit_pw; dimension_ is left as it was (skdim leaves the last
         neighbourhood's). precomputed_knn : int array (n, >= n_neighbors), optional."""

@@ -8,25 +8,32 @@ merged first (as lowdim's MLE), so zero distances do not reach the formulas.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator, _threads
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 
 class _LocalEstimator(_IDEstimator):
     _N_NEIGHBORS = 100
-    duplicates = "merge"
-    n_threads = None
+    duplicates: str = "merge"
+    n_threads: int | None = None
 
-    def _pointwise(self, x, dist, idx):
+    def _pointwise(self, x: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def fit(self, X, y=None, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
-            comb="mean", n_jobs=None):
+    def fit(self, X: npt.ArrayLike, y: object = None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None, comb: str = "mean",
+            n_jobs: int | None = None) -> Self:
         """Pointwise estimates (dimension_pw_) and their mean or median (dimension_).
 
         X (n, d); precomputed_knn_arrays = (distances, indices) of shape (n, k), used as
@@ -61,14 +68,20 @@ class _LocalEstimator(_IDEstimator):
         self._set_pointwise(pw, inverse, idx, smooth, comb)
         return self
 
-    def fit_transform(self, X, y=None, precomputed_knn_arrays=None, smooth=False,
-                      n_neighbors=None, comb="mean", n_jobs=None):
+    def fit_transform(  # type: ignore[override]  # skdim's fit arguments, by name
+            self, X: npt.ArrayLike, y: object = None,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None, comb: str = "mean",
+            n_jobs: int | None = None) -> np.float64 | np.int64:
         """fit(...) then dimension_ (as skdim)."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, comb=comb, n_jobs=n_jobs).transform()
 
-    def fit_transform_pw(self, X, precomputed_knn_arrays=None, smooth=False, n_neighbors=None,
-                         n_jobs=None):
+    def fit_transform_pw(  # type: ignore[override]  # skdim's fit arguments, by name
+            self, X: npt.ArrayLike,
+            precomputed_knn_arrays: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            smooth: bool = False, n_neighbors: int | None = None,
+            n_jobs: int | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """fit(...) then dimension_pw_ (and dimension_pw_smooth_ when smooth), as skdim."""
         return self.fit(X, precomputed_knn_arrays=precomputed_knn_arrays, smooth=smooth,
                         n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()

@@ -10,25 +10,32 @@ from __future__ import annotations
 
 import numpy as np
 
+from typing import TYPE_CHECKING, Any
+
+import numpy.typing as npt
+
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator, _smooth, _threads
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 VERS = ("FO", "Fan", "maxgap", "ratio", "participation_ratio", "Kaiser", "broken_stick")
 
 
-def _gaps(e):
+def _gaps(e: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return e[:, :-1] / e[:, 1:]
 
 
-def _first(mask, default):
+def _first(mask: np.ndarray, default: int) -> np.ndarray:
     """Index of the first True per row, `default` where a row has none."""
     return np.where(mask.any(axis=1), mask.argmax(axis=1), default)
 
 
-def dimension_from_spectra(e, est):
+def dimension_from_spectra(e: np.ndarray, est: Any) -> tuple[np.ndarray, np.ndarray]:
     """(dimension per row, gaps per row) of descending spectra e (rows, m) by est's rule."""
     ver, m = est.ver, e.shape[1]
     gaps = _gaps(e)
@@ -59,7 +66,7 @@ def dimension_from_spectra(e, est):
     return 1 + np.minimum(_first(big, m), _first(share > est.betaFan, m)), gaps
 
 
-def _spectrum(x, center):
+def _spectrum(x: np.ndarray, center: bool) -> np.ndarray:
     """Eigenvalues as sklearn's PCA().explained_variance_ (center) or svd(X)² (not)."""
     n, p = x.shape
     if center:
@@ -69,7 +76,8 @@ def _spectrum(x, center):
     return np.maximum(e, 0) / (n - 1 if center else 1)
 
 
-def _neighbourhood_spectra(x, idx, block_bytes=32 << 20):
+def _neighbourhood_spectra(x: np.ndarray, idx: np.ndarray,
+                           block_bytes: int = 32 << 20) -> np.ndarray:
     """explained_variance_ of every neighbourhood x[idx[i]] (k points), (n, min(k, D))."""
     n, k = idx.shape
     p = x.shape[1]
@@ -120,9 +128,10 @@ class lPCA(_IDEstimator):
     3
     """
 
-    def __init__(self, ver="FO", alphaRatio=0.05, alphaFO=0.05, alphaFan=10, betaFan=0.8,
-                 PFan=0.95, verbose=True, center=True, fit_explained_variance=False, *,
-                 n_threads=None):
+    def __init__(self, ver: str = "FO", alphaRatio: float = 0.05, alphaFO: float = 0.05,
+                 alphaFan: float = 10, betaFan: float = 0.8, PFan: float = 0.95,
+                 verbose: bool = True, center: bool = True,
+                 fit_explained_variance: bool = False, *, n_threads: int | None = None):
         self.ver = ver
         self.alphaRatio = alphaRatio
         self.alphaFO = alphaFO
@@ -138,10 +147,10 @@ class lPCA(_IDEstimator):
         """The rules count components (an integer), except the participation ratio."""
         return ["float64"] if self.ver == "participation_ratio" else []
 
-    def _scalar(self, d):
+    def _scalar(self, d: np.ndarray) -> int | float:
         return float(d[0]) if self.ver == "participation_ratio" else int(d[0])
 
-    def fit(self, X, y=None):
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Dimension of X (n, D), or of the eigenvalues X when fit_explained_variance."""
         _lid._check_choice(self.ver, "ver", VERS)
         if self.fit_explained_variance:
@@ -153,7 +162,9 @@ class lPCA(_IDEstimator):
         self.dimension_, self.gap_ = self._scalar(d), gaps[0]
         return self
 
-    def fit_pw(self, X, precomputed_knn=None, smooth=False, n_neighbors=100, n_jobs=None):
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> Self:
         """lPCA of each point's n_neighbors nearest neighbours (self excluded), as skdim.
 
         Unlike skdim, dimension_ is left as it was (skdim leaves the last neighbourhood's).

@@ -9,6 +9,7 @@ rows at once) serve DANCo too.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -18,11 +19,16 @@ from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
 from ._estimators import _IDEstimator, _checked_indices, _smooth, _threads
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 _VERS = ("MLk", "MLi", "ML1")
+_T = TypeVar("_T", float, np.ndarray)
 SOLVERS = ("exact", "lbfgsb")
 
 
-def distinct_points(X, duplicates, need, n_threads, k):
+def distinct_points(X: npt.ArrayLike, duplicates: str, need: int, n_threads: int | None,
+                    k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(x, dist, idx, inverse): X validated, duplicates merged (or refused), kNN with k columns.
 
     inverse is None when X has no duplicates, else the map from X's rows to the rows of x.
@@ -32,7 +38,7 @@ def distinct_points(X, duplicates, need, n_threads, k):
     if k > len(x) - 1:
         raise ValueError(f"need more than {k} points, X has {len(x)}")
     dist, idx = _knn_mod.knn(x, k, n_threads=n_threads)
-    inverse = None
+    inverse: np.ndarray | None = None
     zero = int((dist[:, 0] == 0).sum())
     if zero:
         x, inverse = _lid._dedupe_or_raise(x, duplicates, zero, need)
@@ -40,7 +46,7 @@ def distinct_points(X, duplicates, need, n_threads, k):
     return x, dist, idx, inverse
 
 
-def exact_distance(x, idx, col, block=1 << 14):
+def exact_distance(x: np.ndarray, idx: np.ndarray, col: int, block: int = 1 << 14) -> np.ndarray:
     """‖x_i − x_{idx[i, col]}‖ in float64 (kNN distances of float32 data are float32)."""
     out = np.empty(len(x))
     for s in range(0, len(x), block):
@@ -76,7 +82,7 @@ def mlk(rhos: np.ndarray, k: int, D: int, dinit: np.ndarray, iters: int = 60) ->
     n = rhos.shape[1]
     slr = lr.sum(axis=1)
 
-    def grad_and_curv(d):
+    def grad_and_curv(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = rhos ** d[:, None]
         q = p / (1 - p)
         g = n / d + slr - (k - 1) * (q * lr).sum(axis=1)
@@ -108,10 +114,10 @@ def mlk_lbfgsb(rhos: np.ndarray, k: int, D: int, dinit: float) -> float:
     lr = np.log(rhos)
     n = len(rhos)
 
-    def nlld(d):
+    def nlld(d: np.ndarray) -> np.ndarray:
         return -(n * np.log(k * d) + (d - 1) * lr.sum() + (k - 1) * np.sum(np.log(1 - rhos ** d)))
 
-    def nlld_gr(d):
+    def nlld_gr(d: np.ndarray) -> np.ndarray:
         return -(n / d + np.sum(lr - (k - 1) * rhos ** d * lr / (1 - rhos ** d)))
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -120,7 +126,7 @@ def mlk_lbfgsb(rhos: np.ndarray, k: int, D: int, dinit: float) -> float:
     return float(res["x"][0])
 
 
-def check_solver(solver):
+def check_solver(solver: str) -> str:
     if solver not in SOLVERS:
         raise ValueError(f"mlk_solver must be one of {SOLVERS}, got {solver!r}")
     return solver
@@ -131,7 +137,8 @@ def ml1(r1: np.ndarray, r2: np.ndarray) -> float:
     return float(-2.0 / np.mean(np.log((r1 / r2) ** 2)))
 
 
-def neighbourhood_rhos(x, idx_nb, n_nb, block_bytes=64 << 20):
+def neighbourhood_rhos(x: np.ndarray, idx_nb: np.ndarray, n_nb: int,
+                       block_bytes: int = 64 << 20) -> np.ndarray:
     """For each neighbourhood x[idx_nb[i]] (m points), ρ = r_1 / r_(n_nb) of each of its points
     among the others (kNN inside the neighbourhood, as skdim's fit_pw): array (n, m)."""
     n, m = idx_nb.shape
@@ -197,14 +204,14 @@ class MiND_ML(_IDEstimator):
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def _check(self):
+    def _check(self) -> tuple[int, int]:
         if self.ver not in _VERS:
             raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
         check_solver(self.mlk_solver)
         return check_int(self.k, name="k", low=1), check_int(self.D, name="D", low=1)
 
-    def fit(self, X: npt.ArrayLike, y=None) -> "MiND_ML":
+    def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Global estimate of X (n, d): kNN with min(k + 1, n − 1) neighbours (as skdim)."""
         k, D = self._check()
         x = self._validate(X, min_samples=3)
@@ -220,8 +227,9 @@ class MiND_ML(_IDEstimator):
         self.dimension_ = _finite(d)
         return self
 
-    def fit_pw(self, X: npt.ArrayLike, precomputed_knn=None, smooth: bool = False,
-               n_neighbors: int = 100, n_jobs=None) -> "MiND_ML":
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> Self:
         """MiND_ML fitted on each point's n_neighbors nearest neighbours (self excluded),
         as skdim's GlobalEstimator.fit_pw, vectorised over neighbourhoods.
 
@@ -256,7 +264,7 @@ class MiND_ML(_IDEstimator):
         return self
 
 
-def _finite(value):
+def _finite(value: _T) -> _T:
     """value, or a ValueError when an estimate came out NaN or inf (degenerate input)."""
     if not np.all(np.isfinite(value)):
         raise ValueError("the estimate is not finite: X is degenerate (too few distinct "
@@ -264,7 +272,7 @@ def _finite(value):
     return value
 
 
-def _estimate(rhos, k, D, ver, solver="exact"):
+def _estimate(rhos: np.ndarray, k: int, D: int, ver: str, solver: str = "exact") -> np.ndarray:
     """MLi or MLk of each row of rhos (m, N)."""
     rhos = np.atleast_2d(rhos)
     if (rhos <= 0).any() or (rhos >= 1).any():

@@ -35,11 +35,11 @@ class MOM(_LocalEstimator):
     True
     """
 
-    def __init__(self, *, duplicates="merge", n_threads=None):
+    def __init__(self, *, duplicates: str = "merge", n_threads: int | None = None):
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def _pointwise(self, x, dist, idx):
+    def _pointwise(self, x: np.ndarray, dist: np.ndarray, idx: np.ndarray) -> np.ndarray:
         w = dist[:, -1]
         m1 = dist.mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):

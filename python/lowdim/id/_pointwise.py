@@ -8,14 +8,21 @@ one (B, K, K) distance tensor per block instead of a Python fit per point. Formu
 """
 from __future__ import annotations
 
+from typing import Iterator, TypeVar
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _checked_indices, _smooth, _threads, _within_sq_blocks
+from ._estimators import _IDEstimator, _checked_indices, _smooth, _threads, _within_sq_blocks
+
+_E = TypeVar("_E", bound=_IDEstimator)
 
 
-def neighbourhood_indices(est, X, precomputed_knn, n_neighbors, n_jobs):
+def neighbourhood_indices(est: _IDEstimator, X: npt.ArrayLike,
+                          precomputed_knn: npt.ArrayLike | None, n_neighbors: int,
+                          n_jobs: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(x, idx (n, K)): the points and each one's K nearest neighbours, self excluded."""
     x = as_float_array(X, name="X")
     k = check_int(n_neighbors, name="n_neighbors", low=3)
@@ -27,7 +34,8 @@ def neighbourhood_indices(est, X, precomputed_knn, n_neighbors, n_jobs):
     return x, idx
 
 
-def sorted_within(x, idx, block_bytes=64 << 20):
+def sorted_within(x: np.ndarray, idx: np.ndarray,
+                  block_bytes: int = 64 << 20) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start, r): r[b, j] = sorted distances from point j of neighbourhood start + b
     to the other K − 1 points of that neighbourhood, shape (B, K, K − 1), float64."""
     k = idx.shape[1]
@@ -35,7 +43,7 @@ def sorted_within(x, idx, block_bytes=64 << 20):
         yield s, np.sqrt(np.maximum(np.sort(d2, axis=2)[:, :, :k - 1], 0))
 
 
-def gride_rows(logmu, n1, n2):
+def gride_rows(logmu: np.ndarray, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray]:
     """Gride (d, standard error) of every row of logmu (B, m), NaN entries left out, with
     skdim's rules: ties (ln μ = 0) dropped, then μ >= q50 + 20 (q95 − q50) dropped, and
     N − 1 in the score. Bisection in log d on all rows at once."""
@@ -50,7 +58,7 @@ def gride_rows(logmu, n1, n2):
     s_lm = lm.sum(axis=1)
     lo, hi = np.full(len(lm), 1e-6), np.full(len(lm), 1e6)
 
-    def terms(d):
+    def terms(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = d[:, None] * lm
         safe = np.where(ok & (x > 0), x, 1.0)
         q = np.where(ok, lm / -np.expm1(-safe), 0.0)
@@ -68,7 +76,8 @@ def gride_rows(logmu, n1, n2):
     return d, 1.0 / np.sqrt(info)
 
 
-def gride_pw(x, idx, n1, n2):
+def gride_pw(x: np.ndarray, idx: np.ndarray, n1: int,
+             n2: int) -> tuple[np.ndarray, np.ndarray]:
     """(dimension, error) of Gride on every neighbourhood x[idx[i]]."""
     if n2 > idx.shape[1] - 1:
         raise ValueError(f"n2={n2} needs neighbourhoods of at least n2 + 1 = {n2 + 1} points")
@@ -80,7 +89,7 @@ def gride_pw(x, idx, n1, n2):
     return dim, err
 
 
-def corrint_pw(x, idx, k1, k2):
+def corrint_pw(x: np.ndarray, idx: np.ndarray, k1: int, k2: int) -> np.ndarray:
     """Correlation dimension of every neighbourhood x[idx[i]] (K points): radii = medians
     of the k1-th and k2-th neighbour distances within it, counts = ordered pairs below."""
     k = idx.shape[1]
@@ -97,7 +106,7 @@ def corrint_pw(x, idx, k1, k2):
     return out
 
 
-def set_pointwise(est, pw, idx, smooth):
+def set_pointwise(est: _E, pw: np.ndarray, idx: np.ndarray, smooth: bool) -> _E:
     """dimension_pw_ and, when asked, dimension_pw_smooth_ (a stale one is removed)."""
     est.dimension_pw_ = pw
     if smooth:

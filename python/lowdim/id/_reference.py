@@ -8,6 +8,8 @@ sample of n points is the first n rows of one stream (samples nest in n).
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .. import _config, _rng
@@ -53,7 +55,9 @@ def from_per_point(method: str, values: np.ndarray, discard_fraction: float) -> 
                                   method="mle" if method == "twonn_mle" else "linear")[0]
 
 
-def reference_statistics(kind, n, d, rep, specs, n_threads=None) -> list[float]:
+def reference_statistics(kind: str, n: int, d: int, rep: int,
+                         specs: Sequence[tuple[str, int, float]],
+                         n_threads: int | None = None) -> list[float]:
     """Statistic of each spec (method, k, discard_fraction) on one reference sample.
 
     NaN for an MLE spec whose k needs more than n − 1 neighbours.

@@ -11,8 +11,10 @@ The scale of each estimate is the mean distance of the farthest neighbour it use
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config, _rng
 from .. import intrinsic as _lid
@@ -23,7 +25,8 @@ STREAM_DECIMATION = 0x49444443     # seeded partition of the points into decimat
 MAX_SUBSETS = 8                    # subsets averaged per decimation level
 
 
-def _gride_score(d, logmu, n1, n2=None, n_score=None):
+def _gride_score(d: float, logmu: np.ndarray, n1: int, n2: int | None = None,
+                 n_score: int | None = None) -> tuple[float, float]:
     """Score (derivative of the log-likelihood) and Fisher information at d.
 
     n2 defaults to 2·n1; n_score replaces n in the score's n/d term (skdim's N − 1)."""
@@ -37,10 +40,11 @@ def _gride_score(d, logmu, n1, n2=None, n_score=None):
     score = (n if n_score is None else n_score) / d + (n2 - n1 - 1) * q.sum() \
         - (n2 - 1) * logmu.sum()
     info = n / d**2 + (n2 - n1 - 1) * info_terms.sum()
-    return score, info
+    return float(score), float(info)
 
 
-def gride_from_logmu(logmu, n1, n2=None, n_score=None):
+def gride_from_logmu(logmu: np.ndarray, n1: int, n2: int | None = None,
+                     n_score: int | None = None) -> tuple[float, float]:
     """(d, standard error): root of the decreasing Gride score, by bisection in log d."""
     lo, hi = 1e-6, 1e6
     for _ in range(200):
@@ -55,7 +59,7 @@ def gride_from_logmu(logmu, n1, n2=None, n_score=None):
     return d, 1.0 / math.sqrt(_gride_score(d, logmu, n1, n2)[1])
 
 
-def gride(dist, n1):
+def gride(dist: npt.ArrayLike, n1: int) -> tuple[float, float]:
     """(d, standard error) by Gride from sorted distances (n, >= 2·n1), all > 0."""
     r = np.asarray(dist, dtype=np.float64)
     logmu = np.log(r[:, 2 * n1 - 1] / r[:, n1 - 1])
@@ -64,8 +68,9 @@ def gride(dist, n1):
     return gride_from_logmu(logmu, n1)
 
 
-def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads=None,
-                   seed=0, random_state=None):
+def id_scale_curve(X: npt.ArrayLike, *, max_n1: int = 64, min_points: int = 20,
+                   duplicates: str = "merge", n_threads: int | None = None, seed: int = 0,
+                   random_state: int | None = None) -> dict[str, dict[str, list[Any]]]:
     """Intrinsic dimension as a function of neighbourhood scale.
 
     Parameters
@@ -115,14 +120,14 @@ def id_scale_curve(X, *, max_n1=64, min_points=20, duplicates="merge", n_threads
            and 2 << j <= n - 1]
     dist, _ = _knn_mod.knn(x, 2 * n1s[-1], n_threads=n_threads)
     dist = dist.astype(np.float64)
-    g = {"n1": [], "id": [], "std_error": [], "scale": []}
+    g: dict[str, list[Any]] = {"n1": [], "id": [], "std_error": [], "scale": []}
     for n1 in n1s:
         d, se = gride(dist, n1)
         g["n1"].append(n1)
         g["id"].append(d)
         g["std_error"].append(se)
         g["scale"].append(float(dist[:, 2 * n1 - 1].mean()))
-    dec = {"n_points": [], "id": [], "std_error": [], "scale": []}
+    dec: dict[str, list[Any]] = {"n_points": [], "id": [], "std_error": [], "scale": []}
     order = np.argsort(_config.kernels().random_bits(seed, STREAM_DECIMATION, 0, n),
                        kind="stable")
     level = 0

@@ -13,7 +13,7 @@ import numpy as np
 from ._local import _LocalEstimator
 
 
-def _tle_block(g, u, eps):
+def _tle_block(g: np.ndarray, u: np.ndarray, eps: float) -> np.ndarray:
     """TLE of each neighbourhood: g (b, k, D) neighbour coordinates, u (b, k) distances."""
     b, k, _ = g.shape
     g = g - g.mean(axis=1, keepdims=True)                 # centring reduces cancellation
@@ -88,12 +88,14 @@ class TLE(_LocalEstimator):
 
     _N_NEIGHBORS = 20
 
-    def __init__(self, epsilon=1e-4, *, duplicates="merge", n_threads=None):
+    def __init__(self, epsilon: float = 1e-4, *, duplicates: str = "merge",
+                 n_threads: int | None = None):
         self.epsilon = epsilon
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def _pointwise(self, x, dist, idx, block_bytes=32 << 20):
+    def _pointwise(self, x: np.ndarray, dist: np.ndarray, idx: np.ndarray,
+                   block_bytes: int = 32 << 20) -> np.ndarray:
         if (dist[:, -1] == 0).any():
             raise ValueError("All k-NN distances are zero!")
         n, k = idx.shape
