@@ -18,6 +18,7 @@ from .. import neighbors as _knn_mod
 from .._validate import check_int
 from . import _pointwise
 from ._estimators import _IDEstimator
+from ._mind import _finite
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -77,7 +78,8 @@ class CorrInt(_IDEstimator):
 
     def fit(self, X: npt.ArrayLike, y: object = None) -> Self:
         """Correlation dimension of X (n, D), or of the distance matrix X when DM=True."""
-        x = self._validate(X, min_samples=2, min_features=2)
+        # k1 < k2 <= n - 1: two neighbour orders need 3 points
+        x = self._validate(X, min_samples=3, min_features=2)
         k1 = check_int(self.k1, name="k1", low=1)
         k2 = check_int(self.k2, name="k2", low=1)
         n = len(x)
@@ -102,7 +104,8 @@ class CorrInt(_IDEstimator):
         else:
             counts = _pair_counts(x, dist, (r1, r2), self.n_threads)
         with np.errstate(divide="ignore", invalid="ignore"):
-            self.dimension_ = float(np.log(counts[1] / counts[0]) / np.log(r2 / r1))
+            d = float(np.log(counts[1] / counts[0]) / np.log(np.float64(r2) / r1))
+        self.dimension_ = _finite(d)      # r1 = r2 or no pair below r1: undefined
         return self
 
     def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
