@@ -9,11 +9,13 @@ ver='DANCoFit' reads them from danco_table.txt (tools/make_danco_table.py) inste
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +24,7 @@ from .. import _config, _rng
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _IDEstimator
+from ._estimators import _checked_indices, _IDEstimator, _smooth, _threads
 from ._mind import _finite, check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
 
 STREAM_DANCO_BALL = 0x44414E43 << 32    # reference balls: + (d << 1) (+1: the radii)
@@ -52,18 +54,33 @@ def _ainv(eta):
                                  1 / (eta ** 3 - 4 * eta ** 2 + 3 * eta)))
 
 
-def angle_statistics(x, idx, block_bytes=64 << 20):
+def _one_blas_thread():
+    """threadpoolctl's limit to one BLAS thread (a no-op without threadpoolctl): a batched
+    Gram matrix is thousands of tiny GEMMs, which a multi-threaded BLAS runs up to 10-20×
+    slower (a thread hand-off per call, worst on a loaded machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def angle_statistics(x, idx, block_bytes=8 << 20):
     """Mean over points of the von Mises ν and τ fitted to the C(k, 2) angles between the
-    vectors from each point to its k neighbours idx (n, k) — batched Gram matrices."""
+    vectors from each point to its k neighbours idx (n, k) — batched Gram matrices.
+
+    The neighbour vectors and their Gram matrices are formed in x's own dtype (skdim too
+    works in float32 on float32 data; differences of nearby float32 rows are exact) over
+    cache-sized blocks of points; the angles are then taken in float64."""
     n, k = idx.shape
     iu, ju = np.triu_indices(k, 1)
     nu = np.empty(n)
     tau = np.empty(n)
-    step = max(1, block_bytes // (8 * k * max(k, x.shape[1])))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    step = max(1, block_bytes // (x.itemsize * k * max(k, x.shape[1])))
+    with np.errstate(invalid="ignore", divide="ignore"), _one_blas_thread():
         for s in range(0, n, step):
-            v = x[idx[s:s + step]].astype(np.float64) - x[s:s + step, None, :]
-            gram = np.matmul(v, v.transpose(0, 2, 1))
+            v = x[idx[s:s + step]] - x[s:s + step, None, :]
+            gram = np.matmul(v, v.transpose(0, 2, 1)).astype(np.float64)
             lens = np.sqrt(np.einsum("bii->bi", gram))
             cos = np.clip(gram[:, iu, ju] / (lens[:, iu] * lens[:, ju]), -1.0, 1.0)
             theta = np.arccos(cos)
@@ -151,22 +168,76 @@ def table_calibration(n, k, D):
 
 
 def kl_divergence(k, data, cal):
-    """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,)."""
+    """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,),
+    or (m, D) when the three statistics are arrays of m neighbourhoods (fit_pw)."""
     from scipy.special import digamma, i0, i1   # here, not at import: scipy is optional
     dcal = np.array([c["dhat"] for c in cal])
     nu2 = np.array([c["mu_nu"] for c in cal])
     tau2 = np.array([c["mu_tau"] for c in cal])
-    dhat, nu1, tau1 = data
+    dhat, nu1, tau1 = (np.asarray(v, dtype=np.float64)[..., None] for v in data)
     h_k = np.sum(1 / np.arange(1, k + 1))
     quo = dcal / dhat
     i = np.arange(k + 1)
     coef = np.array([(-1) ** j * math.comb(k, j) for j in i], dtype=np.float64)
-    kld = h_k * quo - np.log(quo) - (k - 1) * (coef * digamma(1 + i / quo[:, None])).sum(axis=1)
+    kld = h_k * quo - np.log(quo) - (k - 1) * (coef * digamma(1 + i / quo[..., None])).sum(
+        axis=-1)
     with np.errstate(over="ignore"):
-        i0_2, i0_1 = np.minimum(_FMAX, i0(tau2)), min(_FMAX, i0(tau1))
-        klnutau = np.log(i0_2 / i0_1) + min(_FMAX, i1(tau1)) / i0_1 * (
+        i0_2, i0_1 = np.minimum(_FMAX, i0(tau2)), np.minimum(_FMAX, i0(tau1))
+        klnutau = np.log(i0_2 / i0_1) + np.minimum(_FMAX, i1(tau1)) / i0_1 * (
             tau1 - tau2 * np.cos(nu1 - nu2))
     return kld + klnutau
+
+
+def neighbourhood_statistics(x, idx_nb, k, D, solver="exact", block_bytes=32 << 20):
+    """(d̂, μ_ν, μ_τ) of each neighbourhood x[idx_nb[i]] (m points), arrays (n,), with the
+    (k + 1)-NN of each of its points among the others, as skdim's fit on that subset.
+
+    One m × m Gram matrix G of the centred neighbourhood per row gives the squared
+    distances (for ρ and the kNN) and the Gram matrices of the neighbour vectors
+    (v_j · v_l = G_jl − G_ij − G_il + G_ii): no (m, k, features) arrays are formed."""
+    n, m = idx_nb.shape
+    rho = np.empty((n, m))
+    nu = np.empty(n)
+    tau = np.empty(n)
+    iu, ju = np.triu_indices(k, 1)
+    ar = np.arange(m)
+    step = max(1, block_bytes // (8 * m * max(m, x.shape[1], k * k)))
+    with np.errstate(invalid="ignore", divide="ignore"), _one_blas_thread():
+        for s in range(0, n, step):
+            g = x[idx_nb[s:s + step]].astype(np.float64)
+            g -= g.mean(axis=1, keepdims=True)          # centring reduces cancellation
+            G = np.matmul(g, g.transpose(0, 2, 1))
+            sq = np.einsum("bii->bi", G)
+            d2 = sq[:, :, None] + sq[:, None, :] - 2 * G
+            d2[:, ar, ar] = np.inf
+            near = np.argpartition(d2, k, axis=2)[:, :, :k + 1]
+            order = np.argsort(np.take_along_axis(d2, near, axis=2), axis=2, kind="stable")
+            nb = np.take_along_axis(near, order, axis=2)            # (b, m, k + 1)
+            ends = np.take_along_axis(d2, nb[:, :, [0, k]], axis=2)
+            r = np.sqrt(np.maximum(ends, 0))
+            rho[s:s + step] = r[:, :, 0] / r[:, :, 1]
+            b = np.arange(len(g))[:, None, None, None]
+            j, i = nb[:, :, :k, None], ar[None, :, None, None]
+            gv = (G[b, j, nb[:, :, None, :k]] - G[b, i, j] - G[b, i, nb[:, :, None, :k]]
+                  + G[b, i, i])                                     # (b, m, k, k)
+            lens = np.sqrt(np.einsum("bmjj->bmj", gv))
+            cos = np.clip(gv[:, :, iu, ju] / (lens[:, :, iu] * lens[:, :, ju]), -1.0, 1.0)
+            theta = np.arccos(cos)
+            sin_t, cos_t = np.sin(theta), np.cos(theta)
+            nu[s:s + step] = np.arctan(sin_t.sum(axis=2) / cos_t.sum(axis=2)).mean(axis=1)
+            eta = np.sqrt(cos_t.mean(axis=2) ** 2 + sin_t.mean(axis=2) ** 2)
+            tau[s:s + step] = _ainv(eta).mean(axis=1)
+    if (rho <= 0).any() or (rho >= 1).any():
+        raise ValueError("a neighbourhood contains duplicate or equidistant points (ρ = 0 or "
+                         "1); remove duplicates first (lowdim.remove_duplicates)")
+    d0 = mli(rho, k, D)
+    if solver == "lbfgsb":
+        dhat = np.array([mlk_lbfgsb(r, k, D, float(d)) for r, d in zip(rho, d0)])
+    else:
+        dhat = mlk(rho, k, D, d0.astype(np.float64))
+    if x.shape[1] == 1:
+        tau[:] = 1.0
+    return dhat, d0, nu, tau
 
 
 class DANCo(_IDEstimator):
@@ -262,8 +333,92 @@ class DANCo(_IDEstimator):
             self._fit_danco(x, idx, n, k, D, seed, solver)
         return self
 
-    def _fit_danco(self, x, idx, n, k, D, seed, solver):
-        data = statistics(x, idx, k, D, solver)
+    def fit_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+               smooth: bool = False, n_neighbors: int = 100,
+               n_jobs: int | None = None) -> "DANCo":
+        """DANCo fitted on each point's n_neighbors nearest neighbours (self excluded), as
+        skdim's GlobalEstimator.fit_pw, vectorised over neighbourhoods.
+
+        All neighbourhoods share one calibration for N = n_neighbors (the table's for
+        'DANCoFit', seeded reference balls for 'DANCo', or calibration_data), where skdim
+        draws new balls for every point. precomputed_knn: int array (n, >= n_neighbors).
+        Sets dimension_pw_ (and dimension_pw_smooth_ when smooth) and calibration_data_.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lowdim.id import DANCo
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.c_[rng.uniform(size=(300, 2)), np.zeros((300, 2))]   # a square in R^4
+        >>> pw = DANCo(ver="DANCoFit").fit_pw(X, n_neighbors=60).dimension_pw_
+        >>> pw.shape, round(float(np.median(pw)))
+        ((300,), 2)
+        """
+        if self.ver not in _VERS:
+            raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
+        solver = check_solver(self.mlk_solver)
+        threads = _threads(self.n_threads, n_jobs)
+        x = _lid._scale_free(as_float_array(X, name="X", min_rows=4))
+        m = check_int(n_neighbors, name="n_neighbors", low=4)
+        if precomputed_knn is not None:
+            idx = _checked_indices(precomputed_knn, len(x), m)
+        else:
+            if m > len(x) - 1:
+                raise ValueError(f"n_neighbors must be <= {len(x) - 1}, got {m}")
+            _, idx = _knn_mod.knn(x, m, n_threads=threads)
+        k = check_int(self.k, name="k", low=2)
+        if k >= m:
+            warnings.warn("k larger or equal to len(X), using len(X)-2", stacklevel=2)
+            k = m - 2
+        D = x.shape[1] if self.D is None else check_int(self.D, name="D", low=1)
+        with np.errstate(all="ignore"):
+            dhat, dmli, nu, tau = neighbourhood_statistics(x, idx, k, D, solver)
+            if self.ver == "MIND_MLi":
+                pw = dmli.astype(np.float64)
+            elif self.ver == "MIND_MLk":
+                pw = dhat
+            else:
+                rows = self._calibration(m, k, D, self._seed(), solver)
+                kl = kl_divergence(k, (dhat, nu, tau), rows[:D])
+                kl = np.where(np.isnan(kl), np.inf, kl)
+                if not np.isfinite(kl).any(axis=1).all():
+                    raise ValueError("DANCo's divergence is not finite for any dimension "
+                                     "1…D in some neighbourhood")
+                de = np.argmin(kl, axis=1) + 1
+                pw = (_fractal_rows(kl, de, x.shape[1]) if self.fractal and D > 1
+                      else de.astype(np.float64))
+        self.n_features_in_ = int(x.shape[1])
+        self.dimension_pw_ = _finite(pw)
+        if smooth:
+            self.dimension_pw_smooth_ = _smooth(self.dimension_pw_, idx)
+        elif hasattr(self, "dimension_pw_smooth_"):
+            del self.dimension_pw_smooth_
+        return self
+
+    def fit_transform_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
+                         smooth: bool = False, n_neighbors: int = 100,
+                         n_jobs: int | None = None) -> Any:
+        """fit_pw(...) then dimension_pw_ (with dimension_pw_smooth_ when smooth), as skdim.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lowdim.id import DANCo
+        >>> X = np.random.default_rng(1).uniform(size=(200, 4))
+        >>> DANCo(ver="DANCoFit").fit_transform_pw(X, n_neighbors=50).shape
+        (200,)
+        """
+        return self.fit_pw(X, precomputed_knn=precomputed_knn, smooth=smooth,
+                           n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()
+
+    def _seed(self) -> int:
+        return 0 if self.random_state is None else check_int(self.random_state,
+                                                             name="random_state", low=0)
+
+    def _calibration(self, n: int, k: int, D: int, seed: int, solver: str) -> list[dict]:
+        """Calibration rows d = 1…D for data of n points: calibration_data (checked), the
+        table ('DANCoFit') and reference balls for the dimensions still missing; stored as
+        calibration_data_."""
         cal = self.calibration_data
         if cal is not None:
             if cal["k"] != k or cal["N"] != n:
@@ -282,6 +437,11 @@ class DANCo(_IDEstimator):
                                                solver=solver)
             rows.append(dict(dhat=dh, mu_nu=nu, mu_tau=tau))
         self.calibration_data_ = dict(k=k, N=n, calibration_data=rows, maxdim=len(rows))
+        return rows
+
+    def _fit_danco(self, x, idx, n, k, D, seed, solver):
+        data = statistics(x, idx, k, D, solver)
+        rows = self._calibration(n, k, D, seed, solver)
         kl = kl_divergence(k, data, rows[:D])
         if not np.isfinite(kl).any():
             raise ValueError("DANCo's divergence is not finite for any dimension 1…D")
@@ -301,3 +461,52 @@ def _fractal(kl, de, n_features):
     f = interp1d(np.arange(1, D + 1), kl, kind=kind, bounds_error=False,
                  fill_value=(1, D + 1))
     return minimize(f, de, bounds=[(1, D + 1)], tol=1e-3)["x"][0]
+
+
+def _fractal_rows(kl, de, n_features):
+    """_fractal for each row of kl (m, D), vectorised for the cubic spline: scipy's
+    L-BFGS-B from the integer minimiser de walks downhill into the adjacent spline piece,
+    whose minimum (a root of the quadratic derivative) is taken exactly here, where
+    L-BFGS-B stops within its tol = 1e-3. Other spline kinds and non-finite rows: _fractal."""
+    from scipy.interpolate import CubicSpline
+    m, D = kl.shape
+    out = de.astype(np.float64)
+    fine = np.isfinite(kl).all(axis=1)
+    if not (n_features > 3 and D > 3):
+        for r in range(m):
+            out[r] = _fractal(kl[r], int(de[r]), n_features)
+        return out
+    for r in np.flatnonzero(~fine):
+        out[r] = _fractal(kl[r], int(de[r]), n_features)
+    rows = np.flatnonzero(fine)
+    if not len(rows):
+        return out
+    c = CubicSpline(np.arange(1, D + 1), kl[rows], axis=1).c      # (4, D - 1, rows)
+    dr = de[rows]
+    cols = np.arange(len(rows))
+    slope = np.where(dr < D, c[2, np.minimum(dr - 1, D - 2), cols],       # f'(de)
+                     3 * c[0, D - 2] + 2 * c[1, D - 2] + c[2, D - 2])
+    right = (slope < 0) & (dr < D)
+    left = (slope > 0) & (dr > 1)
+    piece = np.where(right, dr - 1, dr - 2).clip(0, D - 2)
+    a3, a2, a1 = (c[j, piece, cols] for j in range(3))
+    qa, qb, qc = 3 * a3, 2 * a2, a1                      # f'(t) = qa t² + qb t + qc
+    disc = np.maximum(qb * qb - 4 * qa * qc, 0.0)
+    sq = np.sqrt(disc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the stable pair of roots, then the one where f' goes from − to + (f'' > 0)
+        q = -0.5 * (qb + np.copysign(sq, qb))
+        t1, t2 = q / qa, qc / q
+        lin = -qc / qb
+    cand = np.stack([t1, t2, lin])
+    curv = 2 * qa * cand + qb
+    ok = np.isfinite(cand) & (cand >= 0) & (cand <= 1) & (curv >= 0)
+    ok[:2] &= (qa != 0)
+    ok[2] &= (qa == 0)
+    t = np.where(ok, cand, np.nan)
+    t_best = np.where(right, np.nanmin(np.where(ok, t, np.inf), axis=0),
+                      np.nanmax(np.where(ok, t, -np.inf), axis=0))
+    found = np.isfinite(t_best)
+    moved = (right | left) & found
+    out[rows] = np.where(moved, piece + 1 + np.where(found, t_best, 0.0), dr)
+    return out
