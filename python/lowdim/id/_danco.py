@@ -15,7 +15,7 @@ import sys
 import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, ContextManager
 
 import numpy as np
 import numpy.typing as npt
@@ -24,13 +24,26 @@ from .. import _config, _rng
 from .. import intrinsic as _lid
 from .. import neighbors as _knn_mod
 from .._validate import as_float_array, check_int
-from ._estimators import _checked_indices, _IDEstimator, _smooth, _threads
-from ._mind import _finite, check_solver, distinct_points, exact_distance, mli, mlk, mlk_lbfgsb
+from . import _estimators, _mind
+from ._estimators import _IDEstimator
+from ._mind import mli, mlk, mlk_lbfgsb
+
+# typed views of the untyped helpers this module shares with MiND_ML and the other estimators
+Array = npt.NDArray[np.float64]
+Cal = dict[str, float]                  # one calibration row: dhat, mu_nu, mu_tau
+_finite: Callable[[Any], Any] = _mind._finite
+check_solver: Callable[[str], str] = _mind.check_solver
+distinct_points: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, Any]] = \
+    _mind.distinct_points
+exact_distance: Callable[[np.ndarray, np.ndarray, int], Array] = _mind.exact_distance
+_checked_indices: Callable[[Any, int, int], np.ndarray] = _estimators._checked_indices
+_smooth: Callable[[np.ndarray, np.ndarray], Array] = _estimators._smooth
+_threads: Callable[[int | None, int | None], int | None] = _estimators._threads
 
 STREAM_DANCO_BALL = 0x44414E43 << 32    # reference balls: + (d << 1) (+1: the radii)
 _VERS = ("DANCo", "DANCoFit", "MIND_MLi", "MIND_MLk")
 TABLE = Path(__file__).with_name("danco_table.txt")
-_CACHE: dict = {}               # (n, k, d, seed, rep, solver) -> (dhat, mu_nu, mu_tau)
+_CACHE: dict[tuple[Any, ...], tuple[float, float, float]] = {}               # (n, k, d, seed, rep, solver) -> (dhat, mu_nu, mu_tau)
 _FMAX = sys.float_info.max
 
 
@@ -45,7 +58,7 @@ def ball(n: int, d: int, seed: int, rep: int = 0) -> np.ndarray:
     return g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
 
 
-def _ainv(eta):
+def _ainv(eta: npt.ArrayLike) -> Array:
     """Inverse of A(τ) = I1(τ)/I0(τ), the piecewise approximation skdim (and R) use."""
     eta = np.asarray(eta, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -54,18 +67,28 @@ def _ainv(eta):
                                  1 / (eta ** 3 - 4 * eta ** 2 + 3 * eta)))
 
 
-def _one_blas_thread():
+def _one_blas_thread() -> ContextManager[Any]:
     """threadpoolctl's limit to one BLAS thread (a no-op without threadpoolctl): a batched
     Gram matrix is thousands of tiny GEMMs, which a multi-threaded BLAS runs up to 10-20×
-    slower (a thread hand-off per call, worst on a loaded machine)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    slower (a thread hand-off per call, worst on a loaded machine). The controller is built
+    once: discovering the loaded libraries costs ~10-30 ms, more than a small fit."""
+    controller = _blas_controller()
+    if controller is None:
         return contextlib.nullcontext()
-    return threadpool_limits(1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
 
 
-def angle_statistics(x, idx, block_bytes=8 << 20):
+@lru_cache(maxsize=1)
+def _blas_controller() -> Any:
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def angle_statistics(x: np.ndarray, idx: np.ndarray,
+                     block_bytes: int = 8 << 20) -> tuple[float, float]:
     """Mean over points of the von Mises ν and τ fitted to the C(k, 2) angles between the
     vectors from each point to its k neighbours idx (n, k) — batched Gram matrices.
 
@@ -91,7 +114,8 @@ def angle_statistics(x, idx, block_bytes=8 << 20):
     return float(np.mean(nu)), float(np.mean(tau))
 
 
-def statistics(x, dist_idx, k, D, solver="exact"):
+def statistics(x: np.ndarray, dist_idx: np.ndarray, k: int, D: int,
+               solver: str = "exact") -> tuple[float, float, float]:
     """(d̂ = MiND_MLk with bound D, μ_ν, μ_τ) of x with its (k + 1)-NN idx (skdim's
     _dancoDimEstNoCalibration)."""
     idx = dist_idx
@@ -108,7 +132,9 @@ def statistics(x, dist_idx, k, D, solver="exact"):
     return dhat, mu_nu, mu_tau
 
 
-def reference_statistics(n, k, d, seed, rep=0, n_threads=None, solver="exact"):
+def reference_statistics(n: int, k: int, d: int, seed: int, rep: int = 0,
+                         n_threads: int | None = None,
+                         solver: str = "exact") -> tuple[float, float, float]:
     """Statistics of the uniform d-ball sample (n, d, seed, rep), cached in this process."""
     key = (n, k, d, seed, rep, solver)
     if key not in _CACHE:
@@ -118,7 +144,8 @@ def reference_statistics(n, k, d, seed, rep=0, n_threads=None, solver="exact"):
     return _CACHE[key]
 
 
-def reference_statistics_mean(n, k, d, seed, reps, rep0=0):
+def reference_statistics_mean(n: int, k: int, d: int, seed: int, reps: int,
+                              rep0: int = 0) -> tuple[float, float, float]:
     """Mean (d̂, μ_ν, μ_τ) over reps uniform d-balls of n points (rep = rep0…): DANCoFit's
     table cells at small n, batched in one brute-force kNN over all replicates."""
     xs = np.stack([ball(n, d, seed, rep0 + r) for r in range(reps)])
@@ -138,7 +165,7 @@ def reference_statistics_mean(n, k, d, seed, reps, rep0=0):
 
 
 @lru_cache(maxsize=1)
-def _table():
+def _table() -> tuple[int, np.ndarray, dict[str, Array]]:
     """danco_table.txt: (k, cardinalities, {stat: array (D, len(cardinalities))})."""
     rows = [ln.split() for ln in TABLE.read_text().splitlines()
             if ln.strip() and not ln.startswith("#")]
@@ -151,7 +178,7 @@ def _table():
     return k, card, stats
 
 
-def table_calibration(n, k, D):
+def table_calibration(n: int, k: int, D: int) -> list[Cal]:
     """DANCoFit calibration at n: the table's statistics for d = 1…D, PCHIP-interpolated in n
     (as skdim's _fit_calibration)."""
     from scipy.interpolate import PchipInterpolator
@@ -167,7 +194,8 @@ def table_calibration(n, k, D):
     return [{key: float(v[d]) for key, v in vals.items()} for d in range(D)]
 
 
-def kl_divergence(k, data, cal):
+def kl_divergence(k: int, data: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLike],
+                  cal: list[Cal]) -> Array:
     """KL divergence of the data's (d̂, ν, τ) to each calibration row (skdim's _KL): (D,),
     or (m, D) when the three statistics are arrays of m neighbourhoods (fit_pw)."""
     from scipy.special import digamma, i0, i1   # here, not at import: scipy is optional
@@ -188,7 +216,9 @@ def kl_divergence(k, data, cal):
     return kld + klnutau
 
 
-def neighbourhood_statistics(x, idx_nb, k, D, solver="exact", block_bytes=32 << 20):
+def neighbourhood_statistics(x: np.ndarray, idx_nb: np.ndarray, k: int, D: int,
+                             solver: str = "exact", block_bytes: int = 32 << 20
+                             ) -> tuple[Array, np.ndarray, Array, Array]:
     """(d̂, μ_ν, μ_τ) of each neighbourhood x[idx_nb[i]] (m points), arrays (n,), with the
     (k + 1)-NN of each of its points among the others, as skdim's fit on that subset.
 
@@ -285,10 +315,10 @@ class DANCo(_IDEstimator):
     3
     """
 
-    def __init__(self, k: int = 10, D: int | None = None, calibration_data: dict | None = None,
+    def __init__(self, k: int = 10, D: int | None = None, calibration_data: dict[str, Any] | None = None,
                  ver: str = "DANCo", fractal: bool = True, verbose: bool = False,
                  random_state: int | None = None, *, mlk_solver: str = "exact",
-                 duplicates: str = "merge", n_threads: int | None = None):
+                 duplicates: str = "merge", n_threads: int | None = None) -> None:
         self.k = k
         self.D = D
         self.calibration_data = calibration_data
@@ -300,8 +330,19 @@ class DANCo(_IDEstimator):
         self.duplicates = duplicates
         self.n_threads = n_threads
 
-    def fit(self, X: npt.ArrayLike, y=None) -> "DANCo":
-        """Estimate the intrinsic dimension of X (n, d)."""
+    def fit(self, X: npt.ArrayLike, y: Any = None) -> "DANCo":
+        """Estimate the intrinsic dimension of X (n, d): sets dimension_, and for the DANCo
+        versions kl_divergence_ and calibration_data_.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from lowdim.id import DANCo
+        >>> X = np.random.default_rng(0).uniform(size=(500, 4))
+        >>> est = DANCo(ver="DANCoFit").fit(X)
+        >>> round(est.dimension_), est.calibration_data_["N"]
+        (4, 500)
+        """
         if self.ver not in _VERS:
             raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
@@ -395,27 +436,11 @@ class DANCo(_IDEstimator):
             del self.dimension_pw_smooth_
         return self
 
-    def fit_transform_pw(self, X: npt.ArrayLike, precomputed_knn: npt.ArrayLike | None = None,
-                         smooth: bool = False, n_neighbors: int = 100,
-                         n_jobs: int | None = None) -> Any:
-        """fit_pw(...) then dimension_pw_ (with dimension_pw_smooth_ when smooth), as skdim.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from lowdim.id import DANCo
-        >>> X = np.random.default_rng(1).uniform(size=(200, 4))
-        >>> DANCo(ver="DANCoFit").fit_transform_pw(X, n_neighbors=50).shape
-        (200,)
-        """
-        return self.fit_pw(X, precomputed_knn=precomputed_knn, smooth=smooth,
-                           n_neighbors=n_neighbors, n_jobs=n_jobs).transform_pw()
-
     def _seed(self) -> int:
         return 0 if self.random_state is None else check_int(self.random_state,
                                                              name="random_state", low=0)
 
-    def _calibration(self, n: int, k: int, D: int, seed: int, solver: str) -> list[dict]:
+    def _calibration(self, n: int, k: int, D: int, seed: int, solver: str) -> list[Cal]:
         """Calibration rows d = 1…D for data of n points: calibration_data (checked), the
         table ('DANCoFit') and reference balls for the dimensions still missing; stored as
         calibration_data_."""
@@ -439,7 +464,8 @@ class DANCo(_IDEstimator):
         self.calibration_data_ = dict(k=k, N=n, calibration_data=rows, maxdim=len(rows))
         return rows
 
-    def _fit_danco(self, x, idx, n, k, D, seed, solver):
+    def _fit_danco(self, x: np.ndarray, idx: np.ndarray, n: int, k: int, D: int, seed: int,
+                   solver: str) -> None:
         data = statistics(x, idx, k, D, solver)
         rows = self._calibration(n, k, D, seed, solver)
         kl = kl_divergence(k, data, rows[:D])
@@ -451,7 +477,7 @@ class DANCo(_IDEstimator):
                                         else de))
 
 
-def _fractal(kl, de, n_features):
+def _fractal(kl: np.ndarray, de: int, n_features: int) -> float:
     """skdim's fractal step: minimise a spline through the divergences, started at de."""
     from scipy.interpolate import interp1d
     from scipy.optimize import minimize
@@ -463,7 +489,7 @@ def _fractal(kl, de, n_features):
     return minimize(f, de, bounds=[(1, D + 1)], tol=1e-3)["x"][0]
 
 
-def _fractal_rows(kl, de, n_features):
+def _fractal_rows(kl: np.ndarray, de: np.ndarray, n_features: int) -> Array:
     """_fractal for each row of kl (m, D), vectorised for the cubic spline: scipy's
     L-BFGS-B from the integer minimiser de walks downhill into the adjacent spline piece,
     whose minimum (a root of the quadratic derivative) is taken exactly here, where
@@ -476,8 +502,8 @@ def _fractal_rows(kl, de, n_features):
         for r in range(m):
             out[r] = _fractal(kl[r], int(de[r]), n_features)
         return out
-    for r in np.flatnonzero(~fine):
-        out[r] = _fractal(kl[r], int(de[r]), n_features)
+    for bad in np.flatnonzero(~fine):
+        out[bad] = _fractal(kl[bad], int(de[bad]), n_features)
     rows = np.flatnonzero(fine)
     if not len(rows):
         return out
