@@ -222,6 +222,9 @@ def test_danco_fit_table_close_to_skdims():
     assert k == int(t["k"]) and list(card) == list(t["cardinalities"])
     np.testing.assert_allclose(ours["dhat"][2:], t["dhat"][2:], rtol=0.04)
     np.testing.assert_allclose(ours["mu_tau"][2:], t["mu_tau"][2:], rtol=0.04)
+    # n >= 1000 (40 000 reference points per cell, skdim's 100 balls): within 1 % in d̂
+    np.testing.assert_allclose(ours["dhat"][2:, -3:], t["dhat"][2:, -3:], rtol=0.01)
+    np.testing.assert_allclose(ours["mu_tau"][2:, -3:], t["mu_tau"][2:, -3:], rtol=0.006)
     # ν is noisy at small d
     np.testing.assert_allclose(ours["mu_nu"][3:], t["mu_nu"][3:], atol=0.06)
     assert not np.allclose(ours["dhat"][1], 2.0, rtol=0.02)
