@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
+import lowdim
 from lowdim import id as lid_id
 from lowdim.id import _danco, _ess
 
@@ -221,6 +222,9 @@ def test_danco_fit_table_close_to_skdims():
     assert k == int(t["k"]) and list(card) == list(t["cardinalities"])
     np.testing.assert_allclose(ours["dhat"][2:], t["dhat"][2:], rtol=0.04)
     np.testing.assert_allclose(ours["mu_tau"][2:], t["mu_tau"][2:], rtol=0.04)
+    # n >= 1000 (40 000 reference points per cell, skdim's 100 balls): within 1 % in d̂
+    np.testing.assert_allclose(ours["dhat"][2:, -3:], t["dhat"][2:, -3:], rtol=0.01)
+    np.testing.assert_allclose(ours["mu_tau"][2:, -3:], t["mu_tau"][2:, -3:], rtol=0.006)
     # ν is noisy at small d
     np.testing.assert_allclose(ours["mu_nu"][3:], t["mu_nu"][3:], atol=0.06)
     assert not np.allclose(ours["dhat"][1], 2.0, rtol=0.02)
@@ -271,3 +275,88 @@ def test_danco_table_cell_rebuilds():
     got = _danco.reference_statistics_mean(20, k, 5, 0, 100, rep0=1000)
     for value, key in zip(got, ("dhat", "mu_nu", "mu_tau")):
         assert float(f"{value:.10g}") == pytest.approx(table[key][4, 0], rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def pw_case():
+    """A 3-d set in R^5 (30 points), skdim's calibration for neighbourhoods of 25 points,
+    and skdim's own DANCo fit_pw with it (30 fits of 25 points: the oracle)."""
+    rng = np.random.default_rng(0)
+    Q = np.linalg.qr(rng.standard_normal((5, 3)))[0]
+    X = np.tanh(rng.uniform(-1, 1, size=(30, 3))) @ Q.T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cal = skdim.id.DANCo(ver="DANCoFit", D=5).fit(X[:25]).calibration_data_
+        est = skdim.id.DANCo(D=5, calibration_data=cal).fit_pw(X, n_neighbors=25, smooth=True)
+    return X, cal, est
+
+
+def test_danco_fit_pw_equals_skdims_fit_pw(pw_case):
+    from scipy.interpolate import CubicSpline
+    X, cal, theirs = pw_case
+    ours = lid_id.DANCo(D=5, calibration_data=cal).fit_pw(X, n_neighbors=25, smooth=True)
+    # the same spline through the same divergences; skdim's L-BFGS-B (tol 1e-3) stops up to
+    # ~0.16 short of the spline's minimum where it is flat, which lowdim takes exactly
+    np.testing.assert_allclose(ours.dimension_pw_, theirs.dimension_pw_, atol=0.2)
+    assert np.mean(np.abs(ours.dimension_pw_ - theirs.dimension_pw_)) < 0.06
+    np.testing.assert_allclose(ours.dimension_pw_smooth_, theirs.dimension_pw_smooth_,
+                               atol=0.1)
+    _, idx = lowdim.knn(X, 25)
+    for i, (a, b) in enumerate(zip(ours.dimension_pw_[:8], theirs.dimension_pw_[:8])):
+        fit = lid_id.DANCo(D=5, calibration_data=cal).fit(X[idx[i]])
+        assert fit.dimension_ == pytest.approx(b, rel=1e-6)          # fit is skdim's call
+        data = _danco.statistics(*_neighbourhood(X[idx[i]]), 10, 5)
+        kl = _danco.kl_divergence(10, data, cal["calibration_data"][:5])
+        f = CubicSpline(np.arange(1, 6), kl)
+        assert f(a) <= f(b) + 1e-9                              # at least as low as skdim's
+        assert f(b) - f(a) <= 2e-3 * max(1.0, abs(f(b)))        # skdim's stop: tol 1e-3 in f
+    assert ours.calibration_data_["N"] == 25
+
+
+def _neighbourhood(x):
+    _, idx = lowdim.knn(x, 11)
+    return x, idx
+
+
+def test_danco_fit_pw_mind_versions_and_table(pw_case):
+    X = pw_case[0]
+    _, idx = lowdim.knn(X, 25)
+    for ver in ("MIND_MLi", "MIND_MLk"):
+        pw = lid_id.DANCo(ver=ver, D=5).fit_pw(X, n_neighbors=25).dimension_pw_
+        one = [lid_id.DANCo(ver=ver, D=5).fit(X[i]).dimension_ for i in idx[:8]]
+        np.testing.assert_allclose(pw[:8], one, rtol=1e-9)
+    # DANCoFit: the shipped table's calibration at N = 25 is what fit_pw uses
+    fit = lid_id.DANCo(ver="DANCoFit", D=5).fit_pw(X, n_neighbors=25)
+    table = lid_id.DANCo(D=5, calibration_data=fit.calibration_data_).fit_pw(X, n_neighbors=25)
+    np.testing.assert_array_equal(fit.dimension_pw_, table.dimension_pw_)
+    assert fit.transform_pw() is fit.dimension_pw_
+
+
+def test_danco_fit_pw_is_the_spline_minimum():
+    # the vectorised fractal step against a fine grid over the downhill spline piece
+    from scipy.interpolate import CubicSpline
+    rng = np.random.default_rng(3)
+    D = 8
+    base = (np.arange(1, D + 1) - rng.uniform(2, 7, size=(15, 1))) ** 2
+    kl = base + rng.uniform(0, 0.5, size=(15, D))
+    de = np.argmin(kl, axis=1) + 1
+    got = _danco._fractal_rows(kl, de, n_features=D)
+    grid = np.linspace(0, 1, 5001)
+    for row, d, g in zip(kl, de, got):
+        f = CubicSpline(np.arange(1, D + 1), row)
+        xs = np.concatenate([d - 1 + grid if d > 1 else [], d + grid if d < D else []])
+        best = xs[np.argmin(f(xs))]
+        assert g == pytest.approx(best, abs=3e-4)
+        assert f(g) <= f(_danco._fractal(row, int(d), D)) + 1e-12
+
+
+def test_danco_fit_pw_errors(pw_case):
+    X = pw_case[0]
+    with pytest.raises(ValueError, match="n_neighbors must be"):
+        lid_id.DANCo(ver="DANCoFit").fit_pw(X, n_neighbors=40)
+    with pytest.raises(ValueError, match="requires 20 <= n_samples"):
+        lid_id.DANCo(ver="DANCoFit").fit_pw(X, n_neighbors=15)
+    with pytest.raises(ValueError, match="duplicate"):
+        lid_id.DANCo(ver="MIND_MLk").fit_pw(np.vstack([X, X]), n_neighbors=25)
+    with pytest.raises(ValueError, match="precomputed_knn"):
+        lid_id.DANCo().fit_pw(X, precomputed_knn=np.zeros((3, 25), dtype=int), n_neighbors=25)

@@ -29,10 +29,14 @@ REP0 = 1000
 
 
 def reps_for(n: int) -> int:
-    """Replicates per cell: ≥ 4000 points in all (100 at n ≤ 40, 2 at n ≥ 2000). Raising
-    the count at n ≥ 1000 (where 2–4 balls leave up to 6 % noise in DANCoFit's estimates) and
-    rebuilding those columns with --only is slow: 16 balls had not finished n = 5000 after
-    2.5 CPU-minutes on the loaded shared machine."""
+    """Replicates per cell: ≥ 4000 points in all below n = 1000 (100 balls at n ≤ 40), and
+    ≥ 40 000 from n = 1000 on (40, 20, 8 balls at n = 1000, 2000, 5000; skdim's table
+    averages 100 balls everywhere). With 4000 points there (2-4 balls) the cells' noise
+    (≈ 0.7 % in d̂) moved DANCoFit's answers at n = 2500 by 1.2 % on average from skdim's
+    (lowdim's statistics with skdim's own table: 0.1 %). Those three columns take ≈ 7 CPU-minutes
+    (--only 1000 2000 5000 --jobs 3: 26 min wall on the shared 2-core machine at load ≈ 20)."""
+    if n >= 1000:
+        return math.ceil(40_000 / n)
     return min(100, max(2, math.ceil(4000 / n)))
 
 
