@@ -347,7 +347,7 @@ class DANCo(_IDEstimator):
             raise ValueError(f"ver must be one of {_VERS}, got {self.ver!r}")
         _lid._check_choice(self.duplicates, "duplicates", ("merge", "raise"))
         solver = check_solver(self.mlk_solver)
-        x = as_float_array(X, name="X", min_rows=3)
+        x = self._validate(X, min_samples=3)    # scikit-learn's input rules and texts
         k = check_int(self.k, name="k", low=2)      # angles need two neighbours
         if k >= len(x) - 1:
             if len(x) < 4:
@@ -357,7 +357,6 @@ class DANCo(_IDEstimator):
         D = x.shape[1] if self.D is None else check_int(self.D, name="D", low=1)
         seed = 0 if self.random_state is None else check_int(self.random_state,
                                                              name="random_state", low=0)
-        self.n_features_in_ = int(x.shape[1])
         x, _, idx, _ = distinct_points(x, self.duplicates, k + 2, self.n_threads, k + 1)
         n = len(x)
         if self.ver.startswith("MIND"):
