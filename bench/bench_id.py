@@ -3,8 +3,8 @@
 Accuracy: the 24 manifolds of skdim.datasets.BenchmarkManifolds (Hein–Audibert /
 Campadelli) at n = 2500, random_state 0: lowdim raw and calibrated TwoNN and MLE beside the
 scikit-dimension estimators that take < 0.5 s per manifold (the slower ones with
---all-peers), with the mean relative error |d̂ − d| / d (MRE). DADApy is not compared: its
-releases (0.3.4) need numpy < 2, and lowdim's environment has numpy 2.
+--all-peers), with the mean relative error |d̂ − d| / d (MRE). DADApy (0.3.4 needs numpy < 2)
+reads the same samples in its own venv: bench/bench_id_dadapy.py, its own subsection.
 Speed: calibrated vs raw TwoNN on 20000 × 768 float32 (ID ≈ 16), CPU seconds of one cold
 call each, in this run. Usage:
 python bench/bench_id.py [--quick] [--no-peers | --all-peers] [--speed-only]
