@@ -183,7 +183,7 @@ def known_section(quick: bool) -> str:
                 for label, fn in KNOWN_CALLS.items():
                     err[label][shape, m, n] = (fn(X, shape) - m) / m
     tol = {m: 0.05 if m <= 30 else 0.10 for m in KNOWN_D}
-    summary, worst = [], []
+    summary = []
     for label, e in err.items():
         bad = [key for key, v in e.items() if abs(v) > tol[key[1]]]
         big = max(e, key=lambda key: abs(e[key]))
