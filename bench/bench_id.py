@@ -3,12 +3,14 @@
 Accuracy: the 24 manifolds of skdim.datasets.BenchmarkManifolds (Hein–Audibert /
 Campadelli) at n = 2500, random_state 0: lowdim raw and calibrated TwoNN and MLE beside the
 scikit-dimension estimators that take < 0.5 s per manifold (the slower ones with
---all-peers), with the mean relative error |d̂ − d| / d (MRE). DADApy is not compared: its
-releases (0.3.4) need numpy < 2, and lowdim's environment has numpy 2.
+--all-peers), with the mean relative error |d̂ − d| / d (MRE). DADApy (0.3.4 needs numpy < 2)
+reads the same samples in its own venv: bench/bench_id_dadapy.py, its own subsection.
 Speed: calibrated vs raw TwoNN on 20000 × 768 float32 (ID ≈ 16), CPU seconds of one cold
 call each, in this run. Usage:
-python bench/bench_id.py [--quick] [--no-peers | --all-peers] [--speed-only]
-(--speed-only: the timing section alone, ≈ 1 min CPU on this 2-core machine.)
+python bench/bench_id.py [--quick] [--no-peers | --all-peers] [--speed-only | --known]
+(--speed-only: the timing section alone, ≈ 1 min CPU on this 2-core machine; --known: the
+known-answer grid of balls, cubes and spheres, d = 1…50, n = 1000…20000, written as a "### "
+subsection to bench/results/id_known.md for tools/splice-results.)
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import table, write_section  # noqa: E402
+from _common import RESULTS_DIR as RESULTS, table, write_section  # noqa: E402
 
 import lowdim  # noqa: E402
 from lowdim.id import _calibration  # noqa: E402
@@ -143,13 +145,81 @@ def accuracy_section(quick: bool, peers: tuple) -> str:
     return "\n".join(body)
 
 
+def _known_sample(shape: str, m: int, n: int, seed: int) -> np.ndarray:
+    """Uniform m-ball / m-cube / m-sphere (in R^(m+1)) rotated into 7 more dimensions, float32:
+    the samples of tests/test_id_calibration.py (same generators and seeds)."""
+    rng = np.random.default_rng(seed)
+    if shape == "ball":
+        g = rng.standard_normal((n, m))
+        Z = g / np.linalg.norm(g, axis=1, keepdims=True) * rng.random((n, 1)) ** (1 / m)
+    elif shape == "cube":
+        Z = rng.random((n, m))
+    else:
+        g = rng.standard_normal((n, m + 1))
+        Z = g / np.linalg.norm(g, axis=1, keepdims=True)
+    Q, _ = np.linalg.qr(rng.standard_normal((Z.shape[1] + 7, Z.shape[1])))
+    return (Z @ Q.T).astype(np.float32)
+
+
+KNOWN_D = (1, 2, 3, 5, 8, 12, 20, 30, 40, 50)
+KNOWN_N = (1000, 2000, 5000, 10000, 20000)
+KNOWN_CALLS = {"TwoNN-MLE ball+cube": lambda X, shape: lowdim.intrinsic_dim(
+                   X, "twonn_mle", calibrate="ball+cube"),
+               "TwoNN-MLE own shape": lambda X, shape: lowdim.intrinsic_dim(
+                   X, "twonn_mle", calibrate=shape),
+               "MLE k=10 own shape": lambda X, shape: lowdim.intrinsic_dim(
+                   X, "mle", k=10, calibrate=shape)}
+
+
+def known_section(quick: bool) -> str:
+    """The issue's known-answer grid: within 5 % (d <= 30) / 10 % (above) of the truth?"""
+    ns = KNOWN_N[:2] if quick else KNOWN_N
+    load0 = os.getloadavg()[0]
+    err = {label: {} for label in KNOWN_CALLS}
+    for shape in ("ball", "cube", "sphere"):
+        for m in KNOWN_D:
+            for n in ns:
+                X = _known_sample(shape, m, n, 1000 * m + n)
+                for label, fn in KNOWN_CALLS.items():
+                    err[label][shape, m, n] = (fn(X, shape) - m) / m
+    tol = {m: 0.05 if m <= 30 else 0.10 for m in KNOWN_D}
+    summary = []
+    for label, e in err.items():
+        bad = [key for key, v in e.items() if abs(v) > tol[key[1]]]
+        big = max(e, key=lambda key: abs(e[key]))
+        summary.append([label, f"{len(e) - len(bad)}/{len(e)}",
+                        f"{np.mean(np.abs(list(e.values()))):.4f}",
+                        f"{e[big]:+.3f} ({big[0]} d={big[1]} n={big[2]})",
+                        ", ".join(f"{s} {m}/{n}" for s, m, n in bad) or "—"])
+    per_n = [[f"{shape} d={m}"] + [" / ".join(f"{100 * err[lb][shape, m, n]:+.1f}"
+                                            for lb in KNOWN_CALLS) for n in ns]
+             for shape in ("ball", "cube", "sphere") for m in KNOWN_D]
+    return "\n".join([
+        "### Known answers: uniform balls, cubes and spheres (bench/bench_id.py --known)", "",
+        f"d = {', '.join(map(str, KNOWN_D))}; n = {', '.join(map(str, ns))}; each set rotated into "
+        "7 more ambient dimensions, float32, the generators and seeds of "
+        "tests/test_id_calibration.py (which keeps a fast subset). Tolerance 5 % for d <= 30, "
+        "10 % above; 'own shape' reads each set with its own reference (ball, cube, sphere). "
+        f"Load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.", "",
+        table(["estimate", "within tolerance", "mean |rel. error|", "largest error",
+               "outside tolerance (shape d/n)"], summary), "",
+        "Relative error in % per case (" + " / ".join(KNOWN_CALLS) + "):", "",
+        table(["set"] + [f"n = {n}" for n in ns], per_n)])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--no-peers", action="store_true", help="lowdim only")
     ap.add_argument("--all-peers", action="store_true", help="also the slow skdim estimators")
     ap.add_argument("--speed-only", action="store_true", help="the timing section alone")
+    ap.add_argument("--known", action="store_true", help="the known-answer grid alone")
     args = ap.parse_args()
+    if args.known:
+        path = RESULTS / "id_known.md"
+        path.write_text(known_section(args.quick) + "\n")
+        print(path.read_text())
+        return
     if not args.speed_only:
         peers = () if args.no_peers else PEERS + (SLOW_PEERS if args.all_peers else ())
         write_section("id", "Calibrated intrinsic dimension (bench/bench_id.py)",

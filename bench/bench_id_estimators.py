@@ -77,7 +77,7 @@ def speed(skdim, n, dim, only=None):
     X = np.random.default_rng(0).standard_normal((n, dim)).astype(np.float32)
     rows = []
     for name, ours_f, theirs_f, rows_n in ENTRIES:
-        if only and not name.startswith(only):
+        if only and not name.startswith(tuple(only.split(","))):
             continue
         x = X if rows_n is None else X[:rows_n]
         ours, theirs = ours_f(lid), theirs_f(skdim.id)
@@ -101,7 +101,8 @@ def main():
     ap.add_argument("--n", type=int, default=20000)
     ap.add_argument("--dim", type=int, default=768)
     ap.add_argument("--no-parity", action="store_true")
-    ap.add_argument("--only", help="run only the ENTRIES whose name starts with this")
+    ap.add_argument("--only", help="run only the ENTRIES whose name starts with one of these "
+                                   "comma-separated prefixes")
     args = ap.parse_args()
     try:
         import skdim

@@ -2,7 +2,8 @@
 
 Each test runs the same call on skdim itself (the oracle) and on lowdim.id: the MLE form of
 TwoNN keeps every ratio, precomputed kNN arrays are used whole, MLE clips n_neighbors with
-a warning, fit_predict / fit_transform_pw / n_features_in_ / sklearn tags exist. Where
+a warning, fit_predict / fit_transform_pw / n_features_in_ / sklearn tags exist, and an
+unfitted estimator raises scikit-learn's NotFittedError in both libraries. Where
 lowdim deliberately differs (TwoNN.fit_pw with nothing discarded) the test says so.
 """
 import numpy as np
@@ -53,13 +54,19 @@ def test_precomputed_knn_wider_than_k_uses_every_column(X):
     np.testing.assert_allclose(ours.dimension_pw_, theirs.dimension_pw_, rtol=1e-10)
 
 
-def test_mle_on_fewer_points_than_k_warns_and_clips(X):
+@pytest.mark.parametrize("n", [12, 20])         # n < K and n = K (K = 20): both clip
+def test_mle_on_fewer_points_than_k_warns_and_clips(X, n):
     with pytest.warns(UserWarning, match="n_neighbors"):
-        theirs = skdim.id.MLE().fit(X[:12]).dimension_
+        theirs = skdim.id.MLE().fit(X[:n]).dimension_
     with pytest.warns(UserWarning, match=r"setting n_neighbors = len\(X\)-1"):
-        ours = lid_id.MLE().fit(X[:12])
-    assert ours.n_neighbors_ == 11
+        ours = lid_id.MLE().fit(X[:n])
+    assert ours.n_neighbors_ == n - 1
     assert ours.dimension_ == pytest.approx(theirs, rel=1e-10)
+
+
+def test_mle_on_one_more_point_than_k_does_not_warn(X):
+    ours = lid_id.MLE().fit(X[:21])                  # filterwarnings=error: no warning here
+    assert ours.dimension_ == pytest.approx(skdim.id.MLE().fit(X[:21]).dimension_, rel=1e-10)
 
 
 def test_fit_predict_and_fit_transform_pw(X):
@@ -81,3 +88,25 @@ def test_n_features_in_and_transformer_tags(X):
         ours_tags, theirs_tags = ours.__sklearn_tags__(), theirs.__sklearn_tags__()
         assert ours_tags.transformer_tags == theirs_tags.transformer_tags
         assert ours.__sklearn_tags__().transformer_tags is not None
+
+
+# every class skdim has, and lowdim.id offers under the same name
+CLASSES = ("MLE", "TwoNN", "MOM", "TLE", "CorrInt", "GRIDE", "lPCA", "MiND_ML", "ESS", "DANCo")
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_unfitted_transform_raises_sklearns_not_fitted_error_as_skdim(name, X):
+    exceptions = pytest.importorskip("sklearn.exceptions")
+    for est in (getattr(lid_id, name)(), getattr(skdim.id, name)()):
+        with pytest.raises(exceptions.NotFittedError):
+            est.transform(X)
+    # fit_predict exactly where skdim has it (its MLE only)
+    assert hasattr(getattr(lid_id, name)(), "fit_predict") == hasattr(
+        getattr(skdim.id, name)(), "fit_predict")
+
+
+@pytest.mark.parametrize("name", CLASSES[:7])       # the ones skdim fits in milliseconds
+def test_n_features_in_equals_skdims(name, X):
+    with np.errstate(all="ignore"):                 # skdim's own divisions on tied distances
+        theirs = getattr(skdim.id, name)().fit(X[:120]).n_features_in_
+    assert getattr(lid_id, name)().fit(X[:120]).n_features_in_ == theirs == 9

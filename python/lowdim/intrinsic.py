@@ -299,9 +299,9 @@ def intrinsic_dim(X: npt.ArrayLike, method: str = "twonn", *, k: int | None = 20
         it through its expected value for uniform samples of the unit d-ball / d-cube /
         d-sphere (no boundary) with the same number of distinct points (a shipped table for
         n = 50 … 20000, measured on the fly otherwise); 'ball+cube' through the mean of the
-        ball's and the cube's curves (the lowest error on the benchmark manifolds, with
-        method='twonn_mle'); 'ball' is what `lowdim report` shows. Needs >= 50 distinct
-        points.
+        ball's and the cube's curves. Recommended: method='twonn_mle' with
+        calibrate='ball+cube', the lowest error on the benchmark manifolds at n in the
+        thousands and what `lowdim report` shows. Needs >= 50 distinct points.
         Method, assumptions and limits: docs/intrinsic_dimension.md.
     return_details : bool
         Return a dict instead of a float: 'estimate', 'statistic' (raw), 'method',

@@ -94,9 +94,9 @@ def text(rep: dict, source: str) -> str:
 
 def _shape_lines(s: dict, d: int) -> list:
     out = [f"Shape (on {s['n_used']} points; MST/PH0 on {s['mst_n_used']}):"]
-    out.append(f"  intrinsic dimension: {_value(s, 'id_calibrated')} (TwoNN calibrated on "
-               f"uniform balls)   raw: TwoNN {_value(s, 'twonn')}   MLE {_value(s, 'mle')}   "
-               f"PH0 {_value(s, 'ph0_dimension')}")
+    out.append(f"  intrinsic dimension: {_value(s, 'id_calibrated')} (TwoNN-MLE calibrated on "
+               f"uniform balls and cubes)   raw: TwoNN {_value(s, 'twonn')}   "
+               f"MLE {_value(s, 'mle')}   PH0 {_value(s, 'ph0_dimension')}")
     out.append(f"    ({MEANS['id']})")
     out.append(f"  effective rank (RankMe): {_value(s, 'effective_rank')} of {d}")
     out.append(f"  MST length: {_value(s, 'mst_length', 6)}")
