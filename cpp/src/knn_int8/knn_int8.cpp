@@ -1,0 +1,378 @@
+// Driver of the exact kNN with an int8 candidate pass (contract and bound: knn_int8.h).
+//   1. z = x − μ per row, quantized: queries (A role) to 8 bits, database rows (B role) to
+//      7 bits; per row the scale, ‖z‖, ‖ẑ‖, ‖z − ẑ‖ and the float32 path's error budget.
+//   2. Threads take blocks of queries and sweep the database with the int8 tile kernel;
+//      each pair gets [L, U]; per query the cap-th smallest U is the threshold, and pairs
+//      with L ≤ threshold are kept (pruned as the threshold falls).
+//   3. The kept pairs of mr consecutive queries are gathered and multiplied by the float32
+//      dot_block: the same tile keys, bit for bit, as lowdim::knn computes for them.
+//   4. knn's selection (best cap by (key, index)) and exact re-check, the same code path.
+#include "lowdim/knn_int8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "lowdim/distance.h"
+#include "lowdim/interrupt.h"
+#include "lowdim/isa.h"
+#include "lowdim/parallel.h"
+
+namespace lowdim {
+
+Int8Kernels int8_kernels() {
+  // One row per Isa up to the newest int8 row (avx2); a vnni row would extend the table.
+  static constexpr Int8Kernels (*kRows[])() = {
+      scalar::int8_kernels,
+#ifdef LOWDIM_HAVE_AVX2
+      avx2::int8_kernels,
+#else
+      scalar::int8_kernels,
+#endif
+  };
+  return kRows[isa_index(Isa::avx2)]();
+}
+
+namespace {
+
+constexpr std::size_t kQueryBlock = 128;  // queries per int8 block: a multiple of every mr
+constexpr std::size_t kBaseBlock = 256;   // database rows per int8 tile: a multiple of nr
+constexpr std::size_t kChunk = 256;       // gathered rows per float32 rescoring tile
+constexpr float kSlack = 1.0f / 65536;    // relative margin for the bound's own rounding
+constexpr float kTiny = 7.8886091e-31f;   // 2^-100: absolute margin (underflow)
+constexpr std::size_t kMaxDepth = 130000; // 255 · 63 · d must stay below 2^31
+
+// Per-row quantities of one role. A role: q in [−127, 127] stored as q + 128 (uint8);
+// B role: q in [−63, 63] (int8).
+struct Quantized {
+  std::vector<std::uint8_t> packed;  // panels (see Int8Kernels); B's bytes are int8
+  std::vector<float> scale, alpha, abs_alpha, budget;
+  std::vector<float> resid, norm;    // A: ‖z − ẑ‖, ‖ẑ‖;  B: ‖z − ẑ‖, ‖z‖
+  std::vector<std::int32_t> qsum;    // B: Σ q (undoes A's +128 offset)
+};
+
+// key_real(x, y) = α_x + α_y − β·(z_x·z_y) with β = 2 (sqeuclidean: α = ‖z‖²) or 1
+// (inner product: −x·y, α = −(z·μ + ‖μ‖²/2)). budget: the float32 path's rounding share
+// of this row, (γ_d + 5u)·fl(‖x‖²), plus the slack for the doubles rounded to float.
+Quantized quantize(const float* x, std::size_t rows, std::size_t d, const float* mu,
+                   const float* sqnorm, bool l2, bool role_a, std::size_t w, int n_threads) {
+  Quantized q;
+  const std::size_t d4 = (d + 3) / 4, panels = (rows + w - 1) / w;
+  q.packed.assign(panels * w * d4 * 4, role_a ? 128 : 0);
+  for (auto* v : {&q.scale, &q.alpha, &q.abs_alpha, &q.budget, &q.resid, &q.norm})
+    v->resize(rows);
+  if (!role_a) q.qsum.resize(rows);
+  const double u = std::ldexp(1.0, -24), du = static_cast<double>(d) * u;
+  const double gamma = du / (1 - du);
+  double mu2 = 0;
+  for (std::size_t p = 0; p < d; ++p) mu2 += static_cast<double>(mu[p]) * mu[p];
+  const double top = role_a ? 127 : 63;
+  parallel_for(rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
+    std::vector<double> z(d);
+    for (std::size_t r = begin; r < end; ++r) {
+      const float* xr = x + r * d;
+      double big = 0, zz = 0, zmu = 0;
+      for (std::size_t p = 0; p < d; ++p) {
+        z[p] = static_cast<double>(xr[p]) - mu[p];
+        big = std::max(big, std::fabs(z[p]));
+        zz += z[p] * z[p];
+        zmu += z[p] * mu[p];
+      }
+      // The scale is rounded to float first: the same s then enters ẑ = s·q here and
+      // the float estimate s_x·s_y·(q_x·q_y) of the candidate pass.
+      const double s = static_cast<float>(big / top);
+      double rr = 0, hh = 0;
+      std::int32_t qs = 0;
+      std::uint8_t* panel = q.packed.data() + r / w * w * d4 * 4 + r % w * 4;
+      for (std::size_t p = 0; p < d; ++p) {
+        const double qv = s > 0 ? std::min(top, std::max(-top, std::nearbyint(z[p] / s))) : 0;
+        const double e = z[p] - s * qv;
+        rr += e * e;
+        hh += qv * qv;
+        qs += static_cast<std::int32_t>(qv);
+        const int stored = role_a ? static_cast<int>(qv) + 128 : static_cast<int>(qv);
+        panel[p / 4 * w * 4 + p % 4] = static_cast<std::uint8_t>(stored);
+      }
+      const double alpha = l2 ? zz : -(zmu + mu2 / 2);
+      q.scale[r] = static_cast<float>(s);
+      q.alpha[r] = static_cast<float>(alpha);
+      q.abs_alpha[r] = static_cast<float>(std::fabs(alpha) + zz + std::sqrt(zz * mu2) + mu2);
+      q.budget[r] = static_cast<float>((gamma + 5 * u) * sqnorm[r] * (1 + 1.0 / 1024));
+      q.resid[r] = static_cast<float>(std::sqrt(rr) * (1 + u));
+      q.norm[r] = static_cast<float>((role_a ? s * std::sqrt(hh) : std::sqrt(zz)) * (1 + u));
+      if (!role_a) q.qsum[r] = qs;
+    }
+  });
+  return q;
+}
+
+// The cap smallest values seen, ascending: the threshold is the last once full.
+struct SmallestU {
+  std::vector<float> v;
+  std::size_t cap = 0;
+  float threshold() const {
+    return v.size() < cap ? std::numeric_limits<float>::infinity() : v.back();
+  }
+  void offer(float x) {
+    if (v.size() == cap && !(x < v.back())) return;
+    if (v.size() == cap) v.pop_back();
+    v.insert(std::upper_bound(v.begin(), v.end(), x), x);
+  }
+};
+
+// One query's kept pairs: (L, row), rows ascending; `dense` once it would hold too many.
+struct Kept {
+  std::vector<std::pair<float, std::uint32_t>> pairs;
+  std::size_t pruned_size = 0;
+  bool dense = false;
+  void prune(float thr) {
+    pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
+                               [thr](const auto& p) { return !(p.first <= thr); }),
+                pairs.end());
+    pruned_size = pairs.size();
+  }
+};
+
+// Best cap (key, index) pairs, ascending: lowdim::knn's candidate list for one query.
+struct Best {
+  std::vector<std::pair<float, std::int64_t>> v;
+  std::size_t cap = 0;
+  void offer(float key, std::int64_t i) {
+    const std::pair<float, std::int64_t> e{key, i};
+    if (v.size() == cap && !(e < v.back())) return;
+    if (v.size() == cap) v.pop_back();
+    v.insert(std::upper_bound(v.begin(), v.end(), e), e);
+  }
+};
+
+struct Context {
+  const float *x, *y;
+  std::size_t n, m, d, k, cap;
+  bool l2, exclude_self;
+  Int8Kernels ik;
+  DistanceKernels<float> fk;
+  Quantized qa, qb;
+  std::vector<float> xnorm, ynorm_store;
+  const float* ynorm;
+  std::size_t keep_limit;
+};
+
+// Step 2 for queries [q0, q0 + h): fills thr (h) and kept (h).
+void candidate_pass(const Context& c, std::size_t q0, std::size_t h, std::vector<Kept>& kept,
+                    std::vector<std::int32_t>& tile) {
+  const std::size_t d4 = (c.d + 3) / 4;
+  const float beta = c.l2 ? 2.0f : 1.0f;
+  std::vector<SmallestU> best(h);
+  for (auto& b : best) {
+    b.cap = c.cap;
+    b.v.clear();
+  }
+  std::vector<float> low(kBaseBlock), up(kBaseBlock);
+  const std::uint8_t* pa = c.qa.packed.data() + q0 * d4 * 4;
+  for (std::size_t j0 = 0; j0 < c.m; j0 += kBaseBlock) {
+    check_interrupt();
+    const std::size_t w = std::min(kBaseBlock, c.m - j0);
+    c.ik.dot_block(pa, h, reinterpret_cast<const std::int8_t*>(c.qb.packed.data()) + j0 * d4 * 4, w, d4, tile.data(), kBaseBlock);
+    const float* sb = c.qb.scale.data() + j0;
+    const float* ab = c.qb.alpha.data() + j0;
+    const float* aab = c.qb.abs_alpha.data() + j0;
+    const float* fb = c.qb.budget.data() + j0;
+    const float* rb = c.qb.resid.data() + j0;
+    const float* nb = c.qb.norm.data() + j0;
+    const std::int32_t* qs = c.qb.qsum.data() + j0;
+    for (std::size_t i = 0; i < h; ++i) {
+      const std::size_t q = q0 + i;
+      const std::int32_t* row = tile.data() + i * kBaseBlock;
+      const float sa = c.qa.scale[q], aa = c.qa.alpha[q], aaa = c.qa.abs_alpha[q];
+      const float fa = c.qa.budget[q] + kTiny, ra = c.qa.resid[q], na = c.qa.norm[q];
+      // Both bounds in a loop the compiler vectorises; the scan below touches the few
+      // pairs whose lower bound is under the threshold.
+      for (std::size_t j = 0; j < w; ++j) {
+        const float e = (sa * sb[j]) * static_cast<float>(row[j] - 128 * qs[j]);
+        const float bq = beta * (ra * nb[j] + na * rb[j]);
+        const float mag = aaa + aab[j] + beta * std::fabs(e) + bq;
+        const float wid = (bq + mag * kSlack + fa + fb[j]) * (1 + kSlack);
+        const float centre = (aa + ab[j]) - beta * e;
+        low[j] = centre - wid;
+        up[j] = centre + wid;
+      }
+      SmallestU& bu = best[i];
+      Kept& kq = kept[i];
+      float thr = bu.threshold();
+      for (std::size_t j = 0; j < w; ++j) {
+        if (!(low[j] <= thr)) continue;
+        if (c.exclude_self && j0 + j == q) continue;
+        bu.offer(up[j]);
+        thr = bu.threshold();
+        if (!kq.dense) kq.pairs.emplace_back(low[j], static_cast<std::uint32_t>(j0 + j));
+      }
+      if (!kq.dense && kq.pairs.size() > 2 * kq.pruned_size + kBaseBlock) {
+        kq.prune(thr);
+        if (kq.pairs.size() > c.keep_limit) {
+          kq.dense = true;
+          kq.pairs.clear();
+          kq.pairs.shrink_to_fit();
+        }
+      }
+    }
+  }
+  for (std::size_t i = 0; i < h; ++i)
+    if (!kept[i].dense) kept[i].prune(best[i].threshold());
+}
+
+// Steps 3-4 for queries [q0, q0 + h) with their kept pairs; returns pairs rescored.
+std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
+                      const std::vector<Kept>& kept, float* out_dist, std::int64_t* out_idx) {
+  const std::size_t d = c.d, mr = c.fk.shape.mr, nr = c.fk.shape.nr;
+  std::vector<float> pa(packed_size(mr, d, mr)), rows(kChunk * d), pb(packed_size(kChunk, d, nr));
+  std::vector<float> tile(mr * kChunk);
+  std::vector<std::uint32_t> uni, chunk_rows;
+  std::vector<Best> best(mr);
+  std::vector<std::pair<float, std::int64_t>> order(c.cap);
+  std::uint64_t rescored = 0;
+  for (std::size_t g0 = 0; g0 < h; g0 += mr) {
+    check_interrupt();
+    const std::size_t g = std::min(mr, h - g0);
+    bool any_dense = false;
+    uni.clear();
+    for (std::size_t r = 0; r < g; ++r) {
+      const Kept& kq = kept[g0 + r];
+      any_dense |= kq.dense;
+      rescored += kq.dense ? c.m - (c.exclude_self ? 1 : 0) : kq.pairs.size();
+      if (!any_dense)
+        for (const auto& p : kq.pairs) uni.push_back(p.second);
+    }
+    if (!any_dense) {
+      std::sort(uni.begin(), uni.end());
+      uni.erase(std::unique(uni.begin(), uni.end()), uni.end());
+    }
+    const std::size_t total = any_dense ? c.m : uni.size();
+    pack_panels(c.x + (q0 + g0) * d, g, d, d, mr, pa.data());
+    std::vector<std::size_t> cursor(g, 0);
+    for (std::size_t r = 0; r < g; ++r) {
+      best[r].cap = c.cap;
+      best[r].v.clear();
+    }
+    for (std::size_t u0 = 0; u0 < total; u0 += kChunk) {
+      const std::size_t w = std::min(kChunk, total - u0);
+      chunk_rows.resize(w);
+      for (std::size_t t = 0; t < w; ++t)
+        chunk_rows[t] = any_dense ? static_cast<std::uint32_t>(u0 + t) : uni[u0 + t];
+      for (std::size_t t = 0; t < w; ++t)
+        std::memcpy(rows.data() + t * d, c.y + static_cast<std::size_t>(chunk_rows[t]) * d,
+                    d * sizeof(float));
+      pack_panels(rows.data(), w, d, d, nr, pb.data());
+      c.fk.dot_block(pa.data(), g, pb.data(), w, d, tile.data(), kChunk);
+      for (std::size_t r = 0; r < g; ++r) {
+        const std::size_t q = q0 + g0 + r;
+        const Kept& kq = kept[g0 + r];
+        const float qn = c.l2 ? c.xnorm[q] : 0.0f;
+        // The rows of this chunk that this query kept: a merge of two ascending lists.
+        for (std::size_t t = 0; t < w; ++t) {
+          const std::uint32_t j = chunk_rows[t];
+          if (!kq.dense) {
+            std::size_t& cur = cursor[r];
+            while (cur < kq.pairs.size() && kq.pairs[cur].second < j) ++cur;
+            if (cur == kq.pairs.size() || kq.pairs[cur].second != j) continue;
+          } else if (c.exclude_self && j == q) {
+            continue;
+          }
+          const float dot = tile[r * kChunk + t];
+          // knn.cpp's keys8: max(0, (‖q‖² + ‖y‖²) − 2·q·y), or −q·y.
+          const float key = c.l2 ? std::max(0.0f, qn + c.ynorm[j] - 2.0f * dot) : -dot;
+          best[r].offer(key, static_cast<std::int64_t>(j));
+        }
+      }
+    }
+    // knn.cpp's finish: exact keys of the cap candidates, best k by (key, index).
+    for (std::size_t r = 0; r < g; ++r) {
+      const std::size_t q = q0 + g0 + r;
+      const float* xq = c.x + q * d;
+      const std::size_t s = best[r].v.size();
+      for (std::size_t t = 0; t < s; ++t) {
+        const std::int64_t j = best[r].v[t].second;
+        const float* yj = c.y + static_cast<std::size_t>(j) * d;
+        order[t] = {c.l2 ? c.fk.sqdist(xq, yj, d) : -c.fk.dot(xq, yj, d), j};
+      }
+      std::sort(order.begin(), order.begin() + s);
+      for (std::size_t t = 0; t < c.k; ++t) {
+        out_dist[q * c.k + t] = t >= s ? std::numeric_limits<float>::quiet_NaN()
+                                       : (c.l2 ? order[t].first : -order[t].first);
+        out_idx[q * c.k + t] = t >= s ? -1 : order[t].second;
+      }
+    }
+  }
+  return rescored;
+}
+
+std::vector<float> sq_norms(const DistanceKernels<float>& fk, const float* x, std::size_t n,
+                            std::size_t d, int n_threads) {
+  std::vector<float> out(n);
+  parallel_for(n, n_threads, [&](std::size_t begin, std::size_t end, int) {
+    for (std::size_t r = begin; r < end; ++r) out[r] = fk.dot(x + r * d, x + r * d, d);
+  });
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_t m,
+                       std::size_t d, std::size_t k, KnnMetric metric, bool exclude_self,
+                       float* out_dist, std::int64_t* out_idx, int n_threads) {
+  if (n == 0 || k == 0) return 0;
+  const std::uint64_t all = static_cast<std::uint64_t>(n) * (m - (exclude_self ? 1 : 0));
+  if (d > kMaxDepth || m > std::numeric_limits<std::uint32_t>::max()) {
+    knn<float>(x, n, y, m, d, k, metric, exclude_self, out_dist, out_idx, n_threads);
+    return all;
+  }
+  Context c;
+  c.x = x;
+  c.y = y;
+  c.n = n;
+  c.m = m;
+  c.d = d;
+  c.k = k;
+  c.cap = std::min(k + kKnnSpare, m - (exclude_self ? 1 : 0));
+  c.l2 = metric == KnnMetric::sqeuclidean;
+  c.exclude_self = exclude_self;
+  c.ik = int8_kernels();
+  c.fk = distance_kernels<float>();
+  // μ: the database mean rounded to float (any fixed vector keeps the bound valid; the
+  // mean makes z small where the data sits off the origin).
+  std::vector<double> acc(d, 0.0);
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t p = 0; p < d; ++p) acc[p] += y[r * d + p];
+  std::vector<float> mu(d);
+  for (std::size_t p = 0; p < d; ++p) mu[p] = static_cast<float>(acc[p] / static_cast<double>(m));
+  c.xnorm = sq_norms(c.fk, x, n, d, n_threads);
+  if (y == x && n == m) {  // self-search (queries may also be a prefix view of y)
+    c.ynorm = c.xnorm.data();
+  } else {
+    c.ynorm_store = sq_norms(c.fk, y, m, d, n_threads);
+    c.ynorm = c.ynorm_store.data();
+  }
+  c.qa = quantize(x, n, d, mu.data(), c.xnorm.data(), c.l2, true, c.ik.mr, n_threads);
+  c.qb = quantize(y, m, d, mu.data(), c.ynorm, c.l2, false, c.ik.nr, n_threads);
+  c.keep_limit = std::max<std::size_t>(4 * c.cap, m / 4);
+  const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
+  std::vector<std::uint64_t> counts(workers, 0);
+  parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+    std::vector<std::int32_t> tile(kQueryBlock * kBaseBlock);
+    std::vector<Kept> kept(kQueryBlock);
+    for (std::size_t b = begin; b < end; ++b) {
+      const std::size_t q0 = b * kQueryBlock, h = std::min(kQueryBlock, n - q0);
+      for (auto& kq : kept) kq = Kept{};
+      candidate_pass(c, q0, h, kept, tile);
+      counts[static_cast<std::size_t>(t) % workers] += rescore(c, q0, h, kept, out_dist, out_idx);
+    }
+  });
+  std::uint64_t total = 0;
+  for (auto v : counts) total += v;
+  return total;
+}
+
+}  // namespace lowdim

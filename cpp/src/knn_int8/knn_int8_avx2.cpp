@@ -1,0 +1,68 @@
+// AVX2 int8 tile kernel for the kNN candidate pass (knn_int8.h): a 4 × 16 int32 register
+// tile. VNNI's vpdpbusd (u8 × s8, four products summed into int32) is emulated by
+// vpmaddubsw (u8 × s8 → pairs summed into int16) then vpmaddwd by ones (pairs → int32).
+// vpmaddubsw saturates at int16; B holds 7-bit values (|q| ≤ 63) so 2 · 255 · 63 < 2¹⁵
+// and it never does: the sums are exact, equal to the scalar row's.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "lowdim/knn_int8.h"
+
+namespace lowdim::avx2 {
+namespace {
+
+constexpr std::size_t kMr = 4, kNr = 16;
+
+// c (4 × 16, row stride ldc) = A-panel · B-panelᵀ over d4 groups of 4 coordinates.
+void micro(const std::uint8_t* a, const std::int8_t* b, std::size_t d4, std::int32_t* c,
+           std::size_t ldc) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[kMr][2];
+  for (std::size_t r = 0; r < kMr; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+  for (std::size_t g = 0; g < d4; ++g, a += kMr * 4, b += kNr * 4) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 32));
+#pragma GCC unroll 4
+    for (std::size_t r = 0; r < kMr; ++r) {
+      std::int32_t word;
+      std::memcpy(&word, a + r * 4, 4);  // row r's 4 bytes of this group, to every lane
+      const __m256i ar = _mm256_set1_epi32(word);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b1), ones));
+    }
+  }
+  for (std::size_t r = 0; r < kMr; ++r) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc), acc[r][0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c + r * ldc + 8), acc[r][1]);
+  }
+}
+
+void dot_block(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb, std::size_t nb,
+               std::size_t d4, std::int32_t* c, std::size_t ldc) {
+  std::int32_t tmp[kMr * kNr];
+  // B micro-panel outer (stays in L1, kNr · 4 · d4 bytes), A micro-panels stream past it.
+  for (std::size_t j0 = 0; j0 < nb; j0 += kNr) {
+    const std::int8_t* b = pb + j0 * d4 * 4;
+    const std::size_t w = nb - j0 < kNr ? nb - j0 : kNr;
+    for (std::size_t i0 = 0; i0 < ma; i0 += kMr) {
+      const std::uint8_t* a = pa + i0 * d4 * 4;
+      const std::size_t h = ma - i0 < kMr ? ma - i0 : kMr;
+      if (h == kMr && w == kNr) {
+        micro(a, b, d4, c + i0 * ldc + j0, ldc);
+        continue;
+      }
+      micro(a, b, d4, tmp, kNr);  // tail: panels are padded, keep the valid part
+      for (std::size_t r = 0; r < h; ++r)
+        for (std::size_t s = 0; s < w; ++s) c[(i0 + r) * ldc + j0 + s] = tmp[r * kNr + s];
+    }
+  }
+}
+
+}  // namespace
+
+Int8Kernels int8_kernels() { return {kMr, kNr, dot_block, "avx2"}; }
+
+}  // namespace lowdim::avx2
