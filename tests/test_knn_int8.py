@@ -44,18 +44,18 @@ def test_random_tail_sizes_self(n, d, rng):
 
 @pytest.mark.parametrize("metric", METRICS)
 def test_metrics_database_and_self(metric, rng):
-    X = mixture(rng, 300, 40, offset=2.0)
+    X = mixture(rng, 200, 40, offset=2.0)
     Q = mixture(rng, 70, 40, offset=2.0)
     assert_same(Q, 9, Y=X, metric=metric)
     assert_same(X, 9, metric=metric)
 
 
 def test_clustered_data_rescores_few_pairs(rng):
-    X = mixture(rng, 600, 64, centres=20, offset=3.0)
+    X = mixture(rng, 400, 64, centres=20, offset=3.0)
     assert_same(X, 10)
-    frac = rescored(X, 10) / (600 * 599)
-    assert frac < 0.2, frac      # the bound separates clusters: most pairs are skipped
-    assert rescored(X, 10) >= 600 * 18   # at least k + 8 candidates per query
+    count = rescored(X, 10)
+    assert count / (400 * 399) < 0.2     # the bound separates clusters: most pairs skipped
+    assert count >= 400 * 18             # at least k + 8 candidates per query
 
 
 def test_loose_bound_falls_back_to_every_pair(rng):
@@ -67,7 +67,7 @@ def test_loose_bound_falls_back_to_every_pair(rng):
 
 
 def test_lattice_ties_and_duplicates(rng):
-    X = rng.integers(0, 3, (400, 6)).astype(np.float32)
+    X = rng.integers(0, 3, (300, 6)).astype(np.float32)
     X[200:260] = X[0]                     # 61 copies of one row: distance-0 ties
     for metric in ("sqeuclidean", "inner_product"):
         assert_same(X, 15, metric=metric)
@@ -104,10 +104,10 @@ def test_adversarial_near_ties_come_back_in_exact_order(rng):
 
 
 def test_thread_count_and_isa_do_not_change_anything(rng):
-    X = mixture(rng, 700, 24)
+    X = mixture(rng, 300, 24)
     base = assert_same(X, 8, n_threads=1)
     count = rescored(X, 8, n_threads=1)
-    for t in (2, 3):
+    for t in (2, 3) if lowdim.backend() == "native" else ():
         other = lowdim.knn(X, 8, metric="sqeuclidean", n_threads=t, method="int8")
         np.testing.assert_array_equal(other[0], base[0])
         np.testing.assert_array_equal(other[1], base[1])
