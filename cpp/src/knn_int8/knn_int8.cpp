@@ -123,19 +123,6 @@ struct SmallestU {
   }
 };
 
-// One query's kept pairs: (L, row), rows ascending; `dense` once it would hold too many.
-struct Kept {
-  std::vector<std::pair<float, std::uint32_t>> pairs;
-  std::size_t pruned_size = 0;
-  bool dense = false;
-  void prune(float thr) {
-    pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
-                               [thr](const auto& p) { return !(p.first <= thr); }),
-                pairs.end());
-    pruned_size = pairs.size();
-  }
-};
-
 // Best cap (key, index) pairs, ascending: lowdim::knn's candidate list for one query.
 struct Best {
   std::vector<std::pair<float, std::int64_t>> v;
@@ -145,6 +132,47 @@ struct Best {
     if (v.size() == cap && !(e < v.back())) return;
     if (v.size() == cap) v.pop_back();
     v.insert(std::upper_bound(v.begin(), v.end(), e), e);
+  }
+};
+
+// One query's state in the candidate pass: the cap smallest U, and the kept (L, row)
+// pairs; `dense` once it would keep too many (then every row is rescored).
+struct QueryState {
+  SmallestU best;
+  std::vector<std::pair<float, std::uint32_t>> pairs;
+  std::size_t pruned_size = 0;
+  bool dense = false;
+
+  void reset(std::size_t cap) {
+    best.cap = cap;
+    best.v.clear();
+    pairs.clear();
+    pruned_size = 0;
+    dense = false;
+  }
+  void prune() {
+    const float thr = best.threshold();
+    pairs.erase(std::remove_if(pairs.begin(), pairs.end(),
+                               [thr](const auto& p) { return !(p.first <= thr); }),
+                pairs.end());
+    pruned_size = pairs.size();
+  }
+  // Bounded memory: prune as the threshold falls, give up on keeping past `limit`.
+  void maybe_prune(std::size_t limit) {
+    if (dense || pairs.size() <= 2 * pruned_size + 64) return;
+    prune();
+    if (pairs.size() > limit) {
+      dense = true;
+      pairs.clear();
+      pairs.shrink_to_fit();
+    }
+  }
+  // Final threshold applied, rows ascending (the self-search collects out of order).
+  void finish() {
+    if (dense) return;
+    prune();
+    std::sort(pairs.begin(), pairs.end(),
+              [](const auto& u, const auto& v) { return u.second < v.second; });
   }
 };
 
@@ -160,74 +188,147 @@ struct Context {
   std::size_t keep_limit;
 };
 
-// Step 2 for queries [q0, q0 + h): fills thr (h) and kept (h).
-void candidate_pass(const Context& c, std::size_t q0, std::size_t h, std::vector<Kept>& kept,
-                    std::vector<std::int32_t>& tile) {
-  const std::size_t d4 = (c.d + 3) / 4;
+// Step 2 on one int32 tile: A rows [r0, r0 + h) against B rows [c0, c0 + w). Row queries
+// r0 + i (state rows[i]) take column candidates; with `cols`, column queries c0 + j
+// (state cols[j]) take row candidates: the interval of a pair bounds the key of both
+// (q, y) and (y, q), since the float32 tile key is symmetric (knn.cpp).
+void tile_bounds(const Context& c, const std::int32_t* tile, std::size_t ldt, std::size_t r0,
+                 std::size_t h, std::size_t c0, std::size_t w, QueryState* rows,
+                 QueryState* cols, std::vector<float>& low, std::vector<float>& up,
+                 std::vector<float>& col_thr) {
   const float beta = c.l2 ? 2.0f : 1.0f;
-  std::vector<SmallestU> best(h);
-  for (auto& b : best) {
-    b.cap = c.cap;
-    b.v.clear();
+  const float* sb = c.qb.scale.data() + c0;
+  const float* ab = c.qb.alpha.data() + c0;
+  const float* aab = c.qb.abs_alpha.data() + c0;
+  const float* fb = c.qb.budget.data() + c0;
+  const float* rb = c.qb.resid.data() + c0;
+  const float* nb = c.qb.norm.data() + c0;
+  const std::int32_t* qs = c.qb.qsum.data() + c0;
+  if (cols)
+    for (std::size_t j = 0; j < w; ++j) col_thr[j] = cols[j].best.threshold();
+  for (std::size_t i = 0; i < h; ++i) {
+    const std::size_t q = r0 + i;
+    const std::int32_t* row = tile + i * ldt;
+    const float sa = c.qa.scale[q], aa = c.qa.alpha[q], aaa = c.qa.abs_alpha[q];
+    const float fa = c.qa.budget[q] + kTiny, ra = c.qa.resid[q], na = c.qa.norm[q];
+    // Both bounds in a loop the compiler vectorises; the scans below touch only the
+    // pairs whose lower bound is under a threshold.
+    for (std::size_t j = 0; j < w; ++j) {
+      const float e = (sa * sb[j]) * static_cast<float>(row[j] - 128 * qs[j]);
+      const float bq = beta * (ra * nb[j] + na * rb[j]);
+      const float mag = aaa + aab[j] + beta * std::fabs(e) + bq;
+      const float wid = (bq + mag * kSlack + fa + fb[j]) * (1 + kSlack);
+      const float centre = (aa + ab[j]) - beta * e;
+      low[j] = centre - wid;
+      up[j] = centre + wid;
+    }
+    QueryState& st = rows[i];
+    float thr = st.best.threshold();
+    for (std::size_t j = 0; j < w; ++j) {
+      if (c.exclude_self && c0 + j == q) continue;
+      if (low[j] <= thr) {
+        st.best.offer(up[j]);
+        thr = st.best.threshold();
+        if (!st.dense) st.pairs.emplace_back(low[j], static_cast<std::uint32_t>(c0 + j));
+      }
+      if (cols && low[j] <= col_thr[j]) {
+        QueryState& sc = cols[j];
+        sc.best.offer(up[j]);
+        col_thr[j] = sc.best.threshold();
+        if (!sc.dense) sc.pairs.emplace_back(low[j], static_cast<std::uint32_t>(q));
+      }
+    }
+    st.maybe_prune(c.keep_limit);
   }
-  std::vector<float> low(kBaseBlock), up(kBaseBlock);
+  if (cols)
+    for (std::size_t j = 0; j < w; ++j) cols[j].maybe_prune(c.keep_limit);
+}
+
+// Per-thread scratch of the candidate pass.
+struct PassScratch {
+  std::vector<std::int32_t> tile;
+  std::vector<float> low, up, col_thr;
+  PassScratch() : tile(kQueryBlock * kBaseBlock), low(kBaseBlock), up(kBaseBlock),
+                  col_thr(kBaseBlock) {}
+};
+
+const std::int8_t* b_panels(const Context& c, std::size_t j0) {
+  return reinterpret_cast<const std::int8_t*>(c.qb.packed.data()) + j0 * ((c.d + 3) / 4) * 4;
+}
+
+// Step 2 for queries [q0, q0 + h) against the whole database.
+void candidate_pass(const Context& c, std::size_t q0, std::size_t h, QueryState* st,
+                    PassScratch& s) {
+  const std::size_t d4 = (c.d + 3) / 4;
   const std::uint8_t* pa = c.qa.packed.data() + q0 * d4 * 4;
   for (std::size_t j0 = 0; j0 < c.m; j0 += kBaseBlock) {
     check_interrupt();
     const std::size_t w = std::min(kBaseBlock, c.m - j0);
-    c.ik.dot_block(pa, h, reinterpret_cast<const std::int8_t*>(c.qb.packed.data()) + j0 * d4 * 4, w, d4, tile.data(), kBaseBlock);
-    const float* sb = c.qb.scale.data() + j0;
-    const float* ab = c.qb.alpha.data() + j0;
-    const float* aab = c.qb.abs_alpha.data() + j0;
-    const float* fb = c.qb.budget.data() + j0;
-    const float* rb = c.qb.resid.data() + j0;
-    const float* nb = c.qb.norm.data() + j0;
-    const std::int32_t* qs = c.qb.qsum.data() + j0;
-    for (std::size_t i = 0; i < h; ++i) {
-      const std::size_t q = q0 + i;
-      const std::int32_t* row = tile.data() + i * kBaseBlock;
-      const float sa = c.qa.scale[q], aa = c.qa.alpha[q], aaa = c.qa.abs_alpha[q];
-      const float fa = c.qa.budget[q] + kTiny, ra = c.qa.resid[q], na = c.qa.norm[q];
-      // Both bounds in a loop the compiler vectorises; the scan below touches the few
-      // pairs whose lower bound is under the threshold.
-      for (std::size_t j = 0; j < w; ++j) {
-        const float e = (sa * sb[j]) * static_cast<float>(row[j] - 128 * qs[j]);
-        const float bq = beta * (ra * nb[j] + na * rb[j]);
-        const float mag = aaa + aab[j] + beta * std::fabs(e) + bq;
-        const float wid = (bq + mag * kSlack + fa + fb[j]) * (1 + kSlack);
-        const float centre = (aa + ab[j]) - beta * e;
-        low[j] = centre - wid;
-        up[j] = centre + wid;
-      }
-      SmallestU& bu = best[i];
-      Kept& kq = kept[i];
-      float thr = bu.threshold();
-      for (std::size_t j = 0; j < w; ++j) {
-        if (!(low[j] <= thr)) continue;
-        if (c.exclude_self && j0 + j == q) continue;
-        bu.offer(up[j]);
-        thr = bu.threshold();
-        if (!kq.dense) kq.pairs.emplace_back(low[j], static_cast<std::uint32_t>(j0 + j));
-      }
-      if (!kq.dense && kq.pairs.size() > 2 * kq.pruned_size + kBaseBlock) {
-        kq.prune(thr);
-        if (kq.pairs.size() > c.keep_limit) {
-          kq.dense = true;
-          kq.pairs.clear();
-          kq.pairs.shrink_to_fit();
-        }
-      }
-    }
+    c.ik.dot_block(pa, h, b_panels(c, j0), w, d4, s.tile.data(), kBaseBlock);
+    tile_bounds(c, s.tile.data(), kBaseBlock, q0, h, j0, w, st, nullptr, s.low, s.up,
+                s.col_thr);
   }
-  for (std::size_t i = 0; i < h; ++i)
-    if (!kept[i].dense) kept[i].prune(best[i].threshold());
 }
 
-// Steps 3-4 for queries [q0, q0 + h) with their kept pairs; returns pairs rescored.
-std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
-                      const std::vector<Kept>& kept, float* out_dist, std::int64_t* out_idx) {
+// Step 2 of the self-search: only block pairs I <= J (half the integer products), each
+// tile serving the rows of I and the columns of J; the pairs run in knn.cpp's round-robin
+// rounds (circle method), so no two threads touch one query's state at once.
+void candidate_pass_self(const Context& c, std::vector<QueryState>& st, int n_threads) {
+  const std::size_t bs = kQueryBlock, d4 = (c.d + 3) / 4, n = c.n;
+  static_assert(kQueryBlock <= kBaseBlock, "a self-search tile is bs x bs");
+  const std::size_t blocks = (n + bs - 1) / bs;
+  auto rows_of = [&](std::size_t b) { return std::min(bs, n - b * bs); };
+  const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
+  std::vector<PassScratch> scratch(std::min(workers, blocks));
+  auto run_pair = [&](std::size_t lo, std::size_t hi, PassScratch& s) {
+    check_interrupt();
+    c.ik.dot_block(c.qa.packed.data() + lo * bs * d4 * 4, rows_of(lo), b_panels(c, hi * bs),
+                   rows_of(hi), d4, s.tile.data(), kBaseBlock);
+    tile_bounds(c, s.tile.data(), kBaseBlock, lo * bs, rows_of(lo), hi * bs, rows_of(hi),
+                st.data() + lo * bs, lo == hi ? nullptr : st.data() + hi * bs, s.low, s.up,
+                s.col_thr);
+  };
+  parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+    for (std::size_t b = begin; b < end; ++b) run_pair(b, b, scratch[t]);
+  });
+  const std::size_t slots = blocks + (blocks & 1), ring = slots - 1;
+  for (std::size_t r = 0; r + 1 < slots; ++r) {
+    std::vector<std::pair<std::size_t, std::size_t>> pairs;
+    pairs.emplace_back(r, slots - 1);
+    for (std::size_t t = 1; t < slots / 2; ++t)
+      pairs.emplace_back((r + t) % ring, (r + ring - t) % ring);
+    parallel_for(pairs.size(), n_threads, [&](std::size_t begin, std::size_t end, int t) {
+      for (std::size_t p = begin; p < end; ++p) {
+        const std::size_t a = std::min(pairs[p].first, pairs[p].second);
+        const std::size_t b = std::max(pairs[p].first, pairs[p].second);
+        if (b < blocks) run_pair(a, b, scratch[t]);  // b == blocks is the dummy slot
+      }
+    });
+  }
+}
+
+// Queries in the order they are rescored: those sharing their lowest kept row side by side
+// (neighbours share most candidates, so a group's union of rows shrinks), dense ones first.
+std::vector<std::uint32_t> rescore_order(const QueryState* st, std::size_t q0, std::size_t h) {
+  std::vector<std::pair<std::int64_t, std::uint32_t>> key(h);
+  for (std::size_t i = 0; i < h; ++i) {
+    const QueryState& s = st[i];
+    const std::int64_t first = s.dense ? -1 : (s.pairs.empty() ? 0 : s.pairs[0].second);
+    key[i] = {first, static_cast<std::uint32_t>(q0 + i)};
+  }
+  std::sort(key.begin(), key.end());
+  std::vector<std::uint32_t> ids(h);
+  for (std::size_t i = 0; i < h; ++i) ids[i] = key[i].second;
+  return ids;
+}
+
+// Steps 3-4 for queries ids[0, h) (query q's state at st[q − q0]); returns pairs rescored.
+std::uint64_t rescore(const Context& c, const std::uint32_t* ids, std::size_t h,
+                      const QueryState* st, std::size_t q0, float* out_dist,
+                      std::int64_t* out_idx) {
   const std::size_t d = c.d, mr = c.fk.shape.mr, nr = c.fk.shape.nr;
-  std::vector<float> pa(packed_size(mr, d, mr)), rows(kChunk * d), pb(packed_size(kChunk, d, nr));
+  std::vector<float> pa(packed_size(mr, d, mr)), qrows(mr * d), rows(kChunk * d);
+  std::vector<float> pb(packed_size(kChunk, d, nr));
   std::vector<float> tile(mr * kChunk);
   std::vector<std::uint32_t> uni, chunk_rows;
   std::vector<Best> best(mr);
@@ -239,7 +340,7 @@ std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
     bool any_dense = false;
     uni.clear();
     for (std::size_t r = 0; r < g; ++r) {
-      const Kept& kq = kept[g0 + r];
+      const QueryState& kq = st[ids[g0 + r] - q0];
       any_dense |= kq.dense;
       rescored += kq.dense ? c.m - (c.exclude_self ? 1 : 0) : kq.pairs.size();
       if (!any_dense)
@@ -250,7 +351,9 @@ std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
       uni.erase(std::unique(uni.begin(), uni.end()), uni.end());
     }
     const std::size_t total = any_dense ? c.m : uni.size();
-    pack_panels(c.x + (q0 + g0) * d, g, d, d, mr, pa.data());
+    for (std::size_t r = 0; r < g; ++r)
+      std::memcpy(qrows.data() + r * d, c.x + std::size_t{ids[g0 + r]} * d, d * sizeof(float));
+    pack_panels(qrows.data(), g, d, d, mr, pa.data());
     std::vector<std::size_t> cursor(g, 0);
     for (std::size_t r = 0; r < g; ++r) {
       best[r].cap = c.cap;
@@ -267,8 +370,8 @@ std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
       pack_panels(rows.data(), w, d, d, nr, pb.data());
       c.fk.dot_block(pa.data(), g, pb.data(), w, d, tile.data(), kChunk);
       for (std::size_t r = 0; r < g; ++r) {
-        const std::size_t q = q0 + g0 + r;
-        const Kept& kq = kept[g0 + r];
+        const std::size_t q = ids[g0 + r];
+        const QueryState& kq = st[q - q0];
         const float qn = c.l2 ? c.xnorm[q] : 0.0f;
         // The rows of this chunk that this query kept: a merge of two ascending lists.
         for (std::size_t t = 0; t < w; ++t) {
@@ -289,7 +392,7 @@ std::uint64_t rescore(const Context& c, std::size_t q0, std::size_t h,
     }
     // knn.cpp's finish: exact keys of the cap candidates, best k by (key, index).
     for (std::size_t r = 0; r < g; ++r) {
-      const std::size_t q = q0 + g0 + r;
+      const std::size_t q = ids[g0 + r];
       const float* xq = c.x + q * d;
       const std::size_t s = best[r].v.size();
       for (std::size_t t = 0; t < s; ++t) {
@@ -356,20 +459,42 @@ std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_
   }
   c.qa = quantize(x, n, d, mu.data(), c.xnorm.data(), c.l2, true, c.ik.mr, n_threads);
   c.qb = quantize(y, m, d, mu.data(), c.ynorm, c.l2, false, c.ik.nr, n_threads);
-  c.keep_limit = std::max<std::size_t>(4 * c.cap, m / 4);
+  const bool self = exclude_self && y == x && n == m;
+  // The self-search keeps every query's state through the whole sweep: a tighter cap.
+  c.keep_limit = std::max<std::size_t>(4 * c.cap, self ? std::min<std::size_t>(m / 8, 1024) : m / 4);
   const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
   const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
   std::vector<std::uint64_t> counts(workers, 0);
-  parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
-    std::vector<std::int32_t> tile(kQueryBlock * kBaseBlock);
-    std::vector<Kept> kept(kQueryBlock);
-    for (std::size_t b = begin; b < end; ++b) {
-      const std::size_t q0 = b * kQueryBlock, h = std::min(kQueryBlock, n - q0);
-      for (auto& kq : kept) kq = Kept{};
-      candidate_pass(c, q0, h, kept, tile);
-      counts[static_cast<std::size_t>(t) % workers] += rescore(c, q0, h, kept, out_dist, out_idx);
-    }
-  });
+  if (self) {
+    std::vector<QueryState> st(n);
+    for (auto& q : st) q.reset(c.cap);
+    candidate_pass_self(c, st, n_threads);
+    parallel_for(n, n_threads, [&](std::size_t begin, std::size_t end, int) {
+      for (std::size_t q = begin; q < end; ++q) st[q].finish();
+    });
+    const auto ids = rescore_order(st.data(), 0, n);  // over all queries: fuller groups
+    parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+      for (std::size_t b = begin; b < end; ++b) {
+        const std::size_t i0 = b * kQueryBlock, h = std::min(kQueryBlock, n - i0);
+        counts[static_cast<std::size_t>(t)] +=
+            rescore(c, ids.data() + i0, h, st.data(), 0, out_dist, out_idx);
+      }
+    });
+  } else {
+    parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+      PassScratch scratch;
+      std::vector<QueryState> st(kQueryBlock);
+      for (std::size_t b = begin; b < end; ++b) {
+        const std::size_t q0 = b * kQueryBlock, h = std::min(kQueryBlock, n - q0);
+        for (auto& q : st) q.reset(c.cap);
+        candidate_pass(c, q0, h, st.data(), scratch);
+        for (std::size_t i = 0; i < h; ++i) st[i].finish();
+        const auto ids = rescore_order(st.data(), q0, h);
+        counts[static_cast<std::size_t>(t)] +=
+            rescore(c, ids.data(), h, st.data(), q0, out_dist, out_idx);
+      }
+    });
+  }
   std::uint64_t total = 0;
   for (auto v : counts) total += v;
   return total;
