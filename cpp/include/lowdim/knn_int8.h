@@ -21,10 +21,29 @@ namespace lowdim {
 // products fits int16 (vpmaddubsw never saturates: 2 · 255 · 63 < 2¹⁵).
 // Packing: coordinates in groups of 4; A panel of mr rows stores, per group g, mr × 4 bytes
 // (row-major within the group); B panels likewise with nr rows. d4 = groups per row.
+// Interval of one tile row: query terms (a) against rows j < w of B (b), in this order
+// of IEEE operations on every ISA (no FMA), so every row gives the same bits:
+//   v = float(dot[j] − off[j]),  e = (a.scale · scale[j]) · v
+//   wid = (β·(a.resid · norm[j] + a.norm · resid[j])) · k1 + |e| · k2 + (a.fixed + fixed[j])
+//   centre = (a.alpha + alpha[j]) − β·e;   low[j] = centre − wid,  up[j] = centre + wid.
+struct Int8RowTerms {
+  float scale, alpha, resid, norm, fixed;
+};
+struct Int8ColTerms {
+  const float *scale, *alpha, *resid, *norm, *fixed;
+  const std::int32_t* off;
+  float beta, k1, k2;
+};
+
 struct Int8Kernels {
   std::size_t mr, nr;
   void (*dot_block)(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb,
                     std::size_t nb, std::size_t d4, std::int32_t* c, std::size_t ldc);
+  // Fills low/up (w) for one tile row; true if some low[j] <= thr or <= col_thr[j]
+  // (col_thr may be null), i.e. the row needs a scan.
+  bool (*bounds_row)(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
+                     const Int8ColTerms& b, float thr, const float* col_thr, float* low,
+                     float* up);
   const char* name;
 };
 

@@ -49,22 +49,22 @@ constexpr std::size_t kMaxDepth = 130000; // 255 · 63 · d must stay below 2^31
 // B role: q in [−63, 63] (int8).
 struct Quantized {
   std::vector<std::uint8_t> packed;  // panels (see Int8Kernels); B's bytes are int8
-  std::vector<float> scale, alpha, abs_alpha, budget;
+  std::vector<float> scale, alpha, fixed;
   std::vector<float> resid, norm;    // A: ‖z − ẑ‖, ‖ẑ‖;  B: ‖z − ẑ‖, ‖z‖
-  std::vector<std::int32_t> qsum;    // B: Σ q (undoes A's +128 offset)
+  std::vector<std::int32_t> off;     // B: 128 · Σ q (undoes A's +128 offset)
 };
 
 // key_real(x, y) = α_x + α_y − β·(z_x·z_y) with β = 2 (sqeuclidean: α = ‖z‖²) or 1
-// (inner product: −x·y, α = −(z·μ + ‖μ‖²/2)). budget: the float32 path's rounding share
-// of this row, (γ_d + 5u)·fl(‖x‖²), plus the slack for the doubles rounded to float.
+// (inner product: −x·y, α = −(z·μ + ‖μ‖²/2)). fixed: this row's part of the width that
+// does not depend on the pair: the float32 path's rounding share (γ_d + 5u)·fl(‖x‖²) and
+// kSlack of the row's magnitudes (|α|, ‖z‖², ‖z‖‖μ‖, ‖μ‖²) for this pass's own rounding.
 Quantized quantize(const float* x, std::size_t rows, std::size_t d, const float* mu,
                    const float* sqnorm, bool l2, bool role_a, std::size_t w, int n_threads) {
   Quantized q;
   const std::size_t d4 = (d + 3) / 4, panels = (rows + w - 1) / w;
   q.packed.assign(panels * w * d4 * 4, role_a ? 128 : 0);
-  for (auto* v : {&q.scale, &q.alpha, &q.abs_alpha, &q.budget, &q.resid, &q.norm})
-    v->resize(rows);
-  if (!role_a) q.qsum.resize(rows);
+  for (auto* v : {&q.scale, &q.alpha, &q.fixed, &q.resid, &q.norm}) v->resize(rows);
+  if (!role_a) q.off.resize(rows);
   const double u = std::ldexp(1.0, -24), du = static_cast<double>(d) * u;
   const double gamma = du / (1 - du);
   double mu2 = 0;
@@ -99,11 +99,12 @@ Quantized quantize(const float* x, std::size_t rows, std::size_t d, const float*
       const double alpha = l2 ? zz : -(zmu + mu2 / 2);
       q.scale[r] = static_cast<float>(s);
       q.alpha[r] = static_cast<float>(alpha);
-      q.abs_alpha[r] = static_cast<float>(std::fabs(alpha) + zz + std::sqrt(zz * mu2) + mu2);
-      q.budget[r] = static_cast<float>((gamma + 5 * u) * sqnorm[r] * (1 + 1.0 / 1024));
+      const double mag = std::fabs(alpha) + zz + std::sqrt(zz * mu2) + mu2;
+      const double budget = (gamma + 5 * u) * sqnorm[r] * (1 + 1.0 / 1024);
+      q.fixed[r] = static_cast<float>((mag * kSlack + budget + kTiny) * (1 + kSlack));
       q.resid[r] = static_cast<float>(std::sqrt(rr) * (1 + u));
       q.norm[r] = static_cast<float>((role_a ? s * std::sqrt(hh) : std::sqrt(zz)) * (1 + u));
-      if (!role_a) q.qsum[r] = qs;
+      if (!role_a) q.off[r] = 128 * qs;
     }
   });
   return q;
@@ -197,31 +198,20 @@ void tile_bounds(const Context& c, const std::int32_t* tile, std::size_t ldt, st
                  QueryState* cols, std::vector<float>& low, std::vector<float>& up,
                  std::vector<float>& col_thr) {
   const float beta = c.l2 ? 2.0f : 1.0f;
-  const float* sb = c.qb.scale.data() + c0;
-  const float* ab = c.qb.alpha.data() + c0;
-  const float* aab = c.qb.abs_alpha.data() + c0;
-  const float* fb = c.qb.budget.data() + c0;
-  const float* rb = c.qb.resid.data() + c0;
-  const float* nb = c.qb.norm.data() + c0;
-  const std::int32_t* qs = c.qb.qsum.data() + c0;
+  const Int8ColTerms b{c.qb.scale.data() + c0, c.qb.alpha.data() + c0, c.qb.resid.data() + c0,
+                       c.qb.norm.data() + c0,  c.qb.fixed.data() + c0, c.qb.off.data() + c0,
+                       beta, (1 + kSlack) * (1 + kSlack), beta * kSlack * (1 + kSlack)};
   if (cols)
     for (std::size_t j = 0; j < w; ++j) col_thr[j] = cols[j].best.threshold();
   for (std::size_t i = 0; i < h; ++i) {
     const std::size_t q = r0 + i;
-    const std::int32_t* row = tile + i * ldt;
-    const float sa = c.qa.scale[q], aa = c.qa.alpha[q], aaa = c.qa.abs_alpha[q];
-    const float fa = c.qa.budget[q] + kTiny, ra = c.qa.resid[q], na = c.qa.norm[q];
-    // Both bounds in a loop the compiler vectorises; the scans below touch only the
-    // pairs whose lower bound is under a threshold.
-    for (std::size_t j = 0; j < w; ++j) {
-      const float e = (sa * sb[j]) * static_cast<float>(row[j] - 128 * qs[j]);
-      const float bq = beta * (ra * nb[j] + na * rb[j]);
-      const float mag = aaa + aab[j] + beta * std::fabs(e) + bq;
-      const float wid = (bq + mag * kSlack + fa + fb[j]) * (1 + kSlack);
-      const float centre = (aa + ab[j]) - beta * e;
-      low[j] = centre - wid;
-      up[j] = centre + wid;
-    }
+    const Int8RowTerms a{c.qa.scale[q], c.qa.alpha[q], c.qa.resid[q], c.qa.norm[q],
+                         c.qa.fixed[q]};
+    // Both bounds in the ISA's row kernel; the scan below runs only for rows with some
+    // lower bound under a threshold.
+    if (!c.ik.bounds_row(tile + i * ldt, w, a, b, rows[i].best.threshold(),
+                         cols ? col_thr.data() : nullptr, low.data(), up.data()))
+      continue;
     QueryState& st = rows[i];
     float thr = st.best.threshold();
     for (std::size_t j = 0; j < w; ++j) {

@@ -1,6 +1,7 @@
 // Portable int8 tile kernel for the kNN candidate pass (knn_int8.h): plain integer loops,
 // exact, so every ISA row gives the same int32 dot products. The reference the AVX2 row
 // is tested against (through identical rescored-pair counts, tests/test_knn_int8.py).
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -26,8 +27,24 @@ void dot_block(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb, st
   }
 }
 
+bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
+                const Int8ColTerms& b, float thr, const float* col_thr, float* low, float* up) {
+  bool hit = false;
+  for (std::size_t j = 0; j < w; ++j) {
+    const float v = static_cast<float>(dot[j] - b.off[j]);
+    const float e = (a.scale * b.scale[j]) * v;
+    const float bq = b.beta * (a.resid * b.norm[j] + a.norm * b.resid[j]);
+    const float wid = (bq * b.k1 + std::fabs(e) * b.k2) + (a.fixed + b.fixed[j]);
+    const float centre = (a.alpha + b.alpha[j]) - b.beta * e;
+    low[j] = centre - wid;
+    up[j] = centre + wid;
+    hit |= low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
+  }
+  return hit;
+}
+
 }  // namespace
 
-Int8Kernels int8_kernels() { return {kMr, kNr, dot_block, "scalar"}; }
+Int8Kernels int8_kernels() { return {kMr, kNr, dot_block, bounds_row, "scalar"}; }
 
 }  // namespace lowdim::scalar
