@@ -39,11 +39,11 @@ struct Int8Kernels {
   std::size_t mr, nr;
   void (*dot_block)(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb,
                     std::size_t nb, std::size_t d4, std::int32_t* c, std::size_t ldc);
-  // Fills low/up (w) for one tile row; true if some low[j] <= thr or <= col_thr[j]
-  // (col_thr may be null), i.e. the row needs a scan.
+  // Fills low/up (w <= 256) for one tile row and bit j of hits (8 words) where
+  // low[j] <= thr or low[j] <= col_thr[j] (col_thr may be null); true if any bit is set.
   bool (*bounds_row)(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
                      const Int8ColTerms& b, float thr, const float* col_thr, float* low,
-                     float* up);
+                     float* up, std::uint32_t* hits);
   const char* name;
 };
 

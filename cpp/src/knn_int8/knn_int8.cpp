@@ -209,23 +209,29 @@ void tile_bounds(const Context& c, const std::int32_t* tile, std::size_t ldt, st
                          c.qa.fixed[q]};
     // Both bounds in the ISA's row kernel; the scan below runs only for rows with some
     // lower bound under a threshold.
+    std::uint32_t hits[8];
     if (!c.ik.bounds_row(tile + i * ldt, w, a, b, rows[i].best.threshold(),
-                         cols ? col_thr.data() : nullptr, low.data(), up.data()))
+                         cols ? col_thr.data() : nullptr, low.data(), up.data(), hits))
       continue;
     QueryState& st = rows[i];
     float thr = st.best.threshold();
-    for (std::size_t j = 0; j < w; ++j) {
-      if (c.exclude_self && c0 + j == q) continue;
-      if (low[j] <= thr) {
-        st.best.offer(up[j]);
-        thr = st.best.threshold();
-        if (!st.dense) st.pairs.emplace_back(low[j], static_cast<std::uint32_t>(c0 + j));
-      }
-      if (cols && low[j] <= col_thr[j]) {
-        QueryState& sc = cols[j];
-        sc.best.offer(up[j]);
-        col_thr[j] = sc.best.threshold();
-        if (!sc.dense) sc.pairs.emplace_back(low[j], static_cast<std::uint32_t>(q));
+    // Thresholds only fall, so the hit bits (from the thresholds before the scan) cover
+    // every pair that can still be kept.
+    for (std::size_t word = 0; word < 8; ++word) {
+      for (std::uint32_t bits = hits[word]; bits; bits &= bits - 1) {
+        const std::size_t j = word * 32 + static_cast<std::size_t>(__builtin_ctz(bits));
+        if (c.exclude_self && c0 + j == q) continue;
+        if (low[j] <= thr) {
+          st.best.offer(up[j]);
+          thr = st.best.threshold();
+          if (!st.dense) st.pairs.emplace_back(low[j], static_cast<std::uint32_t>(c0 + j));
+        }
+        if (cols && low[j] <= col_thr[j]) {
+          QueryState& sc = cols[j];
+          sc.best.offer(up[j]);
+          col_thr[j] = sc.best.threshold();
+          if (!sc.dense) sc.pairs.emplace_back(low[j], static_cast<std::uint32_t>(q));
+        }
       }
     }
     st.maybe_prune(c.keep_limit);
@@ -265,7 +271,7 @@ void candidate_pass(const Context& c, std::size_t q0, std::size_t h, QueryState*
 // rounds (circle method), so no two threads touch one query's state at once.
 void candidate_pass_self(const Context& c, std::vector<QueryState>& st, int n_threads) {
   const std::size_t bs = kQueryBlock, d4 = (c.d + 3) / 4, n = c.n;
-  static_assert(kQueryBlock <= kBaseBlock, "a self-search tile is bs x bs");
+  static_assert(kQueryBlock <= kBaseBlock && kBaseBlock <= 256, "tile rows: bs x bs, hits: 8 words");
   const std::size_t blocks = (n + bs - 1) / bs;
   auto rows_of = [&](std::size_t b) { return std::min(bs, n - b * bs); };
   const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));

@@ -64,13 +64,14 @@ void dot_block(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb, st
 
 // The scalar row's operations in its order, 8 lanes at a time (no FMA: same bits).
 bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
-                const Int8ColTerms& b, float thr, const float* col_thr, float* low, float* up) {
+                const Int8ColTerms& b, float thr, const float* col_thr, float* low, float* up,
+                std::uint32_t* hits) {
+  for (std::size_t t = 0; t < 8; ++t) hits[t] = 0;
   const __m256 sa = _mm256_set1_ps(a.scale), ra = _mm256_set1_ps(a.resid);
   const __m256 na = _mm256_set1_ps(a.norm), fa = _mm256_set1_ps(a.fixed);
   const __m256 aa = _mm256_set1_ps(a.alpha), beta = _mm256_set1_ps(b.beta);
   const __m256 k1 = _mm256_set1_ps(b.k1), k2 = _mm256_set1_ps(b.k2);
   const __m256 t = _mm256_set1_ps(thr), abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  __m256 hit = _mm256_setzero_ps();
   std::size_t j = 0;
   for (; j + 8 <= w; j += 8) {
     const __m256i di = _mm256_sub_epi32(
@@ -89,10 +90,12 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
     const __m256 lo = _mm256_sub_ps(centre, wid);
     _mm256_storeu_ps(low + j, lo);
     _mm256_storeu_ps(up + j, _mm256_add_ps(centre, wid));
-    hit = _mm256_or_ps(hit, _mm256_cmp_ps(lo, t, _CMP_LE_OQ));
-    if (col_thr) hit = _mm256_or_ps(hit, _mm256_cmp_ps(lo, _mm256_loadu_ps(col_thr + j), _CMP_LE_OQ));
+    __m256 in = _mm256_cmp_ps(lo, t, _CMP_LE_OQ);
+    if (col_thr) in = _mm256_or_ps(in, _mm256_cmp_ps(lo, _mm256_loadu_ps(col_thr + j), _CMP_LE_OQ));
+    hits[j / 32] |= static_cast<std::uint32_t>(_mm256_movemask_ps(in)) << (j % 32);
   }
-  bool any = _mm256_movemask_ps(hit) != 0;
+  bool any = false;
+  for (std::size_t g = 0; g < 8; ++g) any |= hits[g] != 0;
   for (; j < w; ++j) {
     const float v = static_cast<float>(dot[j] - b.off[j]);
     const float e = (a.scale * b.scale[j]) * v;
@@ -101,7 +104,9 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
     const float centre = (a.alpha + b.alpha[j]) - b.beta * e;
     low[j] = centre - wid;
     up[j] = centre + wid;
-    any |= low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
+    const bool in = low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
+    hits[j / 32] |= std::uint32_t{in} << (j % 32);
+    any |= in;
   }
   return any;
 }

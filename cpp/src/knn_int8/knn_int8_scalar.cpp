@@ -28,7 +28,9 @@ void dot_block(const std::uint8_t* pa, std::size_t ma, const std::int8_t* pb, st
 }
 
 bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
-                const Int8ColTerms& b, float thr, const float* col_thr, float* low, float* up) {
+                const Int8ColTerms& b, float thr, const float* col_thr, float* low, float* up,
+                std::uint32_t* hits) {
+  for (std::size_t t = 0; t < 8; ++t) hits[t] = 0;
   bool hit = false;
   for (std::size_t j = 0; j < w; ++j) {
     const float v = static_cast<float>(dot[j] - b.off[j]);
@@ -38,7 +40,9 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
     const float centre = (a.alpha + b.alpha[j]) - b.beta * e;
     low[j] = centre - wid;
     up[j] = centre + wid;
-    hit |= low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
+    const bool in = low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
+    hits[j / 32] |= std::uint32_t{in} << (j % 32);
+    hit |= in;
   }
   return hit;
 }
