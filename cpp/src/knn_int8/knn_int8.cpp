@@ -319,16 +319,29 @@ std::vector<std::uint32_t> rescore_order(const QueryState* st, std::size_t q0, s
 }
 
 // Steps 3-4 for queries ids[0, h) (query q's state at st[q − q0]); returns pairs rescored.
+// Per-thread scratch of the rescoring (allocated once per thread: fresh pages cost faults).
+struct RescoreScratch {
+  std::vector<float> pa, qrows, rows, pb, tile;
+  std::vector<std::uint32_t> uni, chunk_rows;
+  std::vector<Best> best;
+  std::vector<std::pair<float, std::int64_t>> order;
+  explicit RescoreScratch(const Context& c) {
+    const std::size_t d = c.d, mr = c.fk.shape.mr, nr = c.fk.shape.nr;
+    pa.resize(packed_size(mr, d, mr));
+    qrows.resize(mr * d);
+    rows.resize(kChunk * d);
+    pb.resize(packed_size(kChunk, d, nr));
+    tile.resize(mr * kChunk);
+    best.resize(mr);
+    order.resize(c.cap);
+  }
+};
+
 std::uint64_t rescore(const Context& c, const std::uint32_t* ids, std::size_t h,
                       const QueryState* st, std::size_t q0, float* out_dist,
-                      std::int64_t* out_idx) {
+                      std::int64_t* out_idx, RescoreScratch& s) {
   const std::size_t d = c.d, mr = c.fk.shape.mr, nr = c.fk.shape.nr;
-  std::vector<float> pa(packed_size(mr, d, mr)), qrows(mr * d), rows(kChunk * d);
-  std::vector<float> pb(packed_size(kChunk, d, nr));
-  std::vector<float> tile(mr * kChunk);
-  std::vector<std::uint32_t> uni, chunk_rows;
-  std::vector<Best> best(mr);
-  std::vector<std::pair<float, std::int64_t>> order(c.cap);
+  auto& [pa, qrows, rows, pb, tile, uni, chunk_rows, best, order] = s;
   std::uint64_t rescored = 0;
   for (std::size_t g0 = 0; g0 < h; g0 += mr) {
     check_interrupt();
@@ -470,15 +483,17 @@ std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_
     });
     const auto ids = rescore_order(st.data(), 0, n);  // over all queries: fuller groups
     parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
+      RescoreScratch scratch(c);
       for (std::size_t b = begin; b < end; ++b) {
         const std::size_t i0 = b * kQueryBlock, h = std::min(kQueryBlock, n - i0);
         counts[static_cast<std::size_t>(t)] +=
-            rescore(c, ids.data() + i0, h, st.data(), 0, out_dist, out_idx);
+            rescore(c, ids.data() + i0, h, st.data(), 0, out_dist, out_idx, scratch);
       }
     });
   } else {
     parallel_for(blocks, n_threads, [&](std::size_t begin, std::size_t end, int t) {
       PassScratch scratch;
+      RescoreScratch rescratch(c);
       std::vector<QueryState> st(kQueryBlock);
       for (std::size_t b = begin; b < end; ++b) {
         const std::size_t q0 = b * kQueryBlock, h = std::min(kQueryBlock, n - q0);
@@ -487,7 +502,7 @@ std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_
         for (std::size_t i = 0; i < h; ++i) st[i].finish();
         const auto ids = rescore_order(st.data(), q0, h);
         counts[static_cast<std::size_t>(t)] +=
-            rescore(c, ids.data(), h, st.data(), q0, out_dist, out_idx);
+            rescore(c, ids.data(), h, st.data(), q0, out_dist, out_idx, rescratch);
       }
     });
   }
