@@ -25,7 +25,8 @@ py::tuple knn_int8_py(CArray<float> x, CArray<float> y, std::size_t k, const std
                       bool exclude_self, int n_threads) {
   require(x.ndim() == 2 && y.ndim() == 2, "x and y must be 2-D");
   const std::size_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-  require(static_cast<std::size_t>(y.shape(1)) == d, "x and y must have the same number of columns");
+  require(static_cast<std::size_t>(y.shape(1)) == d,
+          "x and y must have the same number of columns");
   require(d >= 1, "x must have at least one column");
   require(!exclude_self || n == m, "exclude_self needs x and y of the same length");
   require(k >= 1 && k + (exclude_self ? 1 : 0) <= m, "k out of range for the database size");

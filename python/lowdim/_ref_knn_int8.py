@@ -48,7 +48,8 @@ def knn_int8(x, y, k, metric, exclude_self, n_threads):
         return zn * zn if l2 else -(zmu + mu2 / 2)
 
     def budget(arr):   # the float32 path's rounding share of each row (norms and products)
-        return (2 * gamma + 6 * u) * np.einsum("ij,ij->i", arr, arr, dtype=np.float64) * (1 + 2.0 ** -10)
+        sq = np.einsum("ij,ij->i", arr, arr, dtype=np.float64)
+        return (2 * gamma + 6 * u) * sq * (1 + 2.0 ** -10)
 
     aa, ab = alpha(za, zma), alpha(zb, zmb)
     mag_a = np.abs(aa) + za * za + za * np.sqrt(mu2) + mu2

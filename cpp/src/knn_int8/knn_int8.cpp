@@ -1,11 +1,14 @@
 // Driver of the exact kNN with an int8 candidate pass (contract and bound: knn_int8.h).
 //   1. z = x − μ per row, quantized: queries (A role) to 8 bits, database rows (B role) to
 //      7 bits; per row the scale, ‖z‖, ‖ẑ‖, ‖z − ẑ‖ and the float32 path's error budget.
-//   2. Threads take blocks of queries and sweep the database with the int8 tile kernel;
-//      each pair gets [L, U]; per query the cap-th smallest U is the threshold, and pairs
-//      with L ≤ threshold are kept (pruned as the threshold falls).
-//   3. The kept pairs of mr consecutive queries are gathered and multiplied by the float32
-//      dot_block: the same tile keys, bit for bit, as lowdim::knn computes for them.
+//   2. Threads take blocks of queries and sweep the database with the int8 tile kernel
+//      (self-search: block pairs I <= J only, as knn.cpp); each pair gets [L, U]; per
+//      query the cap-th smallest U is the threshold, and pairs with L ≤ threshold are
+//      kept (pruned as the threshold falls).
+//   3. The kept rows of mr queries (grouped so that queries sharing candidates go
+//      together) are gathered and multiplied by the float32 dot_block: the same tile
+//      keys, bit for bit, as lowdim::knn computes for them (a key depends only on its
+//      two rows, never on the tile it sits in: dot_block_impl.h).
 //   4. knn's selection (best cap by (key, index)) and exact re-check, the same code path.
 #include "lowdim/knn_int8.h"
 
@@ -41,6 +44,9 @@ namespace {
 constexpr std::size_t kQueryBlock = 128;  // queries per int8 block: a multiple of every mr
 constexpr std::size_t kBaseBlock = 256;   // database rows per int8 tile: a multiple of nr
 constexpr std::size_t kChunk = 256;       // gathered rows per float32 rescoring tile
+// The interval is computed in float: each of its dozen operations errs by at most
+// u = 2^-24 of the magnitudes involved, together below 2^-20 of them; kSlack covers that
+// 16 times over and costs nothing next to the quantization term (~1e-2).
 constexpr float kSlack = 1.0f / 65536;    // relative margin for the bound's own rounding
 constexpr float kTiny = 7.8886091e-31f;   // 2^-100: absolute margin (underflow)
 constexpr std::size_t kMaxDepth = 130000; // 255 · 63 · d must stay below 2^31
@@ -271,7 +277,8 @@ void candidate_pass(const Context& c, std::size_t q0, std::size_t h, QueryState*
 // rounds (circle method), so no two threads touch one query's state at once.
 void candidate_pass_self(const Context& c, std::vector<QueryState>& st, int n_threads) {
   const std::size_t bs = kQueryBlock, d4 = (c.d + 3) / 4, n = c.n;
-  static_assert(kQueryBlock <= kBaseBlock && kBaseBlock <= 256, "tile rows: bs x bs, hits: 8 words");
+  static_assert(kQueryBlock <= kBaseBlock && kBaseBlock <= 256,
+                "a tile holds bs x bs; hit bits are 8 words");
   const std::size_t blocks = (n + bs - 1) / bs;
   auto rows_of = [&](std::size_t b) { return std::min(bs, n - b * bs); };
   const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
@@ -470,7 +477,8 @@ std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_
   c.qb = quantize(y, m, d, mu.data(), c.ynorm, c.l2, false, c.ik.nr, n_threads);
   const bool self = exclude_self && y == x && n == m;
   // The self-search keeps every query's state through the whole sweep: a tighter cap.
-  c.keep_limit = std::max<std::size_t>(4 * c.cap, self ? std::min<std::size_t>(m / 8, 1024) : m / 4);
+  const std::size_t limit = self ? std::min<std::size_t>(m / 8, 1024) : m / 4;
+  c.keep_limit = std::max<std::size_t>(4 * c.cap, limit);
   const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
   const std::size_t workers = static_cast<std::size_t>(std::max(1, n_threads));
   std::vector<std::uint64_t> counts(workers, 0);

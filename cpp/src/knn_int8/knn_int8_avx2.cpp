@@ -31,8 +31,10 @@ void micro(const std::uint8_t* a, const std::int8_t* b, std::size_t d4, std::int
       std::int32_t word;
       std::memcpy(&word, a + r * 4, 4);  // row r's 4 bytes of this group, to every lane
       const __m256i ar = _mm256_set1_epi32(word);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b0), ones));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b1), ones));
+      const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b0), ones);
+      const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(ar, b1), ones);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], p0);
+      acc[r][1] = _mm256_add_epi32(acc[r][1], p1);
     }
   }
   for (std::size_t r = 0; r < kMr; ++r) {
@@ -71,7 +73,8 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
   const __m256 na = _mm256_set1_ps(a.norm), fa = _mm256_set1_ps(a.fixed);
   const __m256 aa = _mm256_set1_ps(a.alpha), beta = _mm256_set1_ps(b.beta);
   const __m256 k1 = _mm256_set1_ps(b.k1), k2 = _mm256_set1_ps(b.k2);
-  const __m256 t = _mm256_set1_ps(thr), abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 t = _mm256_set1_ps(thr);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   std::size_t j = 0;
   for (; j + 8 <= w; j += 8) {
     const __m256i di = _mm256_sub_epi32(
@@ -91,7 +94,8 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
     _mm256_storeu_ps(low + j, lo);
     _mm256_storeu_ps(up + j, _mm256_add_ps(centre, wid));
     __m256 in = _mm256_cmp_ps(lo, t, _CMP_LE_OQ);
-    if (col_thr) in = _mm256_or_ps(in, _mm256_cmp_ps(lo, _mm256_loadu_ps(col_thr + j), _CMP_LE_OQ));
+    if (col_thr)
+      in = _mm256_or_ps(in, _mm256_cmp_ps(lo, _mm256_loadu_ps(col_thr + j), _CMP_LE_OQ));
     hits[j / 32] |= static_cast<std::uint32_t>(_mm256_movemask_ps(in)) << (j % 32);
   }
   bool any = false;
