@@ -128,3 +128,11 @@ def test_bad_method():
         lowdim.knn(X, 1, method="bf16")
     with pytest.raises(ValueError, match="needs float32 X"):
         lowdim.knn(X.astype(np.float64), 1, method="int8")
+
+
+def test_norms_near_the_float_limit(rng):
+    # Inner products of rows with norms² up to ~1e38: the int8 interval would overflow float,
+    # so the call runs the float path; sqeuclidean data is scaled by Python first.
+    X = (rng.standard_normal((40, 8)) * 3e18).astype(np.float32)
+    assert_same(X, 5, metric="inner_product")
+    assert_same(X, 5)

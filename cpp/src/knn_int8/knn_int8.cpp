@@ -473,6 +473,14 @@ std::uint64_t knn_int8(const float* x, std::size_t n, const float* y, std::size_
     c.ynorm_store = sq_norms(c.fk, y, m, d, n_threads);
     c.ynorm = c.ynorm_store.data();
   }
+  // The interval is computed in float: norms near the top of the range (possible with
+  // inner products) could overflow it, so such data goes the float32 way throughout.
+  const float top_norm = std::max(*std::max_element(c.xnorm.begin(), c.xnorm.end()),
+                                  *std::max_element(c.ynorm, c.ynorm + m));
+  if (!(top_norm < std::numeric_limits<float>::max() / 256)) {
+    knn<float>(x, n, y, m, d, k, metric, exclude_self, out_dist, out_idx, n_threads);
+    return all;
+  }
   c.qa = quantize(x, n, d, mu.data(), c.xnorm.data(), c.l2, true, c.ik.mr, n_threads);
   c.qb = quantize(y, m, d, mu.data(), c.ynorm, c.l2, false, c.ik.nr, n_threads);
   const bool self = exclude_self && y == x && n == m;
