@@ -407,6 +407,7 @@ extern "C" __attribute__((visibility("default"))) const char* lowdim_core_versio
 void register_codecs(py::module_& m);  // cpp/bindings/codecs.cpp
 void register_rabitq(py::module_& m);  // cpp/bindings/rabitq.cpp
 void register_fastscan(py::module_& m);  // cpp/bindings/fastscan.cpp
+void register_knn_int8(py::module_& m);  // cpp/bindings/knn_int8.cpp
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "lowdim native kernels (see python/lowdim/_ref.py for the numpy twin)";
@@ -414,6 +415,7 @@ PYBIND11_MODULE(_core, m) {
   register_codecs(m);
   register_rabitq(m);
   register_fastscan(m);
+  register_knn_int8(m);
   m.def("build_info", &build_info);
   m.def("available_isas", &available_isas);
   m.def("isa", [] { return std::string(lowdim::isa_name(lowdim::active_isa())); });

@@ -27,8 +27,12 @@ def _select(keys: np.ndarray, cap: int) -> np.ndarray:
     return np.nonzero(keep)[1].reshape(keys.shape[0], cap)
 
 
-def knn(x, y, k, metric, exclude_self, n_threads):
-    """x: (n, d), y: (m, d) -> (dist (n, k) of x.dtype, idx (n, k) int64); see knn.h."""
+def knn(x, y, k, metric, exclude_self, n_threads, restrict=None):
+    """x: (n, d), y: (m, d) -> (dist (n, k) of x.dtype, idx (n, k) int64); see knn.h.
+
+    restrict(q0, keys), if given, may set keys of pairs it proves outside the candidates
+    to inf in place (the int8 candidate pass, _ref_knn_int8.py).
+    """
     if metric not in ("sqeuclidean", "inner_product"):
         raise ValueError("metric must be 'sqeuclidean' or 'inner_product'")
     n, m = x.shape[0], y.shape[0]
@@ -52,6 +56,8 @@ def knn(x, y, k, metric, exclude_self, n_threads):
         if exclude_self:
             rows = np.arange(len(q))
             keys[rows, q0 + rows] = np.inf
+        if restrict is not None:
+            restrict(q0, keys)
         cand = _select(keys, cap)
         diff = q[:, None, :].astype(np.float64) - y[cand].astype(np.float64)
         exact = (np.einsum("ijk,ijk->ij", diff, diff) if l2 else

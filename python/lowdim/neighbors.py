@@ -15,6 +15,7 @@ from . import _config
 from ._validate import as_float_array, check_int, neighbor_count
 
 METRICS = ("euclidean", "sqeuclidean", "cosine", "inner_product")
+METHODS = ("float", "int8")
 
 
 def _checked_norms(arr: np.ndarray, name: str) -> np.ndarray:
@@ -48,7 +49,7 @@ def _pow2_exponent(x: np.ndarray, y: np.ndarray) -> int:
 
 def knn(X: npt.ArrayLike, k: int | None = None, *, Y: npt.ArrayLike | None = None,
         metric: str = "euclidean", n_threads: int | None = None,
-        n_neighbors: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        n_neighbors: int | None = None, method: str = "float") -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours of every row of X among the rows of Y (or of X).
 
     Parameters
@@ -66,6 +67,12 @@ def knn(X: npt.ArrayLike, k: int | None = None, *, Y: npt.ArrayLike | None = Non
     n_threads : int, optional
     n_neighbors : int, optional
         Alias of k (scikit-learn's name).
+    method : {'float', 'int8'}
+        'float': candidates from tiles in X's dtype. 'int8' (float32 X only): a candidate
+        pass on a per-row int8 copy whose proven error bound discards pairs that cannot
+        be candidates; the rest get the float path's keys. The output is the 'float'
+        output bit for bit (distances, indices, tie order); the speed depends on how
+        well the bound separates neighbours (bench/RESULTS.md, issue 17).
 
     Returns
     -------
@@ -82,11 +89,18 @@ def knn(X: npt.ArrayLike, k: int | None = None, *, Y: npt.ArrayLike | None = Non
     >>> distances, indices = lowdim.knn(X, 1)
     >>> distances.ravel().tolist(), indices.ravel().tolist()
     ([1.0, 1.0, 2.0], [1, 0, 1])
+    >>> d8, i8 = lowdim.knn(X.astype(np.float32), 1, method="int8")
+    >>> d8.ravel().tolist(), i8.ravel().tolist()
+    ([1.0, 1.0, 2.0], [1, 0, 1])
     """
     n_threads = _config.resolve_threads(n_threads)
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     x = as_float_array(X, name="X")
+    if method == "int8" and x.dtype != np.float32:
+        raise ValueError(f"method='int8' needs float32 X, got {x.dtype}")
     if Y is None:
         y, exclude_self = x, True
     else:
@@ -113,7 +127,10 @@ def knn(X: npt.ArrayLike, k: int | None = None, *, Y: npt.ArrayLike | None = Non
             x = np.ldexp(x, -t).astype(x.dtype, copy=False)
             y = x if exclude_self else np.ldexp(y, -t).astype(x.dtype, copy=False)
     kind = "sqeuclidean" if metric in ("euclidean", "sqeuclidean") else "inner_product"
-    dist, idx = _config.kernels().knn(x, y, k, kind, exclude_self, n_threads)
+    if method == "int8":
+        dist, idx, _ = _config.kernels().knn_int8(x, y, k, kind, exclude_self, n_threads)
+    else:
+        dist, idx = _config.kernels().knn(x, y, k, kind, exclude_self, n_threads)
     if metric == "euclidean":
         np.sqrt(dist, out=dist)
     if t and metric in ("euclidean", "sqeuclidean"):
