@@ -50,8 +50,11 @@ def cpu_line() -> str:
             mod = line.split(":", 1)[1].strip()
         if fam != "?" and mod != "?":
             break
+    flags = cpu_flags()
+    missing = [f for f in ("avx512f", "avx512_vnni", "avx512_bf16", "amx_tile") if f not in flags]
+    absent = f" (no {', '.join(missing)})" if missing else ""
     return (f"{cpu_model()} (family {fam}, model {mod}), {os.cpu_count()} cores, "
-            f"{cpu_flags()}, caches {cache_sizes()}, lowdim dispatch `{lowdim.isa()}`")
+            f"{flags}{absent}, caches {cache_sizes()}, lowdim dispatch `{lowdim.isa()}`")
 
 
 def syrk_rate(threads: int, n: int = 30000, d: int = 768) -> tuple[float, float]:
