@@ -117,10 +117,19 @@ def table(headers: list[str], rows: list[list]) -> str:
     return "\n".join(out)
 
 
-def write_section(name: str, title: str, body: str) -> Path:
-    """Write bench/results/<name>.md (one kernel family's section of RESULTS.md)."""
+def write_section(name: str, title: str, body: str, *, limits: bool = True) -> Path:
+    """Write bench/results/<name>.md (one kernel family's section of RESULTS.md).
+
+    Every section names the machine's ceilings (issue 17): unless the body already has
+    the line of bench/_limits.py (or `limits` is False, for a bench that measures them
+    row by row), they are measured now, on lowdim's thread count, and put first.
+    """
     RESULTS_DIR.mkdir(exist_ok=True)
     path = RESULTS_DIR / f"{name}.md"
+    if limits and "Limits (" not in body:
+        from _limits import measure
+        import lowdim
+        body = measure(lowdim.get_num_threads()).header() + "\n\n" + body.strip()
     path.write_text(f"## {title}\n\nMachine: {machine_line()}\n\n{body.strip()}\n")
     print(path.read_text())
     return path

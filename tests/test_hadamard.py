@@ -399,6 +399,44 @@ def test_overflow_inside_the_butterflies_is_refused(dtype, big):
     np.testing.assert_array_equal(lowdim.fwht(np.array([3e38, -3e38])), [0.0, 6e38])
 
 
+def _bits(a):
+    return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, 3e38), (np.float64, 1.7e308)])
+@pytest.mark.parametrize("bad", ["nan", "-inf", "overflow"])
+@pytest.mark.parametrize("row", [0, 41, 63])
+def test_fwht_that_raises_leaves_x_and_out_untouched_even_in_place(dtype, big, bad, row, rng):
+    # The check runs inside the kernel; in the caller's memory it reads every row before
+    # the transform writes any, so a refused call changes nothing, in place or not.
+    x = rng.standard_normal((64, 256)).astype(dtype)
+    if bad == "overflow":
+        x[row, 3], x[row, 200] = big, -big      # finite input, some outputs overflow
+    else:
+        x[row, 100] = float(bad)
+    before = x.copy()
+    for threads in (1, 2):
+        for out in (x, np.full_like(x, 7.0)):
+            kept = out.copy()
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                lowdim.fwht(x, out=out, n_threads=threads)
+            np.testing.assert_array_equal(_bits(x), _bits(before))
+            np.testing.assert_array_equal(_bits(out), _bits(kept))
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, 1e36), (np.float64, 1e306)])
+def test_fwht_of_large_values_that_do_not_overflow(dtype, big, rng):
+    # Rows above max / (2n) have their output checked; finite ones pass, same bits as
+    # the numpy twin, in place and not.
+    x = rng.standard_normal((8, 256)).astype(dtype)
+    x[2, 5] = x[7, 0] = big
+    expected = x.copy()
+    _ref.fwht(expected, 1.0, 1)
+    np.testing.assert_array_equal(_bits(lowdim.fwht(x, n_threads=2)), _bits(expected))
+    assert lowdim.fwht(x, out=x) is x
+    np.testing.assert_array_equal(_bits(x), _bits(expected))
+
+
 def test_jl_min_dim_refuses_non_finite_n_and_a_bound_beyond_int64():
     for n in (np.inf, np.nan, [10, np.inf]):
         with pytest.raises(ValueError, match="n_samples"):

@@ -89,6 +89,18 @@ void fwht_py(CArray<T> x, double scale, int n_threads) {
 }
 
 template <class T>
+bool fwht_checked_py(CArray<T> x, double scale, bool untouched_on_error, int n_threads) {
+  require(x.ndim() == 2, "x must be 2-D");
+  require(x.writeable(), "x must be writeable");
+  const std::size_t rows = x.shape(0), n = x.shape(1);
+  const int log2n = log2_exact(n);
+  T* p = x.mutable_data();
+  py::gil_scoped_release nogil;
+  return lowdim::fwht_checked<T>(p, rows, log2n, n, static_cast<T>(scale), untouched_on_error,
+                                 n_threads);
+}
+
+template <class T>
 CArray<T> srht_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> idx, double scale,
                   int n_threads) {
   require(x.ndim() == 2 && signs.ndim() == 1 && idx.ndim() == 1, "bad ranks");
@@ -425,6 +437,10 @@ PYBIND11_MODULE(_core, m) {
   // noconvert: fwht works in place, so a silent converting copy would lose the result.
   m.def("fwht", &fwht_py<float>, py::arg("x").noconvert(), "scale"_a, "n_threads"_a);
   m.def("fwht", &fwht_py<double>, py::arg("x").noconvert(), "scale"_a, "n_threads"_a);
+  m.def("fwht_checked", &fwht_checked_py<float>, py::arg("x").noconvert(), "scale"_a,
+        "untouched_on_error"_a, "n_threads"_a);
+  m.def("fwht_checked", &fwht_checked_py<double>, py::arg("x").noconvert(), "scale"_a,
+        "untouched_on_error"_a, "n_threads"_a);
   m.def("srht", &srht_py<float>, py::arg("x").noconvert(), "signs"_a, "idx"_a, "scale"_a, "n_threads"_a);
   m.def("srht", &srht_py<double>, py::arg("x").noconvert(), "signs"_a, "idx"_a, "scale"_a, "n_threads"_a);
   m.def("fjlt", &fjlt_py<float>, py::arg("x").noconvert(), "signs"_a, "indptr"_a, "cols"_a, "vals"_a, "n_threads"_a);

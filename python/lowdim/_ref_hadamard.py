@@ -41,6 +41,26 @@ def fwht(x: np.ndarray, scale: float, n_threads: int) -> None:
             x *= x.dtype.type(scale)
 
 
+def fwht_checked(x: np.ndarray, scale: float, untouched_on_error: bool,
+                 n_threads: int) -> bool:
+    """fwht that refuses NaN/inf input and overflow in the butterflies (False, x as it
+    was); else transforms x in place and returns True. Here x is never modified on False
+    (the C++ kernel promises that only with untouched_on_error), which no caller can tell
+    apart: a private copy is discarded on False."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not np.isfinite(x.sum()) and not np.isfinite(x).all():
+            return False
+    y = x.copy()
+    for rows in _row_blocks(y.shape[0], y.shape[1] * y.itemsize):
+        _fwht_unnormalised(y[rows])
+        if not np.isfinite(y[rows]).all():       # overflow inside the butterflies
+            return False
+    if scale != 1.0:
+        y *= y.dtype.type(scale)
+    x[...] = y
+    return True
+
+
 def _signed_padded_fwht(x_rows: np.ndarray, signs: np.ndarray) -> np.ndarray:
     buf = np.zeros((x_rows.shape[0], signs.shape[0]), dtype=x_rows.dtype)
     with np.errstate(invalid="ignore", over="ignore"):

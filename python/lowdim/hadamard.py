@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 # NaN/inf checks: every output of these transforms depends on every input of its row
 # (H is dense), so a NaN or infinity anywhere in a row reaches every output. Finite input
-# can still overflow inside the butterflies ([3e38, -3e38] -> [0, inf]), so the whole
-# output is checked (about 3% of an fwht, measured on 4096 x 1024 float32); the input is
-# not, since with out=X it is gone by then. One message covers both causes.
+# can still overflow inside the butterflies ([3e38, -3e38] -> [0, inf]). srht/fjlt check
+# their (small) outputs; fwht checks inside the kernel (fwht_checked, hadamard.h): each
+# row's max |x| in the same threads as the transform, the output only of rows large
+# enough to overflow. One message covers both causes.
 _NONFINITE = "X contains NaN or infinity, or values so large that the transform overflows"
 
 
@@ -78,8 +79,9 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
     Raises
     ------
     ValueError
-        If X holds NaN or infinity, or values so large that the transform overflows
-        (detected on the output; with ``out=X`` the array has been overwritten by then).
+        If X holds NaN or infinity, or values so large that the transform overflows.
+        X and ``out`` are then left as they were, also with ``out=X`` (in place, the
+        check reads X before the transform writes it).
 
     Examples
     --------
@@ -112,14 +114,18 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
     # objects over the caller's buffer for memmaps, np.matrix, masked arrays, torch
     # tensors and unpickled arrays, and writing through them would change the caller's
     # data (or the file on disk).
+    # In the caller's memory the kernel checks every row before writing any, so a raise
+    # leaves it untouched; a private copy is checked row by row as it is transformed.
     moved = np.moveaxis(arr, axis, -1)
-    may_overwrite = _is_private_copy(arr, X) or (out is not None and _same_memory(arr, out))
+    private = _is_private_copy(arr, X)
+    may_overwrite = private or (out is not None and _same_memory(arr, out))
     if moved.flags.c_contiguous and may_overwrite and arr.flags.writeable:
         work = moved.reshape(-1, n)
     else:
         work = np.array(moved, order="C", copy=True).reshape(-1, n)
-    _config.kernels().fwht(work, scale, n_threads)
-    _require_finite(work)
+        private = True
+    if not _config.kernels().fwht_checked(work, scale, not private, n_threads):
+        raise ValueError(_NONFINITE)
     result = np.moveaxis(work.reshape(moved.shape), -1, axis)
     if out is None:
         return result

@@ -12,13 +12,21 @@
 namespace lowdim {
 
 // Per-ISA row kernel: in-place unnormalised FWHT of one contiguous row of 2^log2n values.
+// max_abs_bits: the largest |x[i]| over n values as the bit pattern of |x[i]| (sign bit
+// cleared). For IEEE floats these integers sort as |x| does, with infinity above every
+// finite value and NaN above infinity, so one integer max tells finite, inf or NaN.
+// Scalar and AVX2 only (AVX-512 machines use the AVX2 one: it is a memory-bound scan).
 namespace scalar {
 void fwht_row_f32(float* x, int log2n);
 void fwht_row_f64(double* x, int log2n);
+std::uint32_t max_abs_bits_f32(const float* x, std::size_t n);
+std::uint64_t max_abs_bits_f64(const double* x, std::size_t n);
 }  // namespace scalar
 namespace avx2 {
 void fwht_row_f32(float* x, int log2n);
 void fwht_row_f64(double* x, int log2n);
+std::uint32_t max_abs_bits_f32(const float* x, std::size_t n);
+std::uint64_t max_abs_bits_f64(const double* x, std::size_t n);
 }  // namespace avx2
 namespace avx512 {
 void fwht_row_f32(float* x, int log2n);
@@ -29,6 +37,20 @@ void fwht_row_f64(double* x, int log2n);
 // multiplied by `scale` unless scale == 1.
 template <class T>
 void fwht(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale, int n_threads);
+
+// fwht that refuses NaN / infinity in x and overflow inside the butterflies: returns false
+// for such input, true after transforming. A row whose max |x| is at most
+// max_finite / (2n) cannot overflow (every value of every stage is a ± sum of at most n
+// inputs, and rounding grows it by less than (1 + 2^-24)^log2n < 2), so only rows above
+// that bound have their unscaled output checked as well.
+//   untouched_on_error = true (x is the caller's memory): a read-only pass checks every
+//   row first (a row above the bound is transformed in a scratch row to see if it
+//   overflows) and x is transformed only when all rows pass, so false leaves x as it was.
+//   false (x is a private copy): one pass, each row checked in cache just before it is
+//   transformed; on false, x is partly transformed and must be discarded.
+template <class T>
+bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale,
+                  bool untouched_on_error, int n_threads);
 
 // x: (n_rows, d), signs: (2^log2n,), idx: (k,) in [0, 2^log2n), out: (n_rows, k).
 template <class T>

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "fwht_passes.h"
 #include "lowdim/hadamard.h"
@@ -82,7 +83,67 @@ struct F64 {
   }
 };
 
+// Horizontal max of 8 / 4 unsigned lanes (the scans below keep 4 vector maxima so the
+// loop is bound by loads, not by the latency of one max chain).
+inline std::uint32_t hmax_u32(__m256i v) {
+  alignas(32) std::uint32_t lane[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lane), v);
+  std::uint32_t m = 0;
+  for (std::uint32_t b : lane) m = b > m ? b : m;
+  return m;
+}
+inline std::uint64_t hmax_u64(__m256i v) {
+  alignas(32) std::uint64_t lane[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lane), v);
+  std::uint64_t m = 0;
+  for (std::uint64_t b : lane) m = b > m ? b : m;
+  return m;
+}
+// |x| bits of 4 doubles are below 2^63, so the signed 64-bit compare orders them.
+inline __m256i max_u63(__m256i a, __m256i b) {
+  return _mm256_blendv_epi8(a, b, _mm256_cmpgt_epi64(b, a));
+}
+
 }  // namespace
+
+std::uint32_t max_abs_bits_f32(const float* x, std::size_t n) {
+  const __m256i abs = _mm256_set1_epi32(0x7fffffff);
+  __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+  std::size_t i = 0;
+  auto at = [&](std::size_t j) {
+    return _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j)), abs);
+  };
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm256_max_epu32(m0, at(i));
+    m1 = _mm256_max_epu32(m1, at(i + 8));
+    m2 = _mm256_max_epu32(m2, at(i + 16));
+    m3 = _mm256_max_epu32(m3, at(i + 24));
+  }
+  for (; i + 8 <= n; i += 8) m0 = _mm256_max_epu32(m0, at(i));
+  const std::uint32_t m = hmax_u32(_mm256_max_epu32(_mm256_max_epu32(m0, m1),
+                                                    _mm256_max_epu32(m2, m3)));
+  const std::uint32_t rest = scalar::max_abs_bits_f32(x + i, n - i);
+  return rest > m ? rest : m;
+}
+
+std::uint64_t max_abs_bits_f64(const double* x, std::size_t n) {
+  const __m256i abs = _mm256_set1_epi64x(0x7fffffffffffffffLL);
+  __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
+  std::size_t i = 0;
+  auto at = [&](std::size_t j) {
+    return _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j)), abs);
+  };
+  for (; i + 16 <= n; i += 16) {
+    m0 = max_u63(m0, at(i));
+    m1 = max_u63(m1, at(i + 4));
+    m2 = max_u63(m2, at(i + 8));
+    m3 = max_u63(m3, at(i + 12));
+  }
+  for (; i + 4 <= n; i += 4) m0 = max_u63(m0, at(i));
+  const std::uint64_t m = hmax_u64(max_u63(max_u63(m0, m1), max_u63(m2, m3)));
+  const std::uint64_t rest = scalar::max_abs_bits_f64(x + i, n - i);
+  return rest > m ? rest : m;
+}
 
 void fwht_row_f32(float* x, int log2n) {
   if (log2n < 3) return scalar::fwht_row_f32(x, log2n);  // shorter than one register

@@ -2,6 +2,8 @@
 // It is both the portable fallback and the order of operations every other variant
 // must reproduce bit for bit.
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 
 #include "lowdim/hadamard.h"
 
@@ -20,8 +22,28 @@ void fwht_row(T* x, int log2n) {
       }
 }
 
+// See hadamard.h: the max of |x| as sign-cleared bit patterns.
+template <class T, class U>
+U max_abs_bits(const T* x, std::size_t n) {
+  constexpr U kAbs = ~(U{1} << (8 * sizeof(U) - 1));
+  U m = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    U b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= kAbs;
+    m = b > m ? b : m;
+  }
+  return m;
+}
+
 }  // namespace
 
+std::uint32_t max_abs_bits_f32(const float* x, std::size_t n) {
+  return max_abs_bits<float, std::uint32_t>(x, n);
+}
+std::uint64_t max_abs_bits_f64(const double* x, std::size_t n) {
+  return max_abs_bits<double, std::uint64_t>(x, n);
+}
 void fwht_row_f32(float* x, int log2n) { fwht_row(x, log2n); }
 void fwht_row_f64(double* x, int log2n) { fwht_row(x, log2n); }
 
