@@ -49,6 +49,18 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
     n >= 4. Biased CKA is in [0, 1] (1 for identical spaces, any rotation or isotropic
     scaling of X); for independent spaces it is biased upwards by about √(d1·d2)/n,
     debiased CKA is ≈ 0 there and may be slightly negative. Memory O(n + (d1 + d2)²).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> round(measures.linear_cka(X, 3 * X @ Q), 6)     # invariant to rotation and scale
+    1.0
+    >>> Y = np.random.default_rng(2).standard_normal((200, 8))
+    >>> measures.linear_cka(X, Y) < 0.2
+    True
     """
     x, y = _checked_pair(X, Y, "linear_cka")
     if debiased and x.shape[0] < 4:
@@ -88,6 +100,15 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
 
     0 for identical spaces and for any rotation, reflection, translation or isotropic
     scaling of X. Computed from the d1 × d2 cross product: O((d1 + d2)²) memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> round(measures.procrustes_distance(X, X @ Q), 6)        # a rotation: distance 0
+    0.0
     """
     if kind not in PROCRUSTES_KINDS:
         raise ValueError(f"kind must be one of {PROCRUSTES_KINDS}, got {kind!r}")
@@ -141,6 +162,15 @@ def mutual_knn_alignment(X, Y, k: int = 10, *, metric: str = "cosine",
     index (lowdim.knn); their argsort breaks ties arbitrarily. Their pipeline also clips
     features at the 0.95 quantile of |x| first (prepare_features); pass clipped features
     to reproduce it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> measures.mutual_knn_alignment(X, X @ Q, k=5)       # the same neighbour sets
+    1.0
     """
     ix, iy = _pair_knn(X, Y, k, metric, "mutual_knn_alignment", n_threads)
     return float(shared_neighbours(ix, iy).mean() / ix.shape[1])
@@ -153,6 +183,15 @@ def knn_overlap(X, Y, k: int, *, metric: str = "cosine", n_threads=None) -> floa
 
     A_i = N_k^X(i), B_i = N_k^Y(i) (self excluded), c_i = |A_i ∩ B_i|. 1 for identical
     neighbourhoods. Same neighbours and metrics as mutual_knn_alignment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> measures.knn_overlap(X, X @ Q, 5)
+    1.0
     """
     ix, iy = _pair_knn(X, Y, k, metric, "knn_overlap", n_threads)
     c = shared_neighbours(ix, iy)

@@ -53,6 +53,15 @@ def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
     matrix); that number is exp(vn_entropy(X)) up to ε. Singular values come from the
     eigenvalues of the d × d Gram matrix (σ = √λ), so singular values below ~1e-8·σ_max
     are not resolved; their share of the entropy is below 1e-7.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> round(measures.effective_rank(np.eye(4)), 4)       # 4 equal singular values
+    4.0
+    >>> round(measures.effective_rank(np.outer(np.arange(1, 6), [1.0, 2.0, 3.0])), 4)
+    1.0
     """
     x, _ = prepared(X)                     # scale invariant: p depends on σ / ‖σ‖₁ only
     eps = _check_eps(eps)
@@ -71,6 +80,14 @@ def vn_entropy(X, *, center: bool = True) -> float:
     λ the eigenvalues of C = X̃ᵀX̃ (centred; center=False uses XᵀX). 0 for one direction,
     log(rank) for equal variances; exp(S) is an effective rank of the eigenvalues (σ²),
     whereas RankMe uses σ. 0·log 0 = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((500, 4))
+    >>> round(measures.vn_entropy(X), 1), round(float(np.log(4)), 1)    # at most log d
+    (1.4, 1.4)
     """
     x, _ = prepared(X)
     _refuse_degenerate(x, center, "vn_entropy")
@@ -82,7 +99,17 @@ def vn_entropy(X, *, center: bool = True) -> float:
 
 class AlphaReq(NamedTuple):
     """alpha: decay exponent; r2: coefficient of determination of the fit in log space
-    over the fitted indices; fit_range: (first, stop) 0-based eigenvalue indices used."""
+    over the fitted indices; fit_range: (first, stop) 0-based eigenvalue indices used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> a = measures.alpha_req(X, fit_range=(1, 8))
+    >>> a.fit_range, a.alpha > 0
+    ((1, 8), True)
+    """
     alpha: float
     r2: float
     fit_range: tuple
@@ -98,6 +125,16 @@ def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
     (default range np.arange(5, 100), skipping the head of the spectrum). The range is cut
     to the eigenvalues that are nonzero (> 1e-12 of the largest). Returns AlphaReq(alpha,
     r2, fit_range used). Larger α: faster decay, fewer effective dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 20)) * np.arange(1, 21) ** -1.0   # λ_i ∝ i^-2
+    >>> r = measures.alpha_req(X, fit_range=(0, 20))
+    >>> round(r.alpha, 1), r.r2 > 0.99
+    (2.0, True)
     """
     x, _ = prepared(X)
     try:
@@ -130,7 +167,18 @@ def alpha_from_eigvals(lam: np.ndarray, start: int, stop: int) -> AlphaReq:
 class OutlierDimensions(NamedTuple):
     """indices: outlier dimensions, worst first; scores: their statistic divided by the
     mean statistic over all dimensions; variance, kurtosis (excess, Fisher; NaN for a
-    constant dimension), max_abs, mean: per-dimension arrays (d,); rule: what was used."""
+    constant dimension), max_abs, mean: per-dimension arrays (d,); rule: what was used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> X[:, 3] *= 30
+    >>> o = measures.outlier_dimensions(X)
+    >>> o.indices, o.variance.shape, o.rule
+    (array([3]), (8,), 'variance > 5 x mean variance over dimensions')
+    """
     indices: np.ndarray
     scores: np.ndarray
     variance: np.ndarray
@@ -156,6 +204,17 @@ def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
     for all dimensions, so other rules are one line away. float32 input is reduced in
     float32 within blocks of rows (~1e-6 relative), float64 in float64. Returns
     OutlierDimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> X[:, 3] *= 30                               # one dimension of large variance
+    >>> measures.outlier_dimensions(X).indices
+    array([3])
+    >>> measures.outlier_dimensions(X, statistic="mean_abs").indices
+    array([3])
     """
     x, scale = prepared(X)
     if statistic not in STATISTICS:
