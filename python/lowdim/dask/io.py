@@ -51,6 +51,16 @@ def from_npy(paths_or_glob, *, chunks=None):
     Returns
     -------
     dask.array.Array (sum of rows, d) of the files' dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, lowdim.dask as ldd
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     np.save(os.path.join(folder, f"part{i}.npy"), np.full((3, 4), i, np.float32))
+    >>> X = ldd.from_npy(os.path.join(folder, "part*.npy"))
+    >>> X.shape, X.chunks[0], float(X.sum().compute(scheduler="sync"))
+    ((6, 4), (3, 3), 12.0)
     """
     arrays = []
     for path in _paths(paths_or_glob):
@@ -72,6 +82,16 @@ def from_zarr(url, component=None, *, chunks=None, **kwargs):
 
     chunks : int, optional — rows per block (columns are always whole); default the
     store's own row chunks.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, zarr, lowdim.dask as ldd
+    >>> path = tempfile.mkdtemp()
+    >>> z = zarr.open(path, mode="w", shape=(6, 4), chunks=(2, 4), dtype="f4")
+    >>> z[:] = np.arange(24, dtype=np.float32).reshape(6, 4)
+    >>> X = ldd.from_zarr(path)
+    >>> X.chunks[0], float(X.sum().compute(scheduler="sync"))
+    ((2, 2, 2), 276.0)
     """
     arr = da.from_zarr(url, component=component, **kwargs)
     if arr.ndim != 2:

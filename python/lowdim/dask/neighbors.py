@@ -138,6 +138,15 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):
     Input checks of lowdim.knn (NaN/inf, overflowing norms, zero rows for cosine) run once
     per block, so their counts refer to one block; shape, dtype, k and metric are checked
     before any task runs. Chunks: rows as they are, columns merged (rechunk({1: -1})).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> d, i = dask.compute(*ldd.knn(dX, 3), scheduler="sync")
+    >>> np.array_equal(i, lowdim.knn(X, 3)[1])
+    True
     """
     _config.resolve_threads(n_threads)
     if metric not in _nb.METRICS:
@@ -213,6 +222,15 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     Returns
     -------
     dask.array.Array (n,) float64: the in-memory estimates for the same kNN, bitwise.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> est = ldd.lid(dX, 10).compute(scheduler="sync")
+    >>> est.shape, np.allclose(est, lowdim.lid(X, 10))
+    ((300,), True)
     """
     _id._check_choice(estimator, "estimator", _id.ESTIMATORS)
     _check_duplicates(duplicates)
@@ -248,6 +266,14 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="raise", n_thr
     The two neighbour distances come from the Dask kNN; the n ratios r2/r1 (8 bytes per
     point) are gathered to the client, sorted and fitted by the in-memory code, so the
     estimate equals lowdim.twonn for the same kNN. duplicates: 'raise' only.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.twonn(dX) == lowdim.twonn(X)
+    True
     """
     discard_fraction = _id._check_discard(discard_fraction)
     _id._check_choice(method, "method", ("linear", "mle"))
@@ -267,6 +293,14 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
 
     'mle' gathers the n local Levina–Bickel estimates (8 bytes per point) and averages them
     on the client as the in-memory code does, so both give the same float.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.intrinsic_dim(dX, "mle", k=10) == lowdim.intrinsic_dim(X, "mle", k=10)
+    True
     """
     _id._check_choice(method, "method", ("twonn", "mle"))
     if method == "twonn":
@@ -298,6 +332,14 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
     result equals the in-memory one. check_finite=True reads all of X once to raise the
     in-memory "X contains NaN or infinity" for any row; False checks the sampled rows only.
     Parameters and Returns as lowdim.ph_dimension.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.ph_dimension(dX, n_reruns=2) == lowdim.ph_dimension(X, n_reruns=2)
+    True
     """
     alpha = check_positive(alpha, name="alpha")
     X = as_rows(X)

@@ -60,6 +60,15 @@ def encode(quantizer, X, *, n_threads=1):
 
     Bitwise the codes of quantizer.encode(X.compute()) (rows are encoded independently).
     A ScalarQuantizer or RaBitQ is encoded by lowdim.dask.codecs.encode.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> pq = lowdim.ProductQuantizer(4, nbits=2, random_state=0).fit(X)
+    >>> np.array_equal(ldd.encode(pq, dX).compute(scheduler="sync"), pq.encode(X))
+    True
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.encode(quantizer, X, n_threads=n_threads)
@@ -94,7 +103,18 @@ def _check_code_array(codes, cb):
 
 def decode(quantizer, codes, *, n_threads=1):
     """Reconstructions (n, d) float32 of dask codes (n, M); codes out of range raise there.
-    A ScalarQuantizer or RaBitQ is decoded by lowdim.dask.codecs.decode."""
+    A ScalarQuantizer or RaBitQ is decoded by lowdim.dask.codecs.decode.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> pq = lowdim.ProductQuantizer(4, nbits=2, random_state=0).fit(X)
+    >>> codes = ldd.encode(pq, dX)
+    >>> np.array_equal(ldd.decode(pq, codes).compute(scheduler="sync"), pq.transform(X))
+    True
+    """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.decode(quantizer, codes, n_threads=n_threads)
     state = _state(quantizer)
@@ -142,6 +162,16 @@ def search(quantizer, Q, codes, k, *, n_threads=1, **options):
     -------
     distances (nq, k) float32, indices (nq, k) int64: dask arrays of one graph (compute
     them together: dask.compute(d, i)).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> pq = lowdim.ProductQuantizer(4, nbits=2, random_state=0).fit(X)
+    >>> d, i = dask.compute(*ldd.search(pq, X[:2], ldd.encode(pq, dX), 3), scheduler="sync")
+    >>> np.array_equal(i, pq.search(X[:2], pq.encode(X), 3, fast_scan=False)[1])
+    True
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.search(quantizer, Q, codes, k, n_threads=n_threads, **options)
@@ -266,6 +296,16 @@ def fit(quantizer, X, *, sample=False):
     quantizer.fit(X.compute()). Lloyd (sample=False) learns no rotation and refuses 'opq'.
 
     A ScalarQuantizer or RaBitQ is fitted by lowdim.dask.codecs.fit (sample is ignored).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> pq = ldd.fit(lowdim.ProductQuantizer(4, nbits=2, random_state=0), dX, sample=True)
+    >>> ref = lowdim.ProductQuantizer(4, nbits=2, random_state=0).fit(X)
+    >>> np.array_equal(pq.codebooks_, ref.codebooks_)      # sample=True: the in-memory fit
+    True
     """
     if not isinstance(quantizer, _pq.ProductQuantizer):
         return _codecs.fit(quantizer, X)
@@ -284,7 +324,8 @@ def fit(quantizer, X, *, sample=False):
         rows = seeded_sample(seed, _rng.STREAM_PQ_SUBSAMPLE, n, mppc * K).compute()
         x = X[rows].astype(np.float32).rechunk({0: -1}).to_delayed()[0, 0]
         worker_copy = copy.copy(quantizer)
-        worker_copy.n_threads, worker_copy.seed = n_threads, seed
+        # the resolved seed as random_state (seed= is the deprecated alias: it would warn)
+        worker_copy.n_threads, worker_copy.random_state, worker_copy.seed = n_threads, seed, None
         cb, rot = dask.delayed(_fit_on_sample, pure=True)(x, worker_copy).compute()
     else:
         first = seeded_sample(seed, _rng.STREAM_PQ_INIT, n, K).compute()

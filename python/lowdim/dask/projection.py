@@ -67,6 +67,15 @@ def sparse_random_projection(X, n_components, *, density="auto", seed=0, n_threa
     -------
     dask.array.Array (n, n_components), float32 for float16/32 input else float64, with
     X's row chunks; bitwise equal to the in-memory call on the whole array.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> Y = ldd.sparse_random_projection(dX, 4, seed=0)
+    >>> np.array_equal(Y.compute(scheduler="sync"), lowdim.sparse_random_projection(X, 4, seed=0))
+    True
     """
     X = as_rows(X)
     k = check_int(n_components, name="n_components", low=1, high=_rp._MAX_COMPONENTS)
@@ -85,6 +94,15 @@ def gaussian_random_projection(X, n_components, *, seed=0):
     depend on the number of rows and threads in a call (OpenBLAS picks kernels and splits by
     shape), so the result equals the in-memory call to rounding (float32: ~1e-6 relative),
     not bitwise; the matrix itself is bitwise the same.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> Y = ldd.gaussian_random_projection(dX, 4, seed=0).compute(scheduler="sync")
+    >>> np.allclose(Y, lowdim.gaussian_random_projection(X, 4, seed=0), rtol=1e-5, atol=1e-6)
+    True
     """
     X = as_rows(X)
     k = check_int(n_components, name="n_components", low=1, high=_rp._MAX_COMPONENTS)
@@ -99,6 +117,15 @@ def _hadamard_k(X, n_components):
 @_rows_note
 def srht(X, n_components, *, seed=0, n_threads=1):
     """lowdim.srht of every row block (2-D X only), lazily; bitwise equal to the in-memory call.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> Y = ldd.srht(dX, 4, seed=0)
+    >>> np.array_equal(Y.compute(scheduler="sync"), lowdim.srht(X, 4, seed=0))
+    True
     """
     X = as_rows(X)
     k, _ = _hadamard_k(X, n_components)
@@ -108,6 +135,15 @@ def srht(X, n_components, *, seed=0, n_threads=1):
 @_rows_note
 def fjlt(X, n_components, *, density=None, seed=0, n_threads=1):
     """lowdim.fjlt of every row block (2-D X only), lazily; bitwise equal to the in-memory call.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> Y = ldd.fjlt(dX, 4, seed=0)
+    >>> np.array_equal(Y.compute(scheduler="sync"), lowdim.fjlt(X, 4, seed=0))
+    True
     """
     X = as_rows(X)
     k, n = _hadamard_k(X, n_components)
@@ -139,6 +175,15 @@ def transform(estimator, X):
     dask.array.Array (n, n_components_), dense. Errors of the estimator (not fitted, wrong
     number of features, wrong dtype) are raised here, from a one-row probe, before any task
     runs.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> est = lowdim.SRHT(4, random_state=0).fit(X)
+    >>> np.array_equal(ldd.transform(est, dX).compute(scheduler="sync"), est.transform(X))
+    True
     """
     if not isinstance(estimator, _ESTIMATORS):
         raise TypeError(f"estimator must be one of {[c.__name__ for c in _ESTIMATORS]}, got "
