@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors
 from .._validate import check_int
@@ -41,8 +42,9 @@ def k_occurrence(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(np.asarray(indices, dtype=np.int64).ravel(), minlength=n)
 
 
-def hubness(X, k: int = 10, *, metric: str = "euclidean", knn=None,
-            n_threads=None) -> Hubness:
+def hubness(X: npt.ArrayLike, k: int = 10, *, metric: str = "euclidean",
+            knn: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            n_threads: int | None = None) -> Hubness:
     """k-occurrence skewness and anti-hub share of the rows of X.
 
         S_{N_k} = m₃ / m₂^{3/2},   m_r = (1/n) Σ_x (N_k(x) − k)^r

@@ -12,6 +12,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _rng
 from .._validate import as_float_array, check_int, check_positive
@@ -33,12 +34,12 @@ def _isoscore_from_values(pcs: np.ndarray, d: int) -> float:
     return float(((d - defect**2 * (d - math.sqrt(d)))**2 - d) / (d * (d - 1)))
 
 
-def _check_dims(x, what):
+def _check_dims(x: np.ndarray, what: str) -> None:
     if x.shape[1] < 2:
         raise ValueError(f"{what} needs at least 2 columns, got shape {x.shape}")
 
 
-def isoscore(X) -> float:
+def isoscore(X: npt.ArrayLike) -> float:
     """IsoScore of the rows of X (Rudman, Gillman, Rayne & Eickhoff, Findings of ACL 2022).
 
     With λ the d eigenvalues of the sample covariance C = X̃ᵀX̃ / (n − 1) (X̃ centred):
@@ -74,7 +75,8 @@ def isoscore(X) -> float:
     return _isoscore_from_values(eigvals_desc(scatter(x)), x.shape[1])
 
 
-def isoscore_star(X, *, zeta, C0=None) -> float:
+def isoscore_star(X: npt.ArrayLike, *, zeta: float, C0: npt.ArrayLike | None = None
+                  ) -> float:
     """IsoScore* (Rudman & Eickhoff, "Stable anisotropic regularization", ICLR 2024).
 
     IsoScore computed from the shrunk covariance C* = (1 − ζ)·C + ζ·C0 instead of C, where
@@ -124,7 +126,7 @@ def isoscore_star(X, *, zeta, C0=None) -> float:
     return _isoscore_from_values(pcs, d)
 
 
-def _shrunk(x, scale, zeta, c0):
+def _shrunk(x: np.ndarray, scale: float, zeta: float, c0: np.ndarray) -> np.ndarray:
     """(1 − ζ)·C + ζ·C0 up to a positive factor (IsoScore is scale free), C the covariance
     of x·scale: the larger of the two weights (1 − ζ)·scale² and ζ is divided out, their
     ratio taken in logarithms so that neither overflows nor underflows on the way."""
@@ -138,7 +140,7 @@ def _shrunk(x, scale, zeta, c0):
 
 
 # ------------------------------------------------------------------ W2 to isotropy
-def w2_isotropy(X, *, normalize: bool = True) -> float:
+def w2_isotropy(X: npt.ArrayLike, *, normalize: bool = True) -> float:
     """W₂ distance from the Gaussian fitted to X to the nearest isotropic Gaussian.
 
     With λ the eigenvalues of the sample covariance C (ddof = 1), the Bures–Wasserstein
@@ -175,7 +177,7 @@ def w2_isotropy(X, *, normalize: bool = True) -> float:
 
 
 # --------------------------------------------------------------------- mean cosine
-def mean_cosine(X) -> float:
+def mean_cosine(X: npt.ArrayLike) -> float:
     """Mean cosine similarity over all ordered pairs i ≠ j of rows of X.
 
         (1 / (n(n − 1))) Σ_{i≠j} cos(x_i, x_j) = (‖Σ_i u_i‖² − Σ_i ‖u_i‖²) / (n(n − 1)),
@@ -227,7 +229,7 @@ def _unit(x: np.ndarray, norms: np.ndarray, s: slice) -> np.ndarray:
     return x[s].astype(np.float64) / norms[s, None]
 
 
-def uniformity(X, t: float = 2.0, *, log: bool = True, normalize: bool = True,
+def uniformity(X: npt.ArrayLike, t: float = 2.0, *, log: bool = True, normalize: bool = True,
                max_pairs: int = 100_000, seed: int = 0) -> Uniformity:
     """Uniformity loss of Wang & Isola 2020 ("Understanding contrastive representation
     learning through alignment and uniformity on the hypersphere").
@@ -327,7 +329,7 @@ class _LogMeanExp:
         return self.top + math.log(mean), math.sqrt(var / m) / mean
 
 
-def _uniformity_exact(x, norms, acc) -> None:
+def _uniformity_exact(x: np.ndarray, norms: np.ndarray, acc: _LogMeanExp) -> None:
     """Every pair i < j, by row blocks of the Gram matrix of z = x / norms (float64)."""
     n = x.shape[0]
     block = max(1, min(n, GRAM_BLOCK_ENTRIES // n))
@@ -344,7 +346,8 @@ def _uniformity_exact(x, norms, acc) -> None:
     acc.exact = True
 
 
-def _uniformity_sampled(x, norms, m, seed, normalize, acc) -> None:
+def _uniformity_sampled(x: np.ndarray, norms: np.ndarray, m: int, seed: int, normalize: bool,
+                        acc: _LogMeanExp) -> None:
     """exp(−t‖z_i − z_j‖²) over m sampled pairs, by row dot products in x's dtype:
     ‖z_i − z_j‖² = 2 − 2·x_i·x_j / (‖x_i‖‖x_j‖) (normalised) or ‖x_i‖² + ‖x_j‖² − 2·x_i·x_j.
     In float32 the squared distance is off by ~1e-6, far below the sampling error."""
@@ -372,7 +375,8 @@ def sample_pairs(seed: int, n: int, start: int, stop: int) -> tuple[np.ndarray, 
     return i, (i + 1 + off) % n
 
 
-def alignment(X, Y, alpha: float = 2.0, *, normalize: bool = True) -> float:
+def alignment(X: npt.ArrayLike, Y: npt.ArrayLike, alpha: float = 2.0, *,
+              normalize: bool = True) -> float:
     """Alignment loss of Wang & Isola 2020 between paired rows (positive pairs) x_i, y_i:
 
         A = mean_i ‖z_i − w_i‖₂^α,   z_i = x_i / ‖x_i‖, w_i = y_i / ‖y_i‖,

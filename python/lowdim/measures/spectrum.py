@@ -12,6 +12,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validate import check_int, check_positive
 from ._common import (BLOCK_ROWS, eigvals_desc, prepared, refuse_constant,
@@ -26,14 +27,14 @@ def _gram_eigvals(x: np.ndarray, center: bool) -> np.ndarray:
     return eigvals_desc(S)
 
 
-def _refuse_degenerate(x, center, what):
+def _refuse_degenerate(x: np.ndarray, center: bool, what: str) -> None:
     if center:
         refuse_constant(x, "X", what)
     elif not x.any():
         raise ValueError(f"X is all zeros; {what} is undefined")
 
 
-def _check_eps(eps):
+def _check_eps(eps: object) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a number, got {type(eps).__name__}")
     if not (0.0 <= float(eps) < 1.0):
@@ -41,7 +42,7 @@ def _check_eps(eps):
     return float(eps)
 
 
-def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
+def effective_rank(X: npt.ArrayLike, *, eps: float = 1e-7, center: bool = False) -> float:
     """RankMe (Garrido, Balestriero, Najman & LeCun, ICML 2023):
 
         p_k = σ_k / ‖σ‖₁ + ε,   RankMe = exp(−Σ_{k=1}^{min(n,d)} p_k log p_k),
@@ -72,7 +73,7 @@ def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def vn_entropy(X, *, center: bool = True) -> float:
+def vn_entropy(X: npt.ArrayLike, *, center: bool = True) -> float:
     """Von Neumann entropy of the covariance, in nats:
 
         ρ = C / tr C,   S = −tr(ρ log ρ) = −Σ_i λ̂_i log λ̂_i,   λ̂ = λ / Σλ,
@@ -112,10 +113,10 @@ class AlphaReq(NamedTuple):
     """
     alpha: float
     r2: float
-    fit_range: tuple
+    fit_range: tuple[int, int]
 
 
-def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
+def alpha_req(X: npt.ArrayLike, *, fit_range: tuple[int, int] = (5, 100)) -> AlphaReq:
     """α-ReQ (Agrawal, Mondal, Ghosh & Richards, NeurIPS 2022): the exponent α of a power
     law λ_i ∝ i^(−α) fitted to the eigenspectrum of the covariance.
 
@@ -191,7 +192,7 @@ class OutlierDimensions(NamedTuple):
 STATISTICS = ("variance", "mean_abs")
 
 
-def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
+def outlier_dimensions(X: npt.ArrayLike, *, statistic: str = "variance", factor: float = 5.0
                        ) -> OutlierDimensions:
     """Dimensions whose statistic exceeds `factor` times its mean over all dimensions.
 
