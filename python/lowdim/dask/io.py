@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Any, Iterable
 
 import dask.array as da
 from dask.base import tokenize
@@ -19,16 +20,17 @@ DEFAULT_BLOCK_BYTES = 128 << 20
 class _NpyRows:
     """Array-like over one .npy file (shape, dtype, row slicing) for da.from_array."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         mm = np.load(self.path, mmap_mode="r")
         self.shape, self.dtype, self.ndim = mm.shape, mm.dtype, mm.ndim
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray:
         return np.ascontiguousarray(np.load(self.path, mmap_mode="r")[key])
 
 
-def _paths(paths_or_glob):
+def _paths(paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+           ) -> list[str]:
     if isinstance(paths_or_glob, (str, os.PathLike)):
         path = os.fspath(paths_or_glob)
         found = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
@@ -39,7 +41,8 @@ def _paths(paths_or_glob):
     return found
 
 
-def from_npy(paths_or_glob, *, chunks=None):
+def from_npy(paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+             chunks: int | None = None) -> da.Array:
     """One row-chunked dask array over one or many 2-D .npy files (concatenated by rows).
 
     Parameters
@@ -62,7 +65,7 @@ def from_npy(paths_or_glob, *, chunks=None):
     >>> X.shape, X.chunks[0], float(X.sum().compute(scheduler="sync"))
     ((6, 4), (3, 3), 12.0)
     """
-    arrays = []
+    arrays: list[da.Array] = []
     for path in _paths(paths_or_glob):
         src = _NpyRows(path)
         if src.ndim != 2:
@@ -77,7 +80,8 @@ def from_npy(paths_or_glob, *, chunks=None):
     return arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
 
 
-def from_zarr(url, component=None, *, chunks=None, **kwargs):
+def from_zarr(url: Any, component: str | None = None, *, chunks: int | None = None,
+              **kwargs: Any) -> da.Array:
     """A zarr array as a row-chunked dask array (needs zarr; kwargs go to da.from_zarr).
 
     chunks : int, optional — rows per block (columns are always whole); default the
