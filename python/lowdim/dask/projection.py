@@ -17,7 +17,7 @@ from .. import hadamard as _hd
 from .. import random_projection as _rp
 from .._rng import check_seed
 from .._validate import check_fraction, check_int
-from ._common import as_rows, float_dtype
+from ._common import as_rows, float_dtype, mappable
 
 _ROWS_NOTE = """
     Notes
@@ -207,7 +207,7 @@ def transform(estimator: Any, X: da.Array | npt.ArrayLike) -> da.Array:
     if not isinstance(estimator, _ESTIMATORS):
         raise TypeError(f"estimator must be one of {[c.__name__ for c in _ESTIMATORS]}, got "
                         f"{type(estimator).__name__}")
-    rows: Any = as_rows(X)      # Any: dask's annotation of Array.map_blocks takes no function
+    rows = mappable(as_rows(X))
     probe = np.asarray(estimator.transform(np.zeros((1, rows.shape[1]), dtype=rows.dtype)))
     return rows.map_blocks(_transform_block, estimator=estimator, dtype=probe.dtype,
                            chunks=(rows.chunks[0], (probe.shape[1],)),
