@@ -290,8 +290,9 @@ def test_fastrp_bad_input_and_isolated_nodes():
         lowdim.fastrp(sp.csr_matrix(np.ones((2, 3))), 4)
     with pytest.raises(ValueError, match="negative"):
         lowdim.fastrp(sp.csr_matrix(np.array([[0, -1.0], [1, 0]])), 4)
-    with pytest.raises(TypeError, match="scipy.sparse"):
-        lowdim.fastrp(np.ones((3, 3)), 4)
+    np.testing.assert_array_equal(lowdim.fastrp(A.toarray(), 8), E)   # dense: its nonzeros
+    with pytest.raises(TypeError, match="scipy.sparse matrix or a dense array"):
+        lowdim.fastrp(np.array([["a", "b"], ["c", "d"]]), 4)
     with pytest.raises(ValueError, match="iteration_weights"):
         lowdim.fastrp(A, 4, iteration_weights=())
     with pytest.raises(ValueError, match="NaN"):

@@ -177,6 +177,20 @@ def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
     raise ValueError(message)
 
 
+def validate_rows(estimator: Any, X: Any, *, reset: bool,
+                  dtype: npt.DTypeLike | None = None) -> np.ndarray:
+    """X (n, d) for fit (reset=True: sets feature_names_in_) or for a fitted estimator's
+    transform-like method (checks names and n_features_in_), with scikit-learn's texts
+    whether or not it is installed; a C-contiguous float array (of `dtype` when given)."""
+    from ._validate import as_float_array, sklearn_style_array
+    check_feature_names(estimator, X, reset=reset)
+    x = as_float_array(sklearn_style_array(X), ndim=2, dtype=dtype)
+    if not reset and x.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {x.shape[1]} features, but {type(estimator).__name__} "
+                         f"is expecting {estimator.n_features_in_} features as input")
+    return x
+
+
 def check_feature_names_in(estimator: Any,
                            input_features: npt.ArrayLike | None = None) -> np.ndarray | None:
     """input_features as get_feature_names_out receives it, checked with scikit-learn's rules

@@ -74,12 +74,31 @@ def kernels() -> Any:
 
 
 def backend() -> str:
-    """'native' or 'numpy'."""
+    """'native' or 'numpy'.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> lowdim.backend() in ("native", "numpy")
+    True
+    """
     return str(_state["backend"])
 
 
 def set_backend(name: str) -> None:
-    """Switch between the C++ kernels ('native') and the numpy fallback ('numpy')."""
+    """Switch between the C++ kernels ('native') and the numpy fallback ('numpy').
+
+    Both give the same answers for the same seed; LOWDIM_BACKEND sets it at import.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> before = lowdim.backend()
+    >>> lowdim.set_backend("numpy")
+    >>> lowdim.backend(), lowdim.isa()
+    ('numpy', 'numpy')
+    >>> lowdim.set_backend(before)
+    """
     if name not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {name!r}")
     if name == "native" and _core is None:
@@ -88,17 +107,46 @@ def set_backend(name: str) -> None:
 
 
 def available_isas() -> list[str]:
-    """Instruction sets this build contains and this CPU runs, worst to best."""
+    """Instruction sets this build contains and this CPU runs, worst to best.
+
+    Empty without the C++ build.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> isas = lowdim.available_isas()       # e.g. ['scalar', 'avx2', 'avx512']
+    >>> isas == [] or isas[0] == "scalar"
+    True
+    """
     return list(_core.available_isas()) if _core is not None else []
 
 
 def isa() -> str:
-    """The active instruction set, or 'numpy' when the numpy backend runs."""
+    """The active instruction set, or 'numpy' when the numpy backend runs.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> lowdim.isa() in lowdim.available_isas() + ["numpy"]
+    True
+    """
     return _core.isa() if _state["backend"] == "native" else "numpy"
 
 
 def set_isa(name: str) -> None:
-    """Select the instruction set of the native kernels (see available_isas())."""
+    """Select the instruction set of the native kernels (see available_isas()).
+
+    LOWDIM_ISA sets it at import; every ISA gives the same answers.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> if lowdim.backend() == "native":        # the C++ build is there
+    ...     before = lowdim.isa()
+    ...     lowdim.set_isa("scalar")            # e.g. to time the SIMD kernels against it
+    ...     assert lowdim.isa() == "scalar"
+    ...     lowdim.set_isa(before)
+    """
     if _core is None:
         raise RuntimeError(f"the native backend is not available: {_native_error}")
     if not isinstance(name, str) or not _core.set_isa(name.lower()):
@@ -112,13 +160,31 @@ def get_num_threads() -> int:
     A threadpoolctl limit if one is active, else set_num_threads(), LOWDIM_NUM_THREADS or
     OMP_NUM_THREADS, else the CPUs this process may use (affinity mask and cgroup CPU
     quota, see usable_cpus()); never more than THREADS_PER_CPU × usable_cpus().
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> lowdim.get_num_threads() >= 1
+    True
     """
     wanted = _state["limit"] or _state["n_threads"]
     return min(wanted, thread_cap()) if wanted else usable_cpus()
 
 
 def set_num_threads(n: int) -> None:
-    """Set the default number of threads for kernels; per-call n_threads= overrides it."""
+    """Set the default number of threads for kernels; per-call n_threads= overrides it.
+
+    Results do not depend on the thread count.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> before = lowdim.get_num_threads()
+    >>> lowdim.set_num_threads(1)
+    >>> lowdim.get_num_threads()
+    1
+    >>> lowdim.set_num_threads(before)
+    """
     _check_threads(n)
     _state["n_threads"] = n
 
@@ -153,7 +219,15 @@ def resolve_threads(n_threads: int | None) -> int:
 
 
 def config() -> dict[str, Any]:
-    """Everything show_config() prints, as a dict."""
+    """Everything show_config() prints, as a dict.
+
+    Examples
+    --------
+    >>> import lowdim
+    >>> info = lowdim.config()
+    >>> info["backend"] == lowdim.backend() and info["threads"] == lowdim.get_num_threads()
+    True
+    """
     from . import __version__
     info: dict[str, Any] = {
         "version": __version__,
@@ -186,7 +260,16 @@ def native_missing_note() -> str:
 
 
 def show_config() -> None:
-    """Print version, backend, ISA, threads, compiler and build flags."""
+    """Print version, backend, ISA, threads, compiler and build flags.
+
+    Examples
+    --------
+    >>> import contextlib, io, lowdim
+    >>> with contextlib.redirect_stdout(io.StringIO()) as out:
+    ...     lowdim.show_config()        # prints "         backend: native", ...
+    >>> "backend: " + lowdim.backend() in out.getvalue()
+    True
+    """
     info = config()
     if _core is None:
         print(native_missing_note())

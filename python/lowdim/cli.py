@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import warnings
+from typing import NoReturn, Sequence
 
 SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go up to 2**64
 
@@ -20,7 +21,7 @@ SEED_LIMIT = 2**63   # the report derives sub-seeds seed + i; library seeds go u
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (argparse prints usage first)."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         _fail(f"{message} (see {self.prog} --help)")
         sys.exit(2)
 
@@ -46,7 +47,7 @@ def _target(text: str) -> float:
     return value
 
 
-def _codecs(text: str) -> tuple:
+def _codecs(text: str) -> tuple[str, ...]:
     from lowdim.report.settings import CODEC_NAMES
     names = tuple(t.strip() for t in text.split(",") if t.strip())
     bad = [t for t in names if t not in CODEC_NAMES]
@@ -115,7 +116,7 @@ def _version() -> str:
 
 def _warn_if_numpy_backend() -> None:
     from lowdim import _config
-    if _config._core is None:
+    if _config._native_error is not None:      # lowdim._core is missing
         print(_config.native_missing_note(), file=sys.stderr, flush=True)
 
 
@@ -125,7 +126,7 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
-def _note(w) -> str:
+def _note(w: warnings.WarningMessage) -> str:
     """A caught warning as one line without its source location (users cannot act on
     lowdim's internal file names and source lines)."""
     return " ".join(f"{w.category.__name__}: {w.message}".split())
@@ -146,11 +147,12 @@ def _print_report(body: str) -> None:
         _stdout_closed()
 
 
-def report(args, caught=(), shown=None) -> int:
+def report(args: argparse.Namespace, caught: Sequence[warnings.WarningMessage] = (),
+           shown: set[str] | None = None) -> int:
     """Run the report; warnings in `caught` (recorded by main) become its notes."""
     from lowdim.report import ReportInputError, analyse, builtin_sample, load_matrix
     from lowdim.report.io import sample_rows
-    from lowdim.report.analysis import Progress
+    from lowdim.report.progress import Progress
     from lowdim.report.output import OutputError, check_outputs, write_atomic
     from lowdim.report import geometry, stream
     from lowdim.report.render import html_page, json_text, text
@@ -161,7 +163,8 @@ def report(args, caught=(), shown=None) -> int:
     except OutputError as exc:
         return _fail(str(exc))
     progress = Progress(None if args.quiet else sys.stderr)
-    input_notes = []      # what the reader chose or skipped: a header row, an id column, --key
+    # what the reader chose or skipped: a header row, an id column, --key
+    input_notes: list[str] = []
     try:   # several .npy files, a glob, --scheduler or one .npy too big: stream the basics
         streamed = stream.from_args(files, args, progress)
     except ReportInputError as exc:
@@ -208,18 +211,19 @@ def report(args, caught=(), shown=None) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        shown = set()
+        shown: set[str] = set()
         status = _run(args, caught, shown)
     for line in sorted({_note(w) for w in caught} - shown):   # not in the report's notes
         print(f"lowdim: note: {line}", file=sys.stderr, flush=True)
     return status
 
 
-def _run(args, caught, shown) -> int:
+def _run(args: argparse.Namespace, caught: Sequence[warnings.WarningMessage],
+         shown: set[str]) -> int:
     try:
         if args.command == "config":
             import lowdim

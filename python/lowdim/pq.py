@@ -21,9 +21,9 @@ import numpy.typing as npt
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
 from ._savefile import read_npz, write_npz
-from ._base import (BaseEstimator, TransformerMixin, check_feature_names,
-                    check_feature_names_in, check_is_fitted)
-from ._validate import as_float_array, c_aligned, check_int, check_memory, sklearn_style_array
+from ._base import (BaseEstimator, TransformerMixin, check_feature_names_in, check_is_fitted,
+                    validate_rows)
+from ._validate import as_float_array, c_aligned, check_int, check_memory
 from .quantizers import opq as _opq
 from ._rng import RandomStateLike
 
@@ -350,12 +350,7 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
     def _validate(self, X: Any, *, reset: bool) -> np.ndarray:
         # The random projections' path (random_projection.py): lowdim's checks with
         # scikit-learn's texts, installed or not; feature names by its rules. float32 as faiss.
-        check_feature_names(self, X, reset=reset)
-        x = as_float_array(sklearn_style_array(X), ndim=2, dtype=np.float32)
-        if not reset and x.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {x.shape[1]} features, but {type(self).__name__} "
-                             f"is expecting {self.n_features_in_} features as input")
-        return x
+        return validate_rows(self, X, reset=reset, dtype=np.float32)
 
     # ---- codec --------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _config, _rng
-from .._base import BaseEstimator, TransformerMixin, check_is_fitted
+from .._base import (BaseEstimator, TransformerMixin, check_feature_names_in, check_is_fitted,
+                     validate_rows)
 from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
 from .._rng import RandomStateLike
@@ -236,6 +237,11 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
 
     Notes
     -----
+    As a scikit-learn transformer, ``transform`` returns the float32 reconstruction
+    ``decode(encode(X))`` (same columns as X, as ProductQuantizer), so the next step of a
+    Pipeline sees features; ``encode`` gives the codes and ``decode`` reads them back.
+    scikit-learn's ``check_estimator`` passes with no check declared inapplicable.
+
     Search on int8/uint8/int4 codes defaults to integer dot products (see search); all
     computation is float32 (float64 input is rounded to float32 first). NaN or inf in any
     input raises ValueError (drop such rows before calling).
@@ -320,10 +326,15 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         return np.ascontiguousarray(work[:, :self.n_features_in_])
 
     def _check_x(self, X: npt.ArrayLike, name: str = "X") -> np.ndarray:
-        x = as_float_array(X, name=name, ndim=2)
-        if x.shape[1] != self.n_features_in_:
-            raise ValueError(f"{name} has {x.shape[1]} features, but this ScalarQuantizer was "
-                             f"fitted with {self.n_features_in_}")
+        """float32 (n, d): X as scikit-learn checks it (names, n_features_in_), queries Q
+        by their column count only; float64 beyond float32's range is clipped to it."""
+        if name == "X":
+            x = validate_rows(self, X, reset=False)
+        else:
+            x = as_float_array(X, name=name, ndim=2)
+            if x.shape[1] != self.n_features_in_:
+                raise ValueError(f"{name} has {x.shape[1]} features, but this ScalarQuantizer "
+                                 f"was fitted with {self.n_features_in_}")
         if x.dtype != np.float32:
             f32max = float(np.finfo(np.float32).max)
             x = np.clip(x, -f32max, f32max).astype(np.float32)
@@ -363,7 +374,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         self._check_rotation()
         self.seed_ = _rng.resolve_random_state(self.random_state, self.seed,
                                                owner="ScalarQuantizer")
-        x = as_float_array(X, ndim=2, dtype=np.float32)
+        x = validate_rows(self, X, reset=True, dtype=np.float32)
         self.n_features_in_ = x.shape[1]
         self.ranges_ = None
         if kind in INT_LEVELS:
@@ -414,12 +425,24 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         return self._unrotate(out)
 
     def transform(self, X: npt.ArrayLike) -> np.ndarray:
-        """Same as encode (scikit-learn name)."""
-        return self.encode(X)
+        """Reconstruction decode(encode(X)): (n, d) float32, what the codes keep of X. In a
+        Pipeline the next step sees quantized features, not code bit patterns (fp16 codes
+        are uint16 bits, binary codes packed bytes); the codes themselves come from encode."""
+        return self.decode(self.encode(X))
 
-    def inverse_transform(self, codes: np.ndarray) -> np.ndarray:
-        """Same as decode (scikit-learn name)."""
-        return self.decode(codes)
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
+        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
+        against it as scikit-learn does), else x0 … x{d-1}."""
+        check_is_fitted(self, "n_features_in_")
+        names = check_feature_names_in(self, input_features)
+        if names is None:
+            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+        return names
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]   # codes live in float32's space
+        return tags
 
     # ---- search ---------------------------------------------------------------------------
 

@@ -11,44 +11,48 @@ over blocks, equal to rounding (numpy's mean sums pairwise). Quantile ranges are
 """
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import copy
 
-import dask
 import dask.array as da
+from dask.delayed import delayed
 import numpy as np
 import numpy.typing as npt
 
 from .. import _rng
 from .._base import check_is_fitted
 from .._validate import as_float_array, as_ndarray, check_int
-from ..codecs.quantizer import (INT_LEVELS, ScalarQuantizer, _check_metric, _nonzero_rows,
-                                _rerank, code_dtype, code_width)
+from ..codecs._ref_codecs import INT_LEVELS, code_dtype, code_width
+from ..codecs.quantizer import ScalarQuantizer, _check_metric, _nonzero_rows, _rerank
 from ..quantizers.rabitq import RaBitQ
-from ._common import as_rows, is_dask, known_chunks, shared
+from ._common import as_rows, is_dask, known_chunks, mappable, shared
 from .neighbors import _FAN_IN, topk_over_blocks
 
+_C = TypeVar("_C", ScalarQuantizer, RaBitQ)
 
-def _check_type(quantizer):
+
+def _check_type(quantizer: Any) -> None:
     if not isinstance(quantizer, (ScalarQuantizer, RaBitQ)):
         raise TypeError(f"quantizer must be a lowdim.ProductQuantizer, ScalarQuantizer or "
                         f"RaBitQ, got {type(quantizer).__name__}")
 
 
-def _code_layout(q):
+def _code_layout(q: Any) -> Any:
     """(width, dtype) of one code row."""
     if isinstance(q, RaBitQ):
         return q.code_size, np.dtype(np.uint8)
     return code_width(q._kind(), q._D), np.dtype(code_dtype(q._kind()))
 
 
-def _worker_copy(q, n_threads):
+def _worker_copy(q: Any, n_threads: Any) -> Any:
     check_is_fitted(q, "n_features_in_")
     out = copy.copy(q)
     out.n_threads = n_threads
     return out
 
 
-def _code_array(q, codes):
+def _code_array(q: Any, codes: Any) -> Any:
     """codes (dask, or in memory) as row-chunked dask codes of q: the in-memory checks of
     dtype and shape (their texts, 'dask array' for 'numpy array'), up front."""
     width, dtype = _code_layout(q)
@@ -66,21 +70,22 @@ def _code_array(q, codes):
     return as_rows(codes, name="codes")
 
 
-def _encode_block(block, q):
+def _encode_block(block: Any, q: Any) -> Any:
     return q.encode(block)
 
 
-def _native(block):
+def _native(block: Any) -> Any:
     # A block that crossed the network carries an unpickled dtype object, not numpy's
     # builtin one, and the native codec kernels compare dtypes by identity: re-view it.
     return block.view(np.dtype(block.dtype.char))
 
 
-def _decode_block(block, q):
+def _decode_block(block: Any, q: Any) -> Any:
     return q.decode(_native(block))
 
 
-def encode(quantizer, X, *, n_threads=1):
+def encode(quantizer: ScalarQuantizer | RaBitQ, X: da.Array | npt.ArrayLike, *,
+           n_threads: int = 1) -> da.Array:
     """Codes of a dask array X (n, d): bitwise quantizer.encode(X.compute())."""
     _check_type(quantizer)
     q = _worker_copy(quantizer, n_threads)
@@ -89,46 +94,47 @@ def encode(quantizer, X, *, n_threads=1):
         raise ValueError(f"X has {X.shape[1]} features, but this {type(q).__name__} was "
                          f"fitted with {q.n_features_in_}")
     width, dtype = _code_layout(q)
-    return X.map_blocks(_encode_block, shared(q), dtype=dtype, chunks=(X.chunks[0], (width,)),
-                        meta=np.empty((0, 0), dtype))
+    return mappable(X).map_blocks(_encode_block, shared(q), dtype=dtype,
+                                  chunks=(X.chunks[0], (width,)), meta=np.empty((0, 0), dtype))
 
 
-def decode(quantizer, codes, *, n_threads=1):
+def decode(quantizer: ScalarQuantizer | RaBitQ, codes: da.Array, *,
+           n_threads: int = 1) -> da.Array:
     """Reconstructions (n, d) float32 of dask codes: bitwise quantizer.decode(codes.compute())."""
     _check_type(quantizer)
     q = _worker_copy(quantizer, n_threads)
     codes = _code_array(q, codes)
-    return codes.map_blocks(_decode_block, shared(q), dtype=np.float32,
+    return mappable(codes).map_blocks(_decode_block, shared(q), dtype=np.float32,
                             chunks=(codes.chunks[0], (q.n_features_in_,)),
                             meta=np.empty((0, 0), np.float32))
 
 
-def _minmax_block(block, q):
+def _minmax_block(block: Any, q: Any) -> Any:
     x = q._rotate(as_float_array(block, ndim=2, dtype=np.float32))
     return x.min(axis=0), x.max(axis=0)
 
 
-def _sum_block(block):
+def _sum_block(block: Any) -> Any:
     x = as_float_array(block, ndim=2, dtype=np.float32)
     return x.sum(axis=0, dtype=np.float64), len(x)
 
 
-def _reduce(fn, parts):
+def _reduce(fn: Any, parts: Any) -> Any:
     while len(parts) > 1:
-        parts = [dask.delayed(fn, pure=True)(parts[i:i + _FAN_IN])
+        parts = [delayed(fn, pure=True)(parts[i:i + _FAN_IN])
                  for i in range(0, len(parts), _FAN_IN)]
     return parts[0].compute()
 
 
-def _min_max(parts):
+def _min_max(parts: Any) -> Any:
     return (np.min([p[0] for p in parts], axis=0), np.max([p[1] for p in parts], axis=0))
 
 
-def _add(parts):
+def _add(parts: Any) -> Any:
     return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
 
-def fit(quantizer, X):
+def fit(quantizer: _C, X: da.Array | npt.ArrayLike) -> _C:
     """Fit a ScalarQuantizer or RaBitQ on a dask array X (n, d); returns it, fitted.
 
     ScalarQuantizer: 'minmax' ranges by a min/max reduction (bitwise the in-memory fit);
@@ -143,7 +149,7 @@ def fit(quantizer, X):
     if isinstance(quantizer, RaBitQ):
         quantizer._check_params()
         seed = _rng.resolve_random_state(quantizer.random_state, quantizer.seed, owner="RaBitQ")
-        total, n = _reduce(_add, [dask.delayed(_sum_block, pure=True)(b) for b in blocks])
+        total, n = _reduce(_add, [delayed(_sum_block, pure=True)(b) for b in blocks])
         quantizer.center_ = (total / n).astype(np.float32)
         quantizer.n_features_in_ = X.shape[1]
         quantizer.seed_ = seed
@@ -155,7 +161,7 @@ def fit(quantizer, X):
                              "(quantizer.fit(X[rows].compute())) or pass a (2, D) array")
         return quantizer.fit(X[:1].compute())         # validates; needs only d
     probe = quantizer.fit(X[:1].compute())            # validates parameters, records d
-    lo, hi = _reduce(_min_max, [dask.delayed(_minmax_block, pure=True)(b, copy.copy(probe))
+    lo, hi = _reduce(_min_max, [delayed(_minmax_block, pure=True)(b, copy.copy(probe))
                                 for b in blocks])
     quantizer.ranges_ = np.stack([lo, hi]).astype(np.float32)
     return quantizer
@@ -163,7 +169,7 @@ def fit(quantizer, X):
 
 # ---- search -------------------------------------------------------------------------------
 
-def _queries(q, Q):
+def _queries(q: Any, Q: Any) -> Any:
     """Q as row-chunked dask queries: in memory, every in-memory check now (on the client);
     a dask array, dtype and shape now, NaN/inf in the block that holds them."""
     if not is_dask(Q):
@@ -175,25 +181,25 @@ def _queries(q, Q):
     return Q
 
 
-def _sq_queries(block, q, metric):
+def _sq_queries(block: Any, q: Any, metric: Any) -> Any:
     qf = q._check_x(block, "Q")
     if metric == "cosine":
         _nonzero_rows(qf, "Q")
     return qf, q._rotate(qf)
 
 
-def _sq_scan(prep, offset, block, q, k, metric, exact):
+def _sq_scan(prep: Any, offset: Any, block: Any, q: Any, k: Any, metric: Any, exact: Any) -> Any:
     c = q._check_codes(_native(block))
     keys, idx = q._search_keys(prep[1], c, min(k, len(c)), metric, exact)
     return keys, idx + offset
 
 
-def _sq_finish(best, prep, q, metric):
+def _sq_finish(best: Any, prep: Any, q: Any, metric: Any) -> Any:
     keys, idx = best[:2]
     return q._distances(keys, prep[1], metric), idx
 
 
-def _gather_rows(best, start, block, is_codes):
+def _gather_rows(best: Any, start: Any, block: Any, is_codes: Any) -> Any:
     """The rows of this block among the merged candidates: (global rows, their values);
     vectors pass the in-memory rescore check here, for every row of the block."""
     cand = best[1]
@@ -202,7 +208,8 @@ def _gather_rows(best, start, block, is_codes):
     return rows, block[rows - start]
 
 
-def _sq_rescore(best, prep, metric, k, n_vec, finer, *gathered):
+def _sq_rescore(best: Any, prep: Any, metric: Any, k: Any, n_vec: Any, finer: Any,
+                *gathered: Any) -> Any:
     """lowdim.rescore of the merged candidates on the gathered rows: positions in the
     sorted gathered rows rank ties as the global rows do, so this is the in-memory rerank."""
     cand = best[1]
@@ -215,7 +222,7 @@ def _sq_rescore(best, prep, metric, k, n_vec, finer, *gathered):
     return dist, rows[pos]
 
 
-def _rescore_source(q, rescore, n_threads):
+def _rescore_source(q: Any, rescore: Any, n_threads: Any) -> Any:
     """(dask rows, is_codes, finer quantizer or None) of search's rescore, checked now."""
     if isinstance(rescore, tuple):
         if len(rescore) != 2 or not isinstance(rescore[0], ScalarQuantizer):
@@ -232,8 +239,8 @@ def _rescore_source(q, rescore, n_threads):
     return rows, finer is not None, finer
 
 
-def _search_sq(q, Q, codes, k, n_threads, *, metric="euclidean", rescore=None, oversample=4,
-               exact=False):
+def _search_sq(q: Any, Q: Any, codes: Any, k: Any, n_threads: Any, *, metric: Any = "euclidean",
+               rescore: Any = None, oversample: Any = 4, exact: Any = False) -> Any:
     metric = _check_metric(metric)
     codes = _code_array(q, codes)
     Q = _queries(q, Q)
@@ -246,6 +253,7 @@ def _search_sq(q, Q, codes, k, n_threads, *, metric="euclidean", rescore=None, o
         lo, vdiff = q._params()
         q._integer_query(np.zeros((1, q._D), np.float32), lo, vdiff)
     state = shared(q)
+    finish: tuple[Any, ...]
     kk, finish, gather = k, (_sq_finish, state, metric), None
     if rescore is not None:     # the in-memory candidates, then their rows gathered
         rows, is_codes, finer = _rescore_source(q, rescore, n_threads)
@@ -259,12 +267,12 @@ def _search_sq(q, Q, codes, k, n_threads, *, metric="euclidean", rescore=None, o
                             finish, [((k,), np.float32), ((k,), np.int64)], gather)
 
 
-def _rabitq_queries(block, q):
+def _rabitq_queries(block: Any, q: Any) -> Any:
     qf = q._check_x(block, "Q")
     return qf, q._query_args(qf)
 
 
-def _rabitq_scan(prep, offset, block, vectors, q, k):
+def _rabitq_scan(prep: Any, offset: Any, block: Any, vectors: Any, q: Any, k: Any) -> Any:
     """The block's best k (the in-memory kernel on this block's codes); with vectors,
     bound-based reranking against the block's own k-th upper bound."""
     c = q._check_codes(_native(block))
@@ -275,11 +283,11 @@ def _rabitq_scan(prep, offset, block, vectors, q, k):
     return keys, idx + offset, counts
 
 
-def _rabitq_finish(best, prep):
+def _rabitq_finish(best: Any, prep: Any) -> Any:
     return best          # the kernel's keys are already the float32 distances search returns
 
 
-def _rescore_rows(q, rescore, codes):
+def _rescore_rows(q: Any, rescore: Any, codes: Any) -> Any:
     """The original vectors as dask rows chunked like the codes (in-memory checks now)."""
     n, d = codes.shape[0], q.n_features_in_
     vec = (as_rows(rescore, name="rescore") if is_dask(rescore)
@@ -287,12 +295,12 @@ def _rescore_rows(q, rescore, codes):
     if vec.shape != (n, d):
         raise ValueError(f"rescore must have shape ({n}, {d}) (the original vectors of the "
                          f"codes), got {vec.shape}")
-    if not is_dask(vec):
+    if not isinstance(vec, da.Array):
         return da.from_array(vec, chunks=(codes.chunks[0], -1))
     return vec if vec.chunks[0] == codes.chunks[0] else vec.rechunk({0: codes.chunks[0]})
 
 
-def _search_rabitq(q, Q, codes, k, *, rescore=None):
+def _search_rabitq(q: Any, Q: Any, codes: Any, k: Any, *, rescore: Any = None) -> Any:
     codes = _code_array(q, codes)
     q._check_params()
     Q = _queries(q, Q)
@@ -310,7 +318,7 @@ def _search_rabitq(q, Q, codes, k, *, rescore=None):
 
 def search(quantizer: ScalarQuantizer | RaBitQ, Q: npt.ArrayLike | da.Array,
            codes: npt.ArrayLike | da.Array, k: int, *, n_threads: int = 1,
-           **options) -> tuple[da.Array, ...]:
+           **options: Any) -> tuple[da.Array, ...]:
     """k nearest codes per query of a ScalarQuantizer or RaBitQ, codes a dask array.
 
     quantizer.search(Q, codes.compute(), k, **options), computed block by block: every

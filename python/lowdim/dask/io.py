@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Any, Iterable
 
 import dask.array as da
 from dask.base import tokenize
@@ -19,16 +20,17 @@ DEFAULT_BLOCK_BYTES = 128 << 20
 class _NpyRows:
     """Array-like over one .npy file (shape, dtype, row slicing) for da.from_array."""
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         mm = np.load(self.path, mmap_mode="r")
         self.shape, self.dtype, self.ndim = mm.shape, mm.dtype, mm.ndim
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray:
         return np.ascontiguousarray(np.load(self.path, mmap_mode="r")[key])
 
 
-def _paths(paths_or_glob):
+def _paths(paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+           ) -> list[str]:
     if isinstance(paths_or_glob, (str, os.PathLike)):
         path = os.fspath(paths_or_glob)
         found = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
@@ -39,7 +41,8 @@ def _paths(paths_or_glob):
     return found
 
 
-def from_npy(paths_or_glob, *, chunks=None):
+def from_npy(paths_or_glob: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], *,
+             chunks: int | None = None) -> da.Array:
     """One row-chunked dask array over one or many 2-D .npy files (concatenated by rows).
 
     Parameters
@@ -51,8 +54,18 @@ def from_npy(paths_or_glob, *, chunks=None):
     Returns
     -------
     dask.array.Array (sum of rows, d) of the files' dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np, lowdim.dask as ldd
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(2):
+    ...     np.save(os.path.join(folder, f"part{i}.npy"), np.full((3, 4), i, np.float32))
+    >>> X = ldd.from_npy(os.path.join(folder, "part*.npy"))
+    >>> X.shape, X.chunks[0], float(X.sum().compute(scheduler="sync"))
+    ((6, 4), (3, 3), 12.0)
     """
-    arrays = []
+    arrays: list[da.Array] = []
     for path in _paths(paths_or_glob):
         src = _NpyRows(path)
         if src.ndim != 2:
@@ -67,11 +80,22 @@ def from_npy(paths_or_glob, *, chunks=None):
     return arrays[0] if len(arrays) == 1 else da.concatenate(arrays)
 
 
-def from_zarr(url, component=None, *, chunks=None, **kwargs):
+def from_zarr(url: Any, component: str | None = None, *, chunks: int | None = None,
+              **kwargs: Any) -> da.Array:
     """A zarr array as a row-chunked dask array (needs zarr; kwargs go to da.from_zarr).
 
     chunks : int, optional — rows per block (columns are always whole); default the
     store's own row chunks.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, zarr, lowdim.dask as ldd
+    >>> path = tempfile.mkdtemp()
+    >>> z = zarr.open(path, mode="w", shape=(6, 4), chunks=(2, 4), dtype="f4")
+    >>> z[:] = np.arange(24, dtype=np.float32).reshape(6, 4)
+    >>> X = ldd.from_zarr(path)
+    >>> X.chunks[0], float(X.sum().compute(scheduler="sync"))
+    ((2, 2, 2), 276.0)
     """
     arr = da.from_zarr(url, component=component, **kwargs)
     if arr.ndim != 2:

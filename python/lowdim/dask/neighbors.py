@@ -10,21 +10,25 @@ applied once after the merge; topk_over_blocks is the same scheme for the code s
 """
 from __future__ import annotations
 
-import dask
+from typing import Any
+
+from dask.base import compute
+from dask.delayed import delayed
 import dask.array as da
 import numpy as np
+import numpy.typing as npt
 
 from .. import _config, _rng
 from .. import intrinsic as _id
 from .. import neighbors as _nb
 from .._validate import as_float_array, check_int, check_positive
 from ..mst import _points, _subsample_sizes, ph_schedule   # `lowdim.mst` is the function
-from ._common import as_rows, float_dtype, offsets, seeded_sample
+from ._common import as_rows, float_dtype, mappable, offsets, seeded_sample
 
 _FAN_IN = 8
 
 
-def _checked_block(block, name, dtype, metric):
+def _checked_block(block: Any, name: Any, dtype: Any, metric: Any) -> Any:
     """The in-memory knn's input checks on one block (same messages); unit rows for cosine."""
     arr = as_float_array(block, name=name, dtype=dtype)
     if metric == "cosine":
@@ -33,7 +37,8 @@ def _checked_block(block, name, dtype, metric):
     return arr
 
 
-def _pair_topk(x, y, k, kind, offset, same_block, n_threads):
+def _pair_topk(x: Any, y: Any, k: Any, kind: Any, offset: Any, same_block: Any,
+               n_threads: Any) -> Any:
     """Best k of x's rows among y's rows: (keys, global indices); keys ascending-better."""
     kk = min(k, len(y) - 1 if same_block else len(y))
     if kk < 1:
@@ -42,7 +47,7 @@ def _pair_topk(x, y, k, kind, offset, same_block, n_threads):
     return (-dist if kind == "inner_product" else dist), idx + offset
 
 
-def _merge(k, *parts):
+def _merge(k: Any, *parts: Any) -> Any:
     """k smallest (key, index) per row of several candidate lists; ties to the lower index.
     Entries after (keys, indices), per-row counts such as RaBitQ's reranked, are added."""
     keys = np.concatenate([p[0] for p in parts], axis=1)
@@ -53,7 +58,7 @@ def _merge(k, *parts):
             *counts)
 
 
-def _finish(part, metric):
+def _finish(part: Any, metric: Any) -> Any:
     keys, idx = part
     if metric == "euclidean":
         return np.sqrt(keys), idx
@@ -64,25 +69,26 @@ def _finish(part, metric):
     return keys, idx
 
 
-def _tree(parts, k):
+def _tree(parts: Any, k: Any) -> Any:
     while len(parts) > 1:
-        parts = [dask.delayed(_merge, pure=True)(k, *parts[i:i + _FAN_IN])
+        parts = [delayed(_merge, pure=True)(k, *parts[i:i + _FAN_IN])
                  for i in range(0, len(parts), _FAN_IN)]
     return parts[0]
 
 
-def _pick(pair, i):
+def _pick(pair: Any, i: Any) -> Any:
     return pair[i]
 
 
-def _per_block(fn, first, blocks, rows, *args):
+def _per_block(fn: Any, first: Any, blocks: Any, rows: Any, *args: Any) -> Any:
     """fn(first, first_row_j, *blocks[j], *args) as a delayed per non-empty block j."""
     starts = offsets(rows)
-    return [dask.delayed(fn, pure=True)(first, int(starts[j]), *b, *args)
+    return [delayed(fn, pure=True)(first, int(starts[j]), *b, *args)
             for j, b in enumerate(blocks) if rows[j]]
 
 
-def topk_over_blocks(Q, blocks, rows, k, prepare, scan, finish, outputs, gather=None):
+def topk_over_blocks(Q: Any, blocks: Any, rows: Any, k: int, prepare: Any, scan: Any,
+                     finish: Any, outputs: Any, gather: Any = None) -> tuple[da.Array, ...]:
     """Blockwise top-k of every query block of Q against row blocks, merged by (key, index).
 
     Per query block: prepare = (fn, *args) runs once on a worker, fn(query_block, *args);
@@ -95,20 +101,21 @@ def topk_over_blocks(Q, blocks, rows, k, prepare, scan, finish, outputs, gather=
     skipped). outputs: (shape after the query axis, dtype) of each array finish returns.
     Returns those arrays as dask arrays of one graph, concatenated over query blocks.
     """
-    results = [[] for _ in outputs]
+    results: list[list[da.Array]] = [[] for _ in outputs]
     for qi, nq in zip(Q.to_delayed()[:, 0], Q.chunks[0]):
-        prep = dask.delayed(prepare[0], pure=True)(qi, *prepare[1:])
+        prep = delayed(prepare[0], pure=True)(qi, *prepare[1:])
         best = _tree(_per_block(scan[0], prep, blocks, rows, *scan[1:]), k)
         gathered = [] if gather is None else _per_block(gather[0], best, *gather[1:])
         if finish is not None:
-            best = dask.delayed(finish[0], pure=True)(best, prep, *finish[1:], *gathered)
+            best = delayed(finish[0], pure=True)(best, prep, *finish[1:], *gathered)
         for i, (tail, dtype) in enumerate(outputs):
-            results[i].append(da.from_delayed(dask.delayed(_pick)(best, i), (nq, *tail),
+            results[i].append(da.from_delayed(delayed(_pick)(best, i), (nq, *tail),
                                               dtype=dtype))
     return tuple(da.concatenate(r) for r in results)
 
 
-def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):
+def knn(X: da.Array | npt.ArrayLike, k: int, *, Y: da.Array | npt.ArrayLike | None = None,
+        metric: str = "euclidean", n_threads: int = 1) -> tuple[da.Array, da.Array]:
     """Exact k nearest neighbours of every row of X among the rows of Y (or of X), on Dask.
 
     Parameters
@@ -138,6 +145,15 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):
     Input checks of lowdim.knn (NaN/inf, overflowing norms, zero rows for cosine) run once
     per block, so their counts refer to one block; shape, dtype, k and metric are checked
     before any task runs. Chunks: rows as they are, columns merged (rechunk({1: -1})).
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> d, i = dask.compute(*ldd.knn(dX, 3), scheduler="sync")
+    >>> np.array_equal(i, lowdim.knn(X, 3)[1])
+    True
     """
     _config.resolve_threads(n_threads)
     if metric not in _nb.METRICS:
@@ -158,47 +174,50 @@ def knn(X, k, *, Y=None, metric="euclidean", n_threads=1):
         raise ValueError(f"k must be <= {limit} (number of "
                          f"{'other points' if exclude_self else 'rows of Y'}), got {k}")
     kind = "sqeuclidean" if metric in ("euclidean", "sqeuclidean") else "inner_product"
-    xs = X.map_blocks(_checked_block, "X", dtype, metric, dtype=dtype).to_delayed()[:, 0]
-    if exclude_self:
+    xs = mappable(X).map_blocks(_checked_block, "X", dtype, metric, dtype=dtype).to_delayed()[:, 0]
+    if exclude_self or Y is None:
         ys, base_chunks = xs, X.chunks[0]
     else:
-        ys = Y.map_blocks(_checked_block, "Y", dtype, metric, dtype=dtype).to_delayed()[:, 0]
+        ys = mappable(Y).map_blocks(_checked_block, "Y", dtype, metric,
+                                    dtype=dtype).to_delayed()[:, 0]
         base_chunks = Y.chunks[0]
     starts = offsets(base_chunks)
-    pair = dask.delayed(_pair_topk, pure=True)
+    pair = delayed(_pair_topk, pure=True)
     dists, idxs = [], []
     for i, (xi, ni) in enumerate(zip(xs, X.chunks[0])):
         parts = [pair(xi, yj, k, kind, int(starts[j]), exclude_self and i == j, n_threads)
                  for j, yj in enumerate(ys)]
-        best = dask.delayed(_finish, pure=True)(_tree(parts, k), metric)
-        dists.append(da.from_delayed(dask.delayed(_pick)(best, 0), (ni, k), dtype=dtype))
-        idxs.append(da.from_delayed(dask.delayed(_pick)(best, 1), (ni, k), dtype=np.int64))
+        best = delayed(_finish, pure=True)(_tree(parts, k), metric)
+        dists.append(da.from_delayed(delayed(_pick)(best, 0), (ni, k), dtype=dtype))
+        idxs.append(da.from_delayed(delayed(_pick)(best, 1), (ni, k), dtype=np.int64))
     return da.concatenate(dists), da.concatenate(idxs)
 
 
 _search = knn     # lid's `knn=` argument shadows the function inside lid
 
 
-def _duplicates_error(n_zero):
+def _duplicates_error(n_zero: Any) -> Any:
     return ValueError(f"{n_zero} points have a duplicate (zero distance to a neighbour); "
                       "lowdim.dask does not merge duplicates: remove them first (e.g. "
                       "lowdim.remove_duplicates on each shard and across shards)")
 
 
-def _lid_block(dist, k, kfac):
+def _lid_block(dist: Any, k: Any, kfac: Any) -> Any:
     zero = int((dist[:, 0] == 0).sum())
     if zero:
         raise _duplicates_error(zero)
     return _id.mle_from_distances(dist[:, :k], kfac)
 
 
-def _check_duplicates(duplicates):
+def _check_duplicates(duplicates: Any) -> Any:
     if duplicates != "raise":
         raise ValueError(f"duplicates must be one of ('raise',) in lowdim.dask (merging "
                          f"duplicates needs a global deduplication), got {duplicates!r}")
 
 
-def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
+def lid(X: da.Array | npt.ArrayLike | None, k: int = 20, *, estimator: str = "mle",
+        knn: tuple[Any, Any] | None = None, duplicates: str = "raise",
+        n_threads: int = 1) -> da.Array:
     """Local intrinsic dimension of every point (lowdim.lid) from a Dask kNN, lazily.
 
     Parameters
@@ -213,12 +232,22 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     Returns
     -------
     dask.array.Array (n,) float64: the in-memory estimates for the same kNN, bitwise.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> est = ldd.lid(dX, 10).compute(scheduler="sync")
+    >>> est.shape, np.allclose(est, lowdim.lid(X, 10))
+    ((300,), True)
     """
     _id._check_choice(estimator, "estimator", _id.ESTIMATORS)
     _check_duplicates(duplicates)
     k = check_int(k, name="k", low=2)
+    dist: Any
     if knn is None:
-        dist = _search(X, k, n_threads=n_threads)[0]
+        dist = _search(as_rows(X), k, n_threads=n_threads)[0]
     elif not isinstance(knn, (tuple, list)) or len(knn) != 2:
         raise TypeError("knn must be a (distances, indices) pair")
     elif isinstance(knn[0], da.Array):
@@ -233,7 +262,7 @@ def lid(X, k=20, *, estimator="mle", knn=None, duplicates="raise", n_threads=1):
     return dist.map_blocks(_lid_block, k, kfac, dtype=np.float64, drop_axis=1)
 
 
-def _ratio_block(dist):
+def _ratio_block(dist: Any) -> Any:
     zero = int((dist[:, 0] == 0).sum())
     if zero:
         raise _duplicates_error(zero)
@@ -241,13 +270,21 @@ def _ratio_block(dist):
     return d64[:, 1] / d64[:, 0]
 
 
-def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="raise", n_threads=1,
-          return_xy=False):
+def twonn(X: da.Array | npt.ArrayLike, *, discard_fraction: float = 0.1, method: str = "linear",
+          duplicates: str = "raise", n_threads: int = 1, return_xy: bool = False) -> Any:
     """TwoNN dimension (lowdim.twonn) of a dask array; returns a float (computes).
 
     The two neighbour distances come from the Dask kNN; the n ratios r2/r1 (8 bytes per
     point) are gathered to the client, sorted and fitted by the in-memory code, so the
     estimate equals lowdim.twonn for the same kNN. duplicates: 'raise' only.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.twonn(dX) == lowdim.twonn(X)
+    True
     """
     discard_fraction = _id._check_discard(discard_fraction)
     _id._check_choice(method, "method", ("linear", "mle"))
@@ -256,17 +293,26 @@ def twonn(X, *, discard_fraction=0.1, method="linear", duplicates="raise", n_thr
     if X.shape[0] < 3:
         raise ValueError(f"TwoNN needs at least 3 points, got {X.shape[0]}")
     dist = knn(X, 2, n_threads=n_threads)[0]
-    mu = dist.map_blocks(_ratio_block, dtype=np.float64, drop_axis=1).compute()
+    mu = mappable(dist).map_blocks(_ratio_block, dtype=np.float64, drop_axis=1).compute()
     result = _id.twonn_from_ratios(mu, discard_fraction=discard_fraction, method=method)
     return result if return_xy else result[0]
 
 
-def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="raise",
-                  n_threads=1):
+def intrinsic_dim(X: da.Array | npt.ArrayLike, method: str = "twonn", *, k: int = 20,
+                  discard_fraction: float = 0.1, duplicates: str = "raise",
+                  n_threads: int = 1) -> float:
     """Global intrinsic dimension (lowdim.intrinsic_dim) of a dask array; returns a float.
 
     'mle' gathers the n local Levina–Bickel estimates (8 bytes per point) and averages them
     on the client as the in-memory code does, so both give the same float.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.intrinsic_dim(dX, "mle", k=10) == lowdim.intrinsic_dim(X, "mle", k=10)
+    True
     """
     _id._check_choice(method, "method", ("twonn", "mle"))
     if method == "twonn":
@@ -277,19 +323,21 @@ def intrinsic_dim(X, method="twonn", *, k=20, discard_fraction=0.1, duplicates="
     return float(1.0 / np.mean(1.0 / local))
 
 
-def _energies(points, samples, alpha, n_threads):
+def _energies(points: Any, samples: Any, alpha: Any, n_threads: Any) -> Any:
     """E_α of each subsample (rows of `points` given by each row of `samples`)."""
     arr = _points(points)
     return _config.kernels().mst_length_batch(np.ascontiguousarray(arr[samples]), alpha,
                                               n_threads)
 
 
-def _finite_flag(block):
+def _finite_flag(block: Any) -> Any:
     return np.array([bool(np.isfinite(block).all())])
 
 
-def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5, seed=0,
-                 return_points=False, check_finite=True, n_threads=1):
+def ph_dimension(X: da.Array | npt.ArrayLike, *, alpha: float = 1.0, n_min: int | None = None,
+                 n_max: int | None = None, n_steps: int = 10, n_reruns: int = 5, seed: int = 0,
+                 return_points: bool = False, check_finite: bool = True,
+                 n_threads: int = 1) -> Any:
     """PH0 dimension (lowdim.ph_dimension) of a dask array, subsamples drawn on the workers.
 
     Every subsample is the row set lowdim.ph_dimension draws for the same seed (the k
@@ -298,6 +346,14 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
     result equals the in-memory one. check_finite=True reads all of X once to raise the
     in-memory "X contains NaN or infinity" for any row; False checks the sampled rows only.
     Parameters and Returns as lowdim.ph_dimension.
+
+    Examples
+    --------
+    >>> import dask, dask.array as da, numpy as np, lowdim, lowdim.dask as ldd
+    >>> X = np.random.default_rng(0).standard_normal((300, 16)).astype(np.float32)
+    >>> dX = da.from_array(X, chunks=(100, -1))
+    >>> ldd.ph_dimension(dX, n_reruns=2) == lowdim.ph_dimension(X, n_reruns=2)
+    True
     """
     alpha = check_positive(alpha, name="alpha")
     X = as_rows(X)
@@ -310,17 +366,18 @@ def ph_dimension(X, *, alpha=1.0, n_min=None, n_max=None, n_steps=10, n_reruns=5
                 for r in range(n_reruns)] for s in sizes]
     todo = [samples]
     if check_finite:
-        todo.append(X.map_blocks(_finite_flag, dtype=bool, chunks=((1,) * X.numblocks[0],),
-                                 drop_axis=1).all())
-    got = dask.compute(*todo)
+        todo.append(mappable(X).map_blocks(_finite_flag, dtype=bool,
+                                           chunks=((1,) * X.numblocks[0],),
+                                           drop_axis=1).all())
+    got = compute(*todo)
     samples = got[0]
     if check_finite and not got[1]:
         raise ValueError("X contains NaN or infinity")
     rows = np.unique(np.concatenate([r for per in samples for r in per]))
     points = X[rows].rechunk({0: -1}).to_delayed()[0, 0]
-    jobs = [dask.delayed(_energies, pure=True)(
+    jobs = [delayed(_energies, pure=True)(
         points, np.searchsorted(rows, np.stack(per)), alpha, n_threads) for per in samples]
-    energies = np.stack(dask.compute(*jobs))
+    energies = np.stack(compute(*jobs))
     mean_energy = energies.mean(axis=1)
     if not np.all(mean_energy > 0):
         raise ValueError("ph_dimension needs distinct points: some subsamples have an MST of "

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import math
+from typing import Any, ContextManager
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validate import as_float_array
 
@@ -21,7 +23,7 @@ BLOCK_ROWS = 8192   # rows per block: 8192 × 768 float32 = 24 MiB of temporarie
 SAFE_EXPONENT = {np.dtype(np.float32): 24, np.dtype(np.float64): 200}
 
 
-def check_matrix(X, name: str = "X") -> np.ndarray:
+def check_matrix(X: npt.ArrayLike, name: str = "X") -> np.ndarray:
     """Validated (n, d) float32/float64 array with n >= 2 (NaN/inf refused)."""
     arr = as_float_array(X, name=name)
     if arr.shape[0] < 2:
@@ -45,12 +47,13 @@ def rescale(x: np.ndarray) -> tuple[np.ndarray, float]:
     return np.ldexp(x, -shift).astype(x.dtype, copy=False), math.ldexp(1.0, shift)
 
 
-def prepared(X, name: str = "X") -> tuple[np.ndarray, float]:
+def prepared(X: npt.ArrayLike, name: str = "X") -> tuple[np.ndarray, float]:
     """check_matrix then rescale: the validated, safely scaled matrix and its scale."""
     return rescale(check_matrix(X, name))
 
 
-def check_pair(X, Y, *, same_dims: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def check_pair(X: npt.ArrayLike, Y: npt.ArrayLike, *, same_dims: bool = False
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Validated X (n, d1), Y (n, d2) in one dtype (float64 if either is float64)."""
     x, y = check_matrix(X, "X"), check_matrix(Y, "Y")
     if x.shape[0] != y.shape[0]:
@@ -211,10 +214,10 @@ def eigvals_desc(S: np.ndarray) -> np.ndarray:
     return np.clip(lam[::-1], 0.0, None)
 
 
-_CONTROLLER = []
+_CONTROLLER: list[Any] = []     # threadpoolctl's ThreadpoolController, or None
 
 
-def one_blas_thread():
+def one_blas_thread() -> ContextManager[Any]:
     """threadpoolctl's limit of BLAS to one thread, or a no-op without threadpoolctl."""
     if not _CONTROLLER:
         try:

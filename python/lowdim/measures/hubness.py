@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors
 from .._validate import check_int
@@ -18,7 +19,17 @@ from ._common import prepared, refuse_constant
 class Hubness(NamedTuple):
     """skewness: sample skewness of N_k; antihub_share: fraction of points with N_k = 0;
     hub_share: fraction with N_k > 2k (scikit-hubness' default hub size 2);
-    k_occurrence: N_k per point (n,) int64; k: neighbourhood size."""
+    k_occurrence: N_k per point (n,) int64; k: neighbourhood size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> h = measures.hubness(X, k=5)
+    >>> h.k, h.k_occurrence.shape, int(h.k_occurrence.sum())      # N_k sums to n·k
+    (5, (200,), 1000)
+    """
     skewness: float
     antihub_share: float
     hub_share: float
@@ -31,8 +42,9 @@ def k_occurrence(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(np.asarray(indices, dtype=np.int64).ravel(), minlength=n)
 
 
-def hubness(X, k: int = 10, *, metric: str = "euclidean", knn=None,
-            n_threads=None) -> Hubness:
+def hubness(X: npt.ArrayLike, k: int = 10, *, metric: str = "euclidean",
+            knn: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            n_threads: int | None = None) -> Hubness:
     """k-occurrence skewness and anti-hub share of the rows of X.
 
         S_{N_k} = m₃ / m₂^{3/2},   m_r = (1/n) Σ_x (N_k(x) − k)^r
@@ -48,6 +60,18 @@ def hubness(X, k: int = 10, *, metric: str = "euclidean", knn=None,
     X : array (n, d), n >= 2, not constant (neighbours would be decided by ties only).
     k : int, 1 <= k <= n - 1.
     metric : one of lowdim.knn's metrics; Radovanović et al. use euclidean and cosine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> h = measures.hubness(X, k=5)
+    >>> round(h.skewness, 2), h.antihub_share
+    (1.05, 0.09)
+    >>> ring = np.c_[np.cos(np.arange(12) * np.pi / 6), np.sin(np.arange(12) * np.pi / 6)]
+    >>> measures.hubness(ring, k=2).skewness      # every point occurs exactly k times
+    0.0
     """
     x, _ = prepared(X)          # neighbour sets do not change under a power-of-two scale
     n = x.shape[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors
 from .._validate import check_int
@@ -20,7 +21,8 @@ PROCRUSTES_KINDS = ("squared", "euclidean", "angular")
 KNN_METRICS = ("cosine", "inner_product", "euclidean", "sqeuclidean")
 
 
-def _checked_pair(X, Y, what):
+def _checked_pair(X: npt.ArrayLike, Y: npt.ArrayLike, what: str
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Validated X, Y, each scaled by a power of two into a safe range: every measure here
     is invariant to scaling X and Y separately (CKA, Procrustes, neighbour sets)."""
     x, y = check_pair(X, Y)
@@ -29,7 +31,7 @@ def _checked_pair(X, Y, what):
     return rescale(x)[0], rescale(y)[0]
 
 
-def linear_cka(X, Y, *, debiased: bool = False) -> float:
+def linear_cka(X: npt.ArrayLike, Y: npt.ArrayLike, *, debiased: bool = False) -> float:
     """Linear centred kernel alignment (Kornblith, Norouzi, Lee & Hinton, ICML 2019).
 
     Feature-space form, X̃, Ỹ column-centred:
@@ -49,6 +51,18 @@ def linear_cka(X, Y, *, debiased: bool = False) -> float:
     n >= 4. Biased CKA is in [0, 1] (1 for identical spaces, any rotation or isotropic
     scaling of X); for independent spaces it is biased upwards by about √(d1·d2)/n,
     debiased CKA is ≈ 0 there and may be slightly negative. Memory O(n + (d1 + d2)²).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> round(measures.linear_cka(X, 3 * X @ Q), 6)     # invariant to rotation and scale
+    1.0
+    >>> Y = np.random.default_rng(2).standard_normal((200, 8))
+    >>> measures.linear_cka(X, Y) < 0.2
+    True
     """
     x, y = _checked_pair(X, Y, "linear_cka")
     if debiased and x.shape[0] < 4:
@@ -63,9 +77,10 @@ def cka_from_moments(mom: PairMoments, debiased: bool) -> float:
     xtx = float(np.sum(mom.Sxx ** 2))
     yty = float(np.sum(mom.Syy ** 2))
     if debiased:
+        assert mom.r_sums is not None and mom.r_dots is not None   # made with row_norms
         (nx, ny), dots = mom.r_sums, mom.r_dots
 
-        def unbiased(dot, ab, sa, sb):
+        def unbiased(dot: float, ab: float, sa: float, sb: float) -> float:
             return dot - n / (n - 2.0) * ab + sa * sb / ((n - 1.0) * (n - 2.0))
         xty = unbiased(xty, dots["xy"], nx, ny)
         xtx = unbiased(xtx, dots["xx"], nx, nx)
@@ -76,7 +91,7 @@ def cka_from_moments(mom: PairMoments, debiased: bool) -> float:
     return xty / math.sqrt(xtx * yty)
 
 
-def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
+def procrustes_distance(X: npt.ArrayLike, Y: npt.ArrayLike, *, kind: str = "squared") -> float:
     """Orthogonal Procrustes distance between X and Y after centring each and scaling it
     to unit Frobenius norm (zero-padding the narrower one):
 
@@ -88,6 +103,15 @@ def procrustes_distance(X, Y, *, kind: str = "squared") -> float:
 
     0 for identical spaces and for any rotation, reflection, translation or isotropic
     scaling of X. Computed from the d1 × d2 cross product: O((d1 + d2)²) memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> round(measures.procrustes_distance(X, X @ Q), 6)        # a rotation: distance 0
+    0.0
     """
     if kind not in PROCRUSTES_KINDS:
         raise ValueError(f"kind must be one of {PROCRUSTES_KINDS}, got {kind!r}")
@@ -106,7 +130,8 @@ def procrustes_from_moments(mom: PairMoments, kind: str = "squared") -> float:
     return sq if kind == "squared" else math.sqrt(sq)
 
 
-def _pair_knn(X, Y, k, metric, what, n_threads):
+def _pair_knn(X: npt.ArrayLike, Y: npt.ArrayLike, k: int, metric: str, what: str,
+              n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
     if metric not in KNN_METRICS:
         raise ValueError(f"metric must be one of {KNN_METRICS}, got {metric!r}")
     x, y = _checked_pair(X, Y, what)
@@ -127,8 +152,8 @@ def shared_neighbours(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     return (both[:, 1:] == both[:, :-1]).sum(axis=1)
 
 
-def mutual_knn_alignment(X, Y, k: int = 10, *, metric: str = "cosine",
-                         n_threads=None) -> float:
+def mutual_knn_alignment(X: npt.ArrayLike, Y: npt.ArrayLike, k: int = 10, *,
+                         metric: str = "cosine", n_threads: int | None = None) -> float:
     """Mutual k-nearest-neighbour alignment (Huh, Cheung, Wang & Isola, ICML 2024):
 
         m = (1/n) Σ_i |N_k^X(i) ∩ N_k^Y(i)| / k,
@@ -141,18 +166,37 @@ def mutual_knn_alignment(X, Y, k: int = 10, *, metric: str = "cosine",
     index (lowdim.knn); their argsort breaks ties arbitrarily. Their pipeline also clips
     features at the 0.95 quantile of |x| first (prepare_features); pass clipped features
     to reproduce it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> measures.mutual_knn_alignment(X, X @ Q, k=5)       # the same neighbour sets
+    1.0
     """
     ix, iy = _pair_knn(X, Y, k, metric, "mutual_knn_alignment", n_threads)
     return float(shared_neighbours(ix, iy).mean() / ix.shape[1])
 
 
-def knn_overlap(X, Y, k: int, *, metric: str = "cosine", n_threads=None) -> float:
+def knn_overlap(X: npt.ArrayLike, Y: npt.ArrayLike, k: int, *, metric: str = "cosine",
+                n_threads: int | None = None) -> float:
     """Mean top-k Jaccard index of the neighbour sets of each row in X and in Y:
 
         J = (1/n) Σ_i |A_i ∩ B_i| / |A_i ∪ B_i| = (1/n) Σ_i c_i / (2k − c_i),
 
     A_i = N_k^X(i), B_i = N_k^Y(i) (self excluded), c_i = |A_i ∩ B_i|. 1 for identical
     neighbourhoods. Same neighbours and metrics as mutual_knn_alignment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> Q = np.linalg.qr(np.random.default_rng(1).standard_normal((8, 8)))[0]
+    >>> measures.knn_overlap(X, X @ Q, 5)
+    1.0
     """
     ix, iy = _pair_knn(X, Y, k, metric, "knn_overlap", n_threads)
     c = shared_neighbours(ix, iy)

@@ -12,6 +12,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from .._validate import check_int, check_positive
 from ._common import (BLOCK_ROWS, eigvals_desc, prepared, refuse_constant,
@@ -26,14 +27,14 @@ def _gram_eigvals(x: np.ndarray, center: bool) -> np.ndarray:
     return eigvals_desc(S)
 
 
-def _refuse_degenerate(x, center, what):
+def _refuse_degenerate(x: np.ndarray, center: bool, what: str) -> None:
     if center:
         refuse_constant(x, "X", what)
     elif not x.any():
         raise ValueError(f"X is all zeros; {what} is undefined")
 
 
-def _check_eps(eps):
+def _check_eps(eps: object) -> float:
     if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
         raise TypeError(f"eps must be a number, got {type(eps).__name__}")
     if not (0.0 <= float(eps) < 1.0):
@@ -41,7 +42,7 @@ def _check_eps(eps):
     return float(eps)
 
 
-def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
+def effective_rank(X: npt.ArrayLike, *, eps: float = 1e-7, center: bool = False) -> float:
     """RankMe (Garrido, Balestriero, Najman & LeCun, ICML 2023):
 
         p_k = σ_k / ‖σ‖₁ + ε,   RankMe = exp(−Σ_{k=1}^{min(n,d)} p_k log p_k),
@@ -53,6 +54,15 @@ def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
     matrix); that number is exp(vn_entropy(X)) up to ε. Singular values come from the
     eigenvalues of the d × d Gram matrix (σ = √λ), so singular values below ~1e-8·σ_max
     are not resolved; their share of the entropy is below 1e-7.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> round(measures.effective_rank(np.eye(4)), 4)       # 4 equal singular values
+    4.0
+    >>> round(measures.effective_rank(np.outer(np.arange(1, 6), [1.0, 2.0, 3.0])), 4)
+    1.0
     """
     x, _ = prepared(X)                     # scale invariant: p depends on σ / ‖σ‖₁ only
     eps = _check_eps(eps)
@@ -63,7 +73,7 @@ def effective_rank(X, *, eps: float = 1e-7, center: bool = False) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def vn_entropy(X, *, center: bool = True) -> float:
+def vn_entropy(X: npt.ArrayLike, *, center: bool = True) -> float:
     """Von Neumann entropy of the covariance, in nats:
 
         ρ = C / tr C,   S = −tr(ρ log ρ) = −Σ_i λ̂_i log λ̂_i,   λ̂ = λ / Σλ,
@@ -71,6 +81,14 @@ def vn_entropy(X, *, center: bool = True) -> float:
     λ the eigenvalues of C = X̃ᵀX̃ (centred; center=False uses XᵀX). 0 for one direction,
     log(rank) for equal variances; exp(S) is an effective rank of the eigenvalues (σ²),
     whereas RankMe uses σ. 0·log 0 = 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((500, 4))
+    >>> round(measures.vn_entropy(X), 1), round(float(np.log(4)), 1)    # at most log d
+    (1.4, 1.4)
     """
     x, _ = prepared(X)
     _refuse_degenerate(x, center, "vn_entropy")
@@ -82,13 +100,23 @@ def vn_entropy(X, *, center: bool = True) -> float:
 
 class AlphaReq(NamedTuple):
     """alpha: decay exponent; r2: coefficient of determination of the fit in log space
-    over the fitted indices; fit_range: (first, stop) 0-based eigenvalue indices used."""
+    over the fitted indices; fit_range: (first, stop) 0-based eigenvalue indices used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> a = measures.alpha_req(X, fit_range=(1, 8))
+    >>> a.fit_range, a.alpha > 0
+    ((1, 8), True)
+    """
     alpha: float
     r2: float
-    fit_range: tuple
+    fit_range: tuple[int, int]
 
 
-def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
+def alpha_req(X: npt.ArrayLike, *, fit_range: tuple[int, int] = (5, 100)) -> AlphaReq:
     """α-ReQ (Agrawal, Mondal, Ghosh & Richards, NeurIPS 2022): the exponent α of a power
     law λ_i ∝ i^(−α) fitted to the eigenspectrum of the covariance.
 
@@ -98,6 +126,16 @@ def alpha_req(X, *, fit_range=(5, 100)) -> AlphaReq:
     (default range np.arange(5, 100), skipping the head of the spectrum). The range is cut
     to the eigenvalues that are nonzero (> 1e-12 of the largest). Returns AlphaReq(alpha,
     r2, fit_range used). Larger α: faster decay, fewer effective dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 20)) * np.arange(1, 21) ** -1.0   # λ_i ∝ i^-2
+    >>> r = measures.alpha_req(X, fit_range=(0, 20))
+    >>> round(r.alpha, 1), r.r2 > 0.99
+    (2.0, True)
     """
     x, _ = prepared(X)
     try:
@@ -130,7 +168,18 @@ def alpha_from_eigvals(lam: np.ndarray, start: int, stop: int) -> AlphaReq:
 class OutlierDimensions(NamedTuple):
     """indices: outlier dimensions, worst first; scores: their statistic divided by the
     mean statistic over all dimensions; variance, kurtosis (excess, Fisher; NaN for a
-    constant dimension), max_abs, mean: per-dimension arrays (d,); rule: what was used."""
+    constant dimension), max_abs, mean: per-dimension arrays (d,); rule: what was used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> X[:, 3] *= 30
+    >>> o = measures.outlier_dimensions(X)
+    >>> o.indices, o.variance.shape, o.rule
+    (array([3]), (8,), 'variance > 5 x mean variance over dimensions')
+    """
     indices: np.ndarray
     scores: np.ndarray
     variance: np.ndarray
@@ -143,7 +192,7 @@ class OutlierDimensions(NamedTuple):
 STATISTICS = ("variance", "mean_abs")
 
 
-def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
+def outlier_dimensions(X: npt.ArrayLike, *, statistic: str = "variance", factor: float = 5.0
                        ) -> OutlierDimensions:
     """Dimensions whose statistic exceeds `factor` times its mean over all dimensions.
 
@@ -156,6 +205,17 @@ def outlier_dimensions(X, *, statistic: str = "variance", factor: float = 5.0
     for all dimensions, so other rules are one line away. float32 input is reduced in
     float32 within blocks of rows (~1e-6 relative), float64 in float64. Returns
     OutlierDimensions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import measures
+    >>> X = np.random.default_rng(0).standard_normal((200, 8))
+    >>> X[:, 3] *= 30                               # one dimension of large variance
+    >>> measures.outlier_dimensions(X).indices
+    array([3])
+    >>> measures.outlier_dimensions(X, statistic="mean_abs").indices
+    array([3])
     """
     x, scale = prepared(X)
     if statistic not in STATISTICS:

@@ -6,7 +6,10 @@ shared by the measures that need them.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .. import neighbors
 from .._validate import check_int
@@ -15,8 +18,9 @@ from ._common import PairMoments, eigvals_desc, prepared, refuse_constant, scatt
 from .hubness import hubness_from_indices
 
 
-def summary(X, *, k: int = 10, n_outliers: int = 5, seed: int = 0, knn=None,
-            max_pairs: int = 100_000) -> dict:
+def summary(X: npt.ArrayLike, *, k: int = 10, n_outliers: int = 5, seed: int = 0,
+            knn: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+            max_pairs: int = 100_000) -> dict[str, Any]:
     """Geometry of X (n, d) for the report, as a dict of floats / ints / lists.
 
     Keys: n, d; isoscore, mean_cosine, uniformity (+ uniformity_pairs, exact, stderr;
@@ -94,7 +98,7 @@ def _rankme(lam: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
-def compare_summary(X, Y, *, k: int = 10) -> dict:
+def compare_summary(X: npt.ArrayLike, Y: npt.ArrayLike, *, k: int = 10) -> dict[str, Any]:
     """Similarity of two embeddings of the same rows, for `lowdim report --compare`.
 
     Keys: n, d_x, d_y; linear_cka, linear_cka_debiased (None when n < 4),

@@ -254,6 +254,15 @@ def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=N
 
     Warnings raised on the way (e.g. PQ's "few training points") are collected in
     result["warnings"] instead of being printed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import report
+    >>> X = np.random.default_rng(0).standard_normal((200, 8)).astype(np.float32)
+    >>> r = report.analyse(X, quick=True)
+    >>> r["basics"]["n"], r["basics"]["duplicate_rows"], sorted(r)[:3]
+    (200, 0, ['basics', 'compression', 'config'])
     """
     progress = progress or Progress(None)
     t0 = time.perf_counter()

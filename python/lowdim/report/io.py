@@ -21,7 +21,18 @@ from .._validate import check_memory
 
 
 class ReportInputError(ValueError):
-    """A file the report cannot read; the message is one line for the user."""
+    """A file the report cannot read; the message is one line for the user.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from lowdim import report
+    >>> try:
+    ...     report.load_matrix(os.path.join(tempfile.mkdtemp(), "missing.npy"))
+    ... except report.ReportInputError as exc:
+    ...     print(str(exc).endswith("missing.npy: no such file"))
+    True
+    """
 
 
 def sample_rows(n_rows: int, n_sample: int | None, seed: int) -> np.ndarray | None:
@@ -109,7 +120,21 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
                 notes: list | None = None) -> np.ndarray:
     """Read an (n, d) embedding matrix from `path`, optionally a seeded row sample.
     What the reader chose or skipped (a header row, an id column, the --key it took) is
-    appended to `notes` as one line each."""
+    appended to `notes` as one line each.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from lowdim import report
+    >>> path = os.path.join(tempfile.mkdtemp(), "emb.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("id,a,b\\nx,1,2\\ny,3,4\\nz,5,6\\n")
+    >>> notes = []
+    >>> report.load_matrix(path, notes=notes).tolist(), len(notes) > 0
+    ([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], True)
+    >>> report.load_matrix(path, n_sample=2, seed=0).shape
+    (2, 2)
+    """
     from .readers import READERS
     from .text import read_text
     path, notes = Path(path), ([] if notes is None else notes)

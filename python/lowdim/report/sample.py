@@ -22,7 +22,16 @@ EXPECTED = {"intrinsic_dimension": LATENT_DIM, "duplicate_rows": N_DUPLICATES,
 
 
 def builtin_sample() -> np.ndarray:
-    """(3000, 128) float32 with unit-norm rows, the same on every machine."""
+    """(3000, 128) float32 with unit-norm rows, the same on every machine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lowdim import report
+    >>> X = report.builtin_sample()
+    >>> X.shape, X.dtype, bool(np.allclose(np.linalg.norm(X, axis=1), 1, atol=1e-6))
+    ((3000, 128), dtype('float32'), True)
+    """
     rng = np.random.Generator(np.random.PCG64(20260101))
     centres = rng.normal(scale=3.0, size=(N_CLUSTERS, LATENT_DIM))
     labels = rng.integers(0, N_CLUSTERS, size=N_POINTS - N_DUPLICATES)
