@@ -12,8 +12,10 @@ import os
 import stat
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._npyfile import check_member_size, member_name, read_member_header
 from .._rng import STREAM_REPORT_SAMPLE, sample_without_replacement
@@ -35,19 +37,21 @@ class ReportInputError(ValueError):
     """
 
 
-def sample_rows(n_rows: int, n_sample: int | None, seed: int) -> np.ndarray | None:
+def sample_rows(n_rows: int, n_sample: int | None,
+                seed: int) -> npt.NDArray[np.int64] | None:
     """Sorted row indices of a seeded sample without replacement (None = all rows)."""
     if n_sample is None or n_sample >= n_rows:
         return None
     return sample_without_replacement(seed, STREAM_REPORT_SAMPLE, n_rows, n_sample)
 
 
-def _take(arr, rows):
+def _take(arr: npt.NDArray[Any], rows: npt.NDArray[np.int64] | None) -> npt.NDArray[Any]:
     out = arr if rows is None else arr[rows]
     return np.asarray(out)
 
 
-def _read_vecs(path: Path, item: str, rows, n_sample, seed):
+def _read_vecs(path: Path, item: str, rows: npt.NDArray[np.int64] | None,
+               n_sample: int | None, seed: int) -> npt.NDArray[Any]:
     """fvecs: per vector an int32 dimension then d float32; bvecs: int32 then d uint8."""
     size = path.stat().st_size
     if size < 4:
@@ -89,7 +93,8 @@ def _check_fits(path: Path, n_rows: int, n_cols: int, itemsize: int) -> None:
         raise ReportInputError(f"{exc}; use --sample N to read fewer rows") from None
 
 
-def _read_npz(path: Path, key, n_sample, seed):
+def _read_npz(path: Path, key: str | None, n_sample: int | None,
+              seed: int) -> npt.NDArray[Any]:
     """One array of an .npz; its header is checked before its data is decompressed."""
     with zipfile.ZipFile(path) as archive:
         names = [n[:-4] if n.endswith(".npy") else n for n in archive.namelist()]
@@ -115,9 +120,9 @@ def _read_npz(path: Path, key, n_sample, seed):
 SINGLE = (".npy", ".fvecs", ".bvecs", ".csv", ".tsv", ".txt")   # one matrix: no --key
 
 
-def load_matrix(path: str | os.PathLike, *, key: str | None = None,
+def load_matrix(path: str | os.PathLike[str], *, key: str | None = None,
                 n_sample: int | None = None, seed: int = 0,
-                notes: list | None = None) -> np.ndarray:
+                notes: list[str] | None = None) -> npt.NDArray[Any]:
     """Read an (n, d) embedding matrix from `path`, optionally a seeded row sample.
     What the reader chose or skipped (a header row, an id column, the --key it took) is
     appended to `notes` as one line each.
@@ -138,6 +143,7 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
     from .readers import READERS
     from .text import read_text
     path, notes = Path(path), ([] if notes is None else notes)
+    arr: npt.NDArray[Any]
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -183,7 +189,9 @@ def load_matrix(path: str | os.PathLike, *, key: str | None = None,
     return _check_2d(path, arr)
 
 
-def _check_2d(path: Path, arr, shape=None) -> np.ndarray:
+def _check_2d(path: Path, arr: npt.NDArray[Any],
+              shape: tuple[int, ...] | None = None) -> npt.NDArray[Any]:
+
     """A numeric (n >= 2, d >= 1) matrix; `shape` overrides arr.shape (a header's shape)."""
     shape = arr.shape if shape is None else shape
     if arr.dtype.kind not in "fiu":

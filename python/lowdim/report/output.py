@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -29,9 +30,10 @@ def _probe_directory(option: str, path: Path) -> None:
     os.unlink(probe)
 
 
-def check_outputs(outputs: dict, *, source=None) -> None:
+def check_outputs(outputs: Mapping[str, str | os.PathLike[str] | None], *,
+                  source: str | os.PathLike[str] | None = None) -> None:
     """Refuse unwritable outputs before any work: {option: path or None}."""
-    seen = {}
+    seen: dict[str, str] = {}
     for option, name in outputs.items():
         if name is None:
             continue
@@ -61,7 +63,8 @@ def _new_file_mode(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_atomic(name, text: str) -> None:
+def write_atomic(name: str | os.PathLike[str], text: str) -> None:
+
     """Write `text` (UTF-8) to `name` so readers see the old file or the whole new one."""
     path = Path(name)
     try:

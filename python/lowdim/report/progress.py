@@ -11,7 +11,9 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 BAR = 20            # characters of the bar
 INTERVAL = 0.25     # seconds between redraws on a terminal
@@ -20,8 +22,9 @@ INTERVAL = 0.25     # seconds between redraws on a terminal
 class Step:
     """Handle of a running step: `advance(done, total)` feeds the bar."""
 
-    def __init__(self):
-        self.done = self.total = None
+    def __init__(self) -> None:
+        self.done: int | None = None
+        self.total: int | None = None
 
     def advance(self, done: int, total: int) -> None:
         self.done, self.total = done, total
@@ -32,15 +35,17 @@ class Progress:
     shared machine the CPU seconds say what the step costs, the wall time what others
     left of the machine)."""
 
-    def __init__(self, stream, interval: float = INTERVAL):
+    def __init__(self, stream: TextIO | None, interval: float = INTERVAL) -> None:
         self.stream, self.interval = stream, interval
-        self.timings, self.cpu = {}, {}
+        self.timings: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         isatty = getattr(stream, "isatty", None)
         self.live = bool(isatty and isatty())
         self._lock = threading.Lock()
 
     @contextmanager
-    def step(self, name: str):
+    def step(self, name: str) -> Iterator[Step]:
+
         handle, stop = Step(), threading.Event()
         t0, c0 = time.perf_counter(), time.process_time()
         ticker = None
@@ -81,7 +86,8 @@ def live_line(name: str, handle: Step, elapsed: float, width: int) -> str:
     """`  … name [###·················] 3/38  12.3 s`, the name cut to fit `width`
     (a line that wraps cannot be redrawn with a carriage return)."""
     tail = f"  {elapsed:.1f} s"
-    if handle.total:
+    if handle.total and handle.done is not None:     # advance sets both together
+
         filled = round(BAR * min(handle.done, handle.total) / handle.total)
         tail = f" [{'#' * filled}{'·' * (BAR - filled)}] {handle.done}/{handle.total}" + tail
     room = max(8, width - 1 - 4 - len(tail))

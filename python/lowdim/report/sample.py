@@ -14,6 +14,7 @@ bytes/vector (32×) and PCA-16 fp16 ≈ 0.998 at 32 bytes — the report recomme
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 N_POINTS, DIM, LATENT_DIM, N_CLUSTERS, N_DUPLICATES = 3000, 128, 8, 12, 10
 N_OUTLIER_DIMS, OUTLIER_SCALE = 3, 6.0
@@ -21,7 +22,8 @@ EXPECTED = {"intrinsic_dimension": LATENT_DIM, "duplicate_rows": N_DUPLICATES,
             "metric": "cosine", "recommend_0.95": "PCA-16 int8", "recommend_0.99": "PCA-16 fp16"}
 
 
-def builtin_sample() -> np.ndarray:
+def builtin_sample() -> npt.NDArray[np.float32]:
+
     """(3000, 128) float32 with unit-norm rows, the same on every machine.
 
     Examples

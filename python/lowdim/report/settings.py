@@ -9,9 +9,18 @@ float32, float16 and int8. A new codec is one more Setting subclass and one line
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 import lowdim
+
+# Rows handed to a setting (float32, already in the search metric) and the neighbour ids
+# it returns; codes differ per codec (an array, or a (bits, rescore copy) pair): Any.
+Rows = npt.NDArray[np.float32]
+Ids = npt.NDArray[Any]
 
 SCALAR_KINDS = ("fp16", "bf16", "fp8_e4m3", "fp8_e5m2", "int8", "int4")
 REDUCED_STORAGE = ("float32", "fp16", "int8")
@@ -28,16 +37,17 @@ class Setting:
     # depend on k), so one search gives recall@10 and recall@100
     k_independent = True
 
-    def fit(self, T):            # T: training rows (float32, already in the search metric)
+    def fit(self, T: Rows) -> Setting:   # T: training rows (float32, in the search metric)
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         raise NotImplementedError
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         raise NotImplementedError
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         """(queries, base rows) in the space the codec ranks in, for distance correlation."""
         raise NotImplementedError
 
@@ -45,13 +55,13 @@ class Setting:
     snippet = ""
 
 
-def _sq(kind, rotation=None):
+def _sq(kind: str, rotation: str | None = None) -> lowdim.ScalarQuantizer:
     # A fixed seed for the rotation (ScalarQuantizer's default random_state=None draws a
     # fresh one): the report and its snippet give the same codes on every run.
     return lowdim.ScalarQuantizer(kind, rotation=rotation, random_state=0)
 
 
-def _sq_text(kind, rotation, var="X"):
+def _sq_text(kind: str, rotation: str | None, var: str = "X") -> str:
     rot = ', rotation="hadamard", random_state=0' if rotation else ""
     return f'q = lowdim.ScalarQuantizer("{kind}"{rot}).fit({var}); codes = q.encode({var})'
 
@@ -59,36 +69,38 @@ def _sq_text(kind, rotation, var="X"):
 class Float32(Setting):
     family, name, snippet = "float32", "float32 (exact)", "codes = X.astype(np.float32)"
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         self.bytes_per_vector = 4.0 * B.shape[1]
         return np.ascontiguousarray(B, np.float32)
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         return lowdim.knn(Q, k, Y=codes, metric=metric)[1]
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         return Q, codes[rows]
 
 
 class Scalar(Setting):
-    def __init__(self, kind, rotation=None):
+    def __init__(self, kind: str, rotation: str | None = None) -> None:
         self.kind, self.rotation = kind, rotation
         self.family = "scalar+hadamard" if rotation else "scalar"
         self.name = kind + ("+hadamard" if rotation else "")
         self.snippet = _sq_text(kind, rotation)
 
-    def fit(self, T):
+    def fit(self, T: Rows) -> Setting:
         self.q = _sq(self.kind, self.rotation).fit(T)
         self.bytes_per_vector = float(self.q.code_size)
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         return self.q.encode(B)
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         return self.q.search(Q, codes, k, metric=metric)[1]
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         return Q, self.q.decode(codes[rows])
 
 
@@ -97,7 +109,7 @@ class Binary(Setting):
     with an int8 or a float32 copy, whose bytes count too."""
     family = "binary"
 
-    def __init__(self, rescore=None, oversample=4):
+    def __init__(self, rescore: str | None = None, oversample: int = 4) -> None:
         self.rescore, self.oversample = rescore, oversample
         self.k_independent = rescore is None     # rescoring reranks oversample·k candidates
         self.name = "binary" + (f"+{rescore} rescore" if rescore else "")
@@ -111,29 +123,33 @@ class Binary(Setting):
         else:
             self.snippet = base + "; b.search(Q, bits, 10)"
 
-    def fit(self, T):
+    def fit(self, T: Rows) -> Setting:
         self.b = _sq("binary").fit(T)
         self.q8 = _sq("int8").fit(T) if self.rescore == "int8" else None
         d = T.shape[1]
-        extra = {"int8": self.q8.code_size if self.q8 else 0, "float32": 4 * d}.get(
-            self.rescore, 0)
+        sizes: dict[str | None, int] = {"int8": self.q8.code_size if self.q8 else 0,
+                                        "float32": 4 * d}
+        extra = sizes.get(self.rescore, 0)
         self.bytes_per_vector = float(self.b.code_size + extra)
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         bits = self.b.encode(B)
         if self.rescore == "int8":
+            assert self.q8 is not None       # fit made it for int8 rescoring
             return bits, (self.q8, self.q8.encode(B))
+
         if self.rescore == "float32":
             return bits, np.ascontiguousarray(B, np.float32)
         return bits, None
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         bits, fine = codes
         return self.b.search(Q, bits, k, metric=metric, rescore=fine,
                              oversample=self.oversample)[1]
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         bits, fine = codes
         if fine is None:
             return None, None        # Hamming distance: see hamming_pairs
@@ -155,7 +171,8 @@ class PQ(Setting):
     codes (stored two to a byte: M/2 bytes), optionally after an OPQ rotation, trained on
     the first PQ_TRAIN (OPQ: OPQ_TRAIN) rows of the (already random) training part."""
 
-    def __init__(self, m, nbits, n_iter, seed, rotation=None):
+    def __init__(self, m: int, nbits: int, n_iter: int, seed: int,
+                 rotation: str | None = None) -> None:
         self.m, self.nbits, self.n_iter, self.seed = m, nbits, n_iter, seed
         self.rotation = rotation
         self.family = "opq" if rotation else "pq"
@@ -166,22 +183,24 @@ class PQ(Setting):
         self.snippet = (f"pq = lowdim.ProductQuantizer({m}, nbits={nbits}{opq}).fit(X); "
                         "codes = pq.encode(X)")
 
-    def fit(self, T):
-        extra = {"rotation": "opq", "opq_iter": OPQ_ITER} if self.rotation else {}
+    def fit(self, T: Rows) -> Setting:
+        extra: dict[str, Any] = ({"rotation": "opq", "opq_iter": OPQ_ITER} if self.rotation
+                                 else {})
         self.pq = lowdim.ProductQuantizer(self.m, nbits=self.nbits, n_iter=self.n_iter,
                                           random_state=self.seed, **extra)
         self.pq.fit(T[:OPQ_TRAIN if self.rotation else PQ_TRAIN])
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         return self.pq.encode(B)
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         if metric == "inner_product":   # PQ's ADC is euclidean: rank the decoded vectors
             return lowdim.knn(Q, k, Y=self.pq.decode(codes), metric=metric)[1]
         return self.pq.search(Q, codes, k)[1]    # cosine: rows are unit-norm here
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         return Q, self.pq.decode(codes[rows])
 
 
@@ -193,29 +212,31 @@ class RaBitQ(Setting):
     family = "rabitq"
     k_independent = True
 
-    def __init__(self, bits, seed):
+    def __init__(self, bits: int, seed: int) -> None:
         self.bits, self.seed = bits, seed
         self.name = f"RaBitQ {bits}-bit"
         self.snippet = (f"r = lowdim.RaBitQ(bits={bits}, random_state={seed}).fit(X); "
                         "codes = r.encode(X); r.search(Q, codes, 10)")
 
-    def fit(self, T):
+    def fit(self, T: Rows) -> Setting:
         self.q = lowdim.RaBitQ(bits=self.bits, random_state=self.seed).fit(T)
         self.bytes_per_vector = float(self.q.code_size)
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         return self.q.encode(B)
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         if metric == "inner_product":
             return lowdim.knn(Q, k, Y=self.q.decode(codes), metric=metric)[1]
         return self.q.search(Q, codes, k)[1]
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         return Q, self.q.decode(codes[rows])
 
-    def pair_scores(self, Q, codes, qi, bi, metric):
+    def pair_scores(self, Q: Rows, codes: Any, qi: npt.NDArray[np.intp],
+                    bi: npt.NDArray[np.intp], metric: str) -> npt.NDArray[np.float64] | None:
         """The codec's own estimate of ‖q − x‖² on the pairs (its decode is a projection,
         not what it ranks by); None for inner product, which ranks the decoded vectors."""
         if metric == "inner_product":
@@ -230,7 +251,8 @@ class RaBitQ(Setting):
 class Reduced(Setting):
     """A reduction to k dims (pca, truncate, srht, sparse_rp) then float32/fp16/int8."""
 
-    def __init__(self, method, k, storage, seed, centre, basis=None):
+    def __init__(self, method: str, k: int, storage: str, seed: int, centre: bool,
+                 basis: PCABasis | None = None) -> None:
         self.method, self.k, self.storage, self.seed, self.centre = (method, k, storage,
                                                                       seed, centre)
         self.basis = basis
@@ -242,7 +264,7 @@ class Reduced(Setting):
                  else _sq_text(storage, None, "Z"))
         self.snippet = f"{self._reduce_text()}; {store}"
 
-    def _reduce_text(self):
+    def _reduce_text(self) -> str:
         k = self.k
         if self.method == "pca":
             if self.centre:
@@ -255,7 +277,7 @@ class Reduced(Setting):
             return f"Z = lowdim.srht(X, {k}, seed={self.seed})"
         return f"Z = lowdim.sparse_random_projection(X, {k}, seed={self.seed})"
 
-    def reduce(self, A):
+    def reduce(self, A: Rows) -> Rows:
         k = self.k
         if self.method == "pca":
             return np.ascontiguousarray(((A - self.mu) @ self.V.T).astype(np.float32))
@@ -265,8 +287,9 @@ class Reduced(Setting):
             return lowdim.srht(A, k, seed=self.seed).astype(np.float32)
         return lowdim.sparse_random_projection(A, k, seed=self.seed).astype(np.float32)
 
-    def fit(self, T):
+    def fit(self, T: Rows) -> Setting:
         if self.method == "pca":
+            assert self.basis is not None    # grid always hands PCA settings a basis
             mu, V = self.basis.get(T)
             self.mu = mu.astype(np.float32)
             if V.shape[0] < self.k:
@@ -277,17 +300,18 @@ class Reduced(Setting):
         self.bytes_per_vector = float(4 * self.k if self.q is None else self.q.code_size)
         return self
 
-    def encode(self, B):
+    def encode(self, B: Rows) -> Any:
         Z = self.reduce(B)
         return Z if self.q is None else self.q.encode(Z)
 
-    def search(self, Q, codes, k, metric):
+    def search(self, Q: Rows, codes: Any, k: int, metric: str) -> Ids:
         Zq = self.reduce(Q)
         if self.q is None:
             return lowdim.knn(Zq, k, Y=codes, metric=metric)[1]
         return self.q.search(Zq, codes, k, metric=metric)[1]
 
-    def approx(self, Q, codes, rows, metric):
+    def approx(self, Q: Rows, codes: Any, rows: npt.NDArray[Any],
+               metric: str) -> tuple[npt.NDArray[Any] | None, npt.NDArray[Any] | None]:
         Zq = self.reduce(Q)
         return Zq, (codes[rows] if self.q is None else self.q.decode(codes[rows]))
 
@@ -302,10 +326,11 @@ class PCABasis:
     uncentred for cosine and inner product, whose scores a mean shift would change (the
     first direction then holds the shared mean)."""
 
-    def __init__(self, centre):
-        self.centre, self._cache = centre, None
+    def __init__(self, centre: bool) -> None:
+        self.centre = centre
+        self._cache: tuple[Rows, npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None
 
-    def get(self, T):
+    def get(self, T: Rows) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         if self._cache is None or self._cache[0] is not T:
             S = T[:PCA_TRAIN]
             mu = S.mean(axis=0, dtype=np.float64) if self.centre else np.zeros(T.shape[1])
@@ -320,12 +345,12 @@ class PCABasis:
         return self._cache[1], self._cache[2]
 
 
-def reduced_dims(d: int) -> list:
+def reduced_dims(d: int) -> list[int]:
     """k at d/16, d/8, d/4, d/2 (at least 2, below d)."""
     return sorted({max(2, d // f) for f in (16, 8, 4, 2)} - {d}) or [max(1, d // 2)]
 
 
-def pq_ms(d: int, quick: bool) -> list:
+def pq_ms(d: int, quick: bool) -> list[int]:
     """M dividing d with sub-vectors of at most 48 dims (coarser PQ is far off the frontier
     at 8 bits per sub-vector); every other and the largest, --quick the largest only."""
     ms = [m for m in (4, 8, 16, 32, 48, 64, 96, 128)
@@ -335,7 +360,7 @@ def pq_ms(d: int, quick: bool) -> list:
     return [ms[-1]] if quick else sorted(set(ms[::2]) | {ms[-1]})
 
 
-def pq4_ms(d: int, quick: bool) -> list:
+def pq4_ms(d: int, quick: bool) -> list[int]:
     """4-bit PQ: the three finest M dividing d with sub-vectors of 2…24 dims (16 centroids
     describe a coarser sub-vector badly); --quick the finest only."""
     ms = [m for m in (8, 16, 32, 48, 64, 96, 128, 192, 256, 384)
@@ -343,18 +368,19 @@ def pq4_ms(d: int, quick: bool) -> list:
     return ms[-1:] if quick else ms
 
 
-def opq_ms(d: int, quick: bool) -> list:
+def opq_ms(d: int, quick: bool) -> list[int]:
     """OPQ helps most where PQ is coarse: the smallest 8-bit M; none in --quick (its
     training alone takes longer than the rest of a quick run)."""
     return [] if quick else pq_ms(d, False)[:1]
 
 
-def grid(d, n_train, *, quick, seed, metric, wanted=None) -> list:
+def grid(d: int, n_train: int, *, quick: bool, seed: int, metric: str,
+         wanted: Collection[str] | None = None) -> list[Setting]:
     """The settings to measure. Pruned: no Hadamard for float16/bfloat16 (their error is
     relative to each value, which a rotation cannot shrink) and, in --quick, no FP8+hadamard,
     no float32-rescored binary, fewer PQ M, no OPQ, 1-bit RaBitQ only, and reductions at d/8 and
     d/4 only."""
-    out = [Float32()]
+    out: list[Setting] = [Float32()]
     for kind in SCALAR_KINDS:
         out.append(Scalar(kind))
         if kind not in ("fp16", "bf16") and not (quick and kind.startswith("fp8")):
@@ -386,7 +412,8 @@ CODEC_NAMES = ("float32", *SCALAR_KINDS, "binary", "hadamard", "rabitq", "pq", "
                "truncate", "matryoshka", "srht", "sparse_rp")
 
 
-def _selected(s: Setting, wanted) -> bool:
+def _selected(s: Setting, wanted: Collection[str]) -> bool:
+
     names = {s.family}
     if isinstance(s, Scalar):
         names |= {s.kind} | ({"hadamard"} if s.rotation else set())

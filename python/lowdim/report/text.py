@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from .io import ReportInputError, sample_rows
 
@@ -29,7 +31,7 @@ def _number(cell: str) -> bool:
     return True
 
 
-def _lines(path: Path):
+def _lines(path: Path) -> Iterator[str]:
     """Data-carrying lines (no blank or comment lines); utf-8-sig: spreadsheets write a BOM."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
         for line in fh:
@@ -38,17 +40,18 @@ def _lines(path: Path):
                 yield body
 
 
-def _cells(line: str, delimiter) -> list:
+def _cells(line: str, delimiter: str | None) -> list[str]:
     return [c.strip().strip('"') for c in (line.split(delimiter) if delimiter else line.split())]
 
 
-def _increasing_ints(col: np.ndarray) -> bool:
+def _increasing_ints(col: npt.NDArray[np.float64]) -> bool:
     return bool(len(col) >= 2 and np.all(col == np.round(col)) and np.all(np.diff(col) > 0))
 
 
-def read_text(path: Path, delimiter, n_sample, seed, notes: list) -> np.ndarray:
+def read_text(path: Path, delimiter: str | None, n_sample: int | None, seed: int,
+              notes: list[str]) -> npt.NDArray[np.float64]:
     try:
-        head = []
+        head: list[list[str]] = []
         for line in _lines(path):
             head.append(_cells(line, delimiter))
             if len(head) == 2:
@@ -85,13 +88,15 @@ def read_text(path: Path, delimiter, n_sample, seed, notes: list) -> np.ndarray:
     return data
 
 
-def _parse(path, delimiter, header, skip, n_cols, n_sample, seed) -> np.ndarray:
+def _parse(path: Path, delimiter: str | None, header: bool, skip: int, n_cols: int,
+           n_sample: int | None, seed: int) -> npt.NDArray[np.float64]:
     """Only the wanted lines go through np.loadtxt: all of them, or the sampled ones."""
     rows = None
     if n_sample is not None:
         rows = sample_rows(sum(1 for _ in _lines(path)) - header, n_sample, seed)
 
-    def wanted():
+    def wanted() -> Iterator[str]:
+
         it = _lines(path)
         if header:
             next(it)
