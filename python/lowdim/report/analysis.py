@@ -20,7 +20,7 @@ from lowdim.intrinsic import twonn_from_ratios
 
 from .compression import TARGETS, compression, row_norms
 from .io import sample_rows
-from .progress import Progress   # noqa: F401 (cli, stream and tests import it from here)
+from .progress import Progress as Progress   # re-exported: cli, stream and tests import it here
 
 # Subsample sizes: (default, --quick).
 SIZES = {

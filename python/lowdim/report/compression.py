@@ -9,13 +9,22 @@ accurate, one of the two strictly. Row schema: docs/report.md (SCHEMA_VERSION).
 from __future__ import annotations
 
 import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 import lowdim
 
 from .io import sample_rows
-from .settings import Binary, grid
+from .settings import Binary, Setting, grid
+
+if TYPE_CHECKING:
+    from .progress import Progress
+
+Row = dict[str, Any]      # one row of the table (docs/report.md); values may be None
+F32 = npt.NDArray[np.float32]
 
 SCHEMA_VERSION = 2
 TARGETS = (0.99, 0.95, 0.90)
@@ -23,7 +32,7 @@ RECALL100_MIN_BASE = 5000        # recall@100 only when 100 is at most 2% of the
 N_PAIRS = 2000
 
 
-def pick_metric(X: np.ndarray, metric=None) -> tuple[str, str]:
+def pick_metric(X: npt.NDArray[Any], metric: str | None = None) -> tuple[str, str]:
     """(metric, why): cosine when every row has norm 1 ± 1e-3, euclidean otherwise."""
     if metric is not None:
         return metric, "chosen with --metric"
@@ -36,7 +45,7 @@ def pick_metric(X: np.ndarray, metric=None) -> tuple[str, str]:
 _NORM_ROWS = 8192
 
 
-def row_norms(X: np.ndarray) -> np.ndarray:
+def row_norms(X: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     """Euclidean row norms in float64, in blocks of rows (bounded temporaries).
 
     Squares of float32 values cannot overflow or underflow in float64, so float32 rows go
@@ -57,14 +66,14 @@ def row_norms(X: np.ndarray) -> np.ndarray:
     return out
 
 
-def rankdata(a: np.ndarray) -> np.ndarray:
+def rankdata(a: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
     """Ranks 1..n with ties averaged (scipy.stats.rankdata's 'average')."""
     _, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
     ends = np.cumsum(counts)
     return ((ends - (counts - 1) / 2.0)[inv]).astype(np.float64)
 
 
-def spearman(a, b) -> float:
+def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     ra, rb = rankdata(np.asarray(a)), rankdata(np.asarray(b))
     ra, rb = ra - ra.mean(), rb - rb.mean()
     den = np.sqrt((ra * ra).sum() * (rb * rb).sum())
@@ -73,7 +82,8 @@ def spearman(a, b) -> float:
     return float((ra * rb).sum() / den)
 
 
-def pair_distances(Q, B, metric) -> np.ndarray:
+def pair_distances(Q: npt.NDArray[Any], B: npt.NDArray[Any],
+                   metric: str) -> npt.NDArray[np.float64]:
     Q, B = Q.astype(np.float64), B.astype(np.float64)
     if metric == "inner_product":
         return -np.einsum("ij,ij->i", Q, B)
@@ -83,12 +93,13 @@ def pair_distances(Q, B, metric) -> np.ndarray:
     return np.linalg.norm(Q - B, axis=1)
 
 
-def recall(pred: np.ndarray, truth: np.ndarray) -> float:
+def recall(pred: npt.NDArray[Any], truth: npt.NDArray[Any]) -> float:
     hits = sum(len(np.intersect1d(p, t)) for p, t in zip(pred, truth))
     return hits / truth.size
 
 
-def split(X, n_queries, n_base, n_train, seed):
+def split(X: npt.NDArray[Any], n_queries: int, n_base: int, n_train: int,
+          seed: int) -> tuple[F32, ...]:
     """Held-out queries Q, base B (disjoint from Q) and the training part T ⊂ B."""
     n = len(X)
     rows = sample_rows(n, n_queries, seed + 3)
@@ -102,25 +113,29 @@ def split(X, n_queries, n_base, n_train, seed):
     return tuple(np.ascontiguousarray(X[i], np.float32) for i in (q_idx, b_idx, t_idx))
 
 
-def measure(setting, T, B, Q, truth10, truth100, pairs, exact_pairs, metric) -> dict:
+def measure(setting: Setting, T: F32, B: F32, Q: F32, truth10: npt.NDArray[Any],
+            truth100: npt.NDArray[Any] | None,
+            pairs: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+            exact_pairs: npt.NDArray[np.float64], metric: str) -> Row:
     """One row: bytes, recall, Spearman, timings (raises on a codec that fails)."""
     setting.fit(T)
     t0 = time.perf_counter()
     codes = setting.encode(B)
     t_enc = time.perf_counter() - t0
     once = truth100 is not None and setting.k_independent   # top 10 of the k = 100 search
-    k = truth100.shape[1] if once else truth10.shape[1]
+    k = truth100.shape[1] if once and truth100 is not None else truth10.shape[1]
     t0 = time.perf_counter()
     pred = setting.search(Q, codes, k, metric)
     t_search = time.perf_counter() - t0
-    row = {"recall_at_10": recall(pred[:, :truth10.shape[1]], truth10),
-           "recall_at_100": (None if truth100 is None else recall(
-               pred if once else setting.search(Q, codes, truth100.shape[1], metric),
-               truth100)),
-           "encode_vectors_per_s": len(B) / max(t_enc, 1e-9),
-           "search_ms_per_query": 1e3 * t_search / len(Q), "search_k": int(k)}
+    row: Row = {"recall_at_10": recall(pred[:, :truth10.shape[1]], truth10),
+                "recall_at_100": (None if truth100 is None else recall(
+                    pred if once else setting.search(Q, codes, truth100.shape[1], metric),
+                    truth100)),
+                "encode_vectors_per_s": len(B) / max(t_enc, 1e-9),
+                "search_ms_per_query": 1e3 * t_search / len(Q), "search_k": int(k)}
     qi, bi = pairs
     scores = getattr(setting, "pair_scores", lambda *a: None)(Q, codes, qi, bi, metric)
+    approx: npt.NDArray[Any]
     if scores is not None:
         approx = scores
     elif isinstance(setting, Binary) and setting.rescore is None:
@@ -128,12 +143,14 @@ def measure(setting, T, B, Q, truth10, truth100, pairs, exact_pairs, metric) -> 
         approx = np.unpackbits(bits_q ^ bits_b, axis=1).sum(axis=1)
     else:
         Qs, Bs = setting.approx(Q, codes, bi, metric)
+        assert Qs is not None and Bs is not None    # only plain binary has none: above
         approx = pair_distances(Qs[qi], Bs, metric)
+
     row["spearman"] = spearman(approx, exact_pairs)
     return row
 
 
-def pareto(rows: list) -> None:
+def pareto(rows: list[Row]) -> None:
     """Mark row["pareto"]: no other measured row is at most as large and at least as
     accurate, one of the two strictly."""
     measured = [r for r in rows if r.get("recall_at_10") is not None]
@@ -144,7 +161,7 @@ def pareto(rows: list) -> None:
                                    s["recall_at_10"] > r["recall_at_10"]) for s in measured)
 
 
-def recommend(rows: list, target: float) -> dict:
+def recommend(rows: Sequence[Row], target: float) -> dict[str, Any]:
     """The smallest frontier setting with recall@10 >= target; else the most accurate."""
     front = [r for r in rows if r.get("pareto")]
     if not front:
@@ -167,10 +184,10 @@ def recommend(rows: list, target: float) -> dict:
                      f"{r['bytes_per_vector']:g} bytes/vector)")}
 
 
-def notes(rows: list) -> list:
+def notes(rows: Sequence[Row]) -> list[str]:
     """Findings a reader should not miss: what the Hadamard rotation does to int8/int4."""
     by = {r["setting"]: r for r in rows if r.get("recall_at_10") is not None}
-    out = []
+    out: list[str] = []
     for kind in ("int4", "int8"):
         a, b = by.get(kind), by.get(kind + "+hadamard")
         if a and b and abs(b["recall_at_10"] - a["recall_at_10"]) >= 0.01:
@@ -181,8 +198,10 @@ def notes(rows: list) -> list:
     return out
 
 
-def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
-                targets=TARGETS) -> dict:
+def compression(X: npt.NDArray[Any], *, quick: bool, seed: int, progress: Progress,
+                sizes: Mapping[str, Sequence[int]], metric: str | None = None,
+                codecs: Collection[str] | None = None,
+                targets: Sequence[float] = TARGETS) -> dict[str, Any]:
     q = int(quick)
     n, d = X.shape
     metric, why = pick_metric(X, metric)
@@ -197,6 +216,7 @@ def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
                    for A in (Q, B, T))
     kk = min(10, len(B))
     k100 = 100 if (not quick and len(B) >= RECALL100_MIN_BASE) else None
+    out: dict[str, Any]
     out = {"schema_version": SCHEMA_VERSION, "metric": metric, "metric_reason": why,
            "n_queries": int(len(Q)), "n_base": int(len(B)), "n_train": int(len(T)), "k": kk,
            "recall_at_100_measured": k100 is not None, "rows": [], "notes": [],
@@ -217,7 +237,8 @@ def compression(X, *, quick, seed, progress, sizes, metric=None, codecs=None,
     with progress.step(f"{len(settings)} compression settings") as bar:
         for i, s in enumerate(settings):
             bar.advance(i, len(settings))
-            row = {"setting": s.name, "family": s.family, "snippet": s.snippet}
+            row: Row = {"setting": s.name, "family": s.family, "snippet": s.snippet}
+
             try:
                 row.update(measure(s, T, B, Q, truth10, truth100, pairs, exact_pairs, metric))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:

@@ -10,9 +10,12 @@ safetensors are memory-mapped, parquet is read one row group at a time into the 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .io import ReportInputError, _check_2d, _check_fits, _take, sample_rows
 
@@ -21,7 +24,7 @@ BLOCK_BYTES = 32 << 20       # HDF5 chunked/compressed datasets are read in bloc
 MAX_LISTED = 12              # names shown in a one-line error
 
 
-def _need(module: str, package: str, what: str, path: Path):
+def _need(module: str, package: str, what: str, path: Path) -> Any:
     """Import an optional package, or the one-line error naming the extra to install."""
     import importlib
     try:
@@ -31,19 +34,19 @@ def _need(module: str, package: str, what: str, path: Path):
                                f"(or pip install {package})") from None
 
 
-def _listing(names: list) -> str:
+def _listing(names: list[str]) -> str:
     shown = ", ".join(repr(n) for n in names[:MAX_LISTED])
     return shown + (f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else "")
 
 
-def pick(path: Path, what: str, names: list, candidates: list, key: str | None,
+def pick(path: Path, what: str, names: list[str], candidates: list[str], key: str | None,
          default: str | None = None) -> str:
     """The --key if the file has it, else `default`, else the only 2-D candidate."""
     if key is not None:
         if key in names:
             return key
         raise ReportInputError(f"{path.name}: no {what} {key!r}; it has {_listing(names)}")
-    if default in candidates:
+    if default is not None and default in candidates:
         return default
     if len(candidates) == 1:
         return candidates[0]
@@ -54,7 +57,7 @@ def pick(path: Path, what: str, names: list, candidates: list, key: str | None,
                            f"with --key: {_listing(candidates)}")
 
 
-def _also(path: Path, what: str, chosen: str, candidates: list, notes: list) -> None:
+def _also(path: Path, what: str, chosen: str, candidates: list[str], notes: list[str]) -> None:
     others = [c for c in candidates if c != chosen]
     if others:
         notes.append(f"{path.name}: read {what} {chosen!r}; --key selects another of "
@@ -63,12 +66,13 @@ def _also(path: Path, what: str, chosen: str, candidates: list, notes: list) -> 
 
 # ---- parquet ----------------------------------------------------------------------------
 
-def _list_of_numbers(pa, t) -> bool:
+def _list_of_numbers(pa: Any, t: Any) -> bool:
     lists = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
     return lists and (pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))
 
 
-def _list_rows(pa, arr, path: Path, name: str, notes: list) -> np.ndarray:
+def _list_rows(pa: Any, arr: Any, path: Path, name: str,
+               notes: list[str]) -> npt.NDArray[Any]:
     """(n, d) rows of a list column; null rows become NaN rows (the report excludes them)."""
     valid = arr.is_valid().to_numpy(zero_copy_only=False)
     full = arr if valid.all() else arr.filter(pa.array(valid))
@@ -88,7 +92,8 @@ def _list_rows(pa, arr, path: Path, name: str, notes: list) -> np.ndarray:
     return out
 
 
-def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
+def read_parquet(path: Path, key: str | None, n_sample: int | None, seed: int,
+                 notes: list[str]) -> npt.NDArray[Any]:
     """An embedding column (list or fixed-size list of numbers), else the float columns."""
     pa = _need("pyarrow", "pyarrow", "parquet", path)
     pq = _need("pyarrow.parquet", "pyarrow", "parquet", path)
@@ -154,8 +159,8 @@ def read_parquet(path: Path, key: str | None, n_sample, seed, notes: list) -> np
 
 # ---- HDF5 -------------------------------------------------------------------------------
 
-def _hdf5_pick(h5py, fh, path: Path, key, notes: list) -> str:
-    names = []
+def _hdf5_pick(h5py: Any, fh: Any, path: Path, key: str | None, notes: list[str]) -> str:
+    names: list[str] = []
     fh.visititems(lambda n, obj: names.append(n) if isinstance(obj, h5py.Dataset) else None)
     cands = [n for n in names if fh[n].ndim == 2 and fh[n].dtype.kind in "fiu"]
     name = pick(path, "dataset", names, cands, key, default="train")
@@ -163,7 +168,8 @@ def _hdf5_pick(h5py, fh, path: Path, key, notes: list) -> str:
     return name
 
 
-def read_hdf5(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
+def read_hdf5(path: Path, key: str | None, n_sample: int | None, seed: int,
+              notes: list[str]) -> npt.NDArray[Any]:
     """A 2-D dataset (ann-benchmarks: `train` unless --key test); memory-mapped when it is
     stored contiguous and uncompressed, else read in blocks keeping the sampled rows."""
     h5py = _need("h5py", "h5py", "HDF5", path)
@@ -200,7 +206,7 @@ def read_hdf5(path: Path, key: str | None, n_sample, seed, notes: list) -> np.nd
 
 # ---- safetensors ------------------------------------------------------------------------
 
-def _e4m3_table() -> np.ndarray:
+def _e4m3_table() -> npt.NDArray[np.float32]:
     """float32 value of each FP8 E4M3 (the "fn" variant: no inf, 0x7f/0xff NaN) byte."""
     b = np.arange(256)
     sign = np.where(b >> 7, -1.0, 1.0)
@@ -214,13 +220,13 @@ SAFETENSORS_DTYPES = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
     "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
     "BF16": "<u2", "F8_E5M2": "u1", "F8_E4M3": "u1"}
-_WIDEN = {
+_WIDEN: dict[str, Callable[[npt.NDArray[Any]], npt.NDArray[Any]]] = {
     "BF16": lambda a: (a.astype(np.uint32) << 16).view(np.float32),     # the top half of f32
     "F8_E5M2": lambda a: (a.astype(np.uint16) << 8).view(np.float16),   # the top byte of f16
     "F8_E4M3": lambda a: _e4m3_table()[a]}
 
 
-def _safetensors_header(path: Path) -> tuple[int, dict, int]:
+def _safetensors_header(path: Path) -> tuple[int, dict[str, Any], int]:
     """(header length, header without __metadata__, file size)."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -240,7 +246,8 @@ def _safetensors_header(path: Path) -> tuple[int, dict, int]:
     return hlen, header, size
 
 
-def _safetensors_pick(path: Path, header: dict, key, notes: list) -> str:
+def _safetensors_pick(path: Path, header: dict[str, Any], key: str | None,
+                      notes: list[str]) -> str:
     names = list(header)
     cands = [n for n, t in header.items() if isinstance(t, dict) and len(t.get("shape", ())) == 2
              and t.get("dtype") in SAFETENSORS_DTYPES]
@@ -249,7 +256,8 @@ def _safetensors_pick(path: Path, header: dict, key, notes: list) -> str:
     return name
 
 
-def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -> np.ndarray:
+def read_safetensors(path: Path, key: str | None, n_sample: int | None, seed: int,
+                     notes: list[str]) -> npt.NDArray[Any]:
     """One 2-D tensor of a .safetensors file, memory-mapped; BF16/FP8 widened after sampling."""
     hlen, header, size = _safetensors_header(path)
     name = _safetensors_pick(path, header, key, notes)
@@ -275,7 +283,9 @@ def read_safetensors(path: Path, key: str | None, n_sample, seed, notes: list) -
     return _WIDEN[code](block) if code in _WIDEN else block
 
 
-READERS = {".parquet": read_parquet, ".pq": read_parquet, ".h5": read_hdf5,
+Reader = Callable[[Path, str | None, int | None, int, list[str]], npt.NDArray[Any]]
+READERS: dict[str, Reader] = {".parquet"
+: read_parquet, ".pq": read_parquet, ".h5": read_hdf5,
            ".hdf5": read_hdf5, ".safetensors": read_safetensors}
 
 

@@ -14,16 +14,30 @@ from __future__ import annotations
 
 import glob
 import math
+
 import os
 import stat
 import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _validate
 from .io import ReportInputError, _check_2d, _file_kind, sample_rows
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .progress import Progress
+
+
+# (bin keys, counts, min, max) of a norm histogram, see _norm_bins
+Bins = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[Any],
+             npt.NDArray[Any]]
 
 DEFAULT_SAMPLE = 100_000      # rows the rest of the report reads (its largest subsample: 50k)
 CHUNK_BYTES = 32 << 20        # default chunk: 32 MiB of raw rows
@@ -38,13 +52,13 @@ class Shard:
     path: str
     n: int
     d: int
-    dtype: np.dtype
+    dtype: np.dtype[Any]
     offset: int
 
 
-def expand(files: list) -> list:
+def expand(files: Sequence[str]) -> list[str]:
     """Paths in order, each glob pattern replaced by its matches in sorted order."""
-    out = []
+    out: list[str] = []
     for name in files:
         if glob.has_magic(name) and not os.path.exists(name):
             found = sorted(glob.glob(name))
@@ -68,7 +82,7 @@ def _npy_nbytes(path: str) -> float | None:
     return float(arr.size) * (arr.dtype.itemsize + 8) if arr.ndim == 2 else None
 
 
-def wanted(files: list, scheduler: str | None) -> bool:
+def wanted(files: Sequence[str], scheduler: str | None) -> bool:
     """Stream for several files, a glob, a --scheduler, or one .npy too big to load."""
     if scheduler is not None or len(expand(files)) > 1 or any(
             glob.has_magic(f) and not os.path.exists(f) for f in files):
@@ -79,9 +93,10 @@ def wanted(files: list, scheduler: str | None) -> bool:
     return need is not None and need > _validate.available_memory()
 
 
-def open_shards(paths: list) -> list:
+def open_shards(paths: Sequence[str]) -> list[Shard]:
     """Headers of every shard, checked: 2-D numeric .npy, the first file's d and dtype."""
-    shards, offset = [], 0
+    shards: list[Shard] = []
+    offset = 0
     for name in paths:
         path = Path(name)
         try:
@@ -111,7 +126,7 @@ def open_shards(paths: list) -> list:
     return shards
 
 
-def row_hashes(rows: np.ndarray) -> np.ndarray:
+def row_hashes(rows: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     """A 64-bit hash of each row's bytes: a wrapping polynomial over its widest words, then
     the splitmix64 finaliser (equal rows hash equal; the caller confirms the rest)."""
     raw = np.ascontiguousarray(rows).view(np.uint8).reshape(len(rows), -1)
@@ -124,7 +139,7 @@ def row_hashes(rows: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def _norm_bins(norms: np.ndarray):
+def _norm_bins(norms: npt.NDArray[Any]) -> Bins:
     """(bin keys, counts, min, max) of the norms per histogram bin."""
     norms = np.sort(norms)
     keys = norms.view(np.uint64) >> np.uint64(_BIN_SHIFT)
@@ -135,7 +150,7 @@ def _norm_bins(norms: np.ndarray):
     return keys[starts], counts, norms[starts], norms[np.r_[starts[1:], len(keys)] - 1]
 
 
-def _merge_bins(a, b):
+def _merge_bins(a: Bins, b: Bins) -> Bins:
     keys, counts, lo, hi = (np.concatenate([x, y]) for x, y in zip(a, b))
     uniq, inv = np.unique(keys, return_inverse=True)
     out_lo = np.full(len(uniq), np.inf)
@@ -145,7 +160,8 @@ def _merge_bins(a, b):
     return uniq, np.bincount(inv, counts, len(uniq)).astype(np.int64), out_lo, out_hi
 
 
-def block_summary(path: str, start: int, stop: int, offset: int, take: np.ndarray) -> dict:
+def block_summary(path: str, start: int, stop: int, offset: int,
+                  take: npt.NDArray[np.int64]) -> dict[str, Any]:
     """Basics of rows start..stop of one .npy (global rows offset + start ..), plus the rows
     `take` (local indices) of the seeded sample; run in-process or as a Dask task."""
     from .compression import row_norms
@@ -165,12 +181,12 @@ class HashSpill:
     """(hash, global row) pairs in hash-partitioned temporary files; groups of rows sharing
     a hash come back one partition at a time (memory: one partition, ≈ n / parts pairs)."""
 
-    def __init__(self, n_rows: int, chunk_rows: int, directory: str):
+    def __init__(self, n_rows: int, chunk_rows: int, directory: str) -> None:
         self.parts = min(MAX_PARTS, 1 << max(0, math.ceil(math.log2(max(1, n_rows / chunk_rows)))))
         self.paths = [os.path.join(directory, f"hashes-{i}.u64") for i in range(self.parts)]
         self.files = [open(p, "wb") for p in self.paths]
 
-    def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+    def add(self, hashes: npt.NDArray[np.uint64], rows: npt.NDArray[np.uint64]) -> None:
         part = (hashes >> np.uint64(56)).astype(np.int64) * self.parts >> 8
         order = np.argsort(part, kind="stable")
         pairs = np.stack([hashes[order], rows[order]], axis=1)
@@ -178,7 +194,7 @@ class HashSpill:
         for i in np.flatnonzero(np.diff(bounds)):
             pairs[bounds[i]:bounds[i + 1]].tofile(self.files[i])
 
-    def groups(self):
+    def groups(self) -> Iterator[npt.NDArray[np.int64]]:
         """Sorted global rows of every set of >= 2 rows with one hash."""
         for fh in self.files:
             fh.close()
@@ -195,7 +211,7 @@ class HashSpill:
                 yield pairs[s:s + size, 1].astype(np.int64)
 
 
-def read_rows(shards: list, rows: np.ndarray) -> np.ndarray:
+def read_rows(shards: Sequence[Shard], rows: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
     """Global rows (any order) of the concatenated shards, as raw bytes per row."""
     starts = np.array([s.offset for s in shards])
     which = np.searchsorted(starts, rows, side="right") - 1
@@ -210,12 +226,16 @@ def read_rows(shards: list, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def count_duplicates(groups, fetch, batch_rows: int) -> int:
+def count_duplicates(groups: Iterable[npt.NDArray[np.int64]],
+                     fetch: Callable[[npt.NDArray[np.int64]], npt.NDArray[Any]],
+                     batch_rows: int) -> int:
     """Rows equal byte for byte to an earlier row, among the hash groups; the rows are
     fetched in batches of about batch_rows (a large group is split over batches)."""
-    dup, pending, batch, size = 0, {}, [], 0
+    pending: dict[int, list[Any]] = {}       # group id: [distinct row bytes, group size]
+    batch: list[tuple[int, npt.NDArray[np.int64], int]] = []
+    dup, size = 0, 0
 
-    def flush(last):
+    def flush(last: int | None) -> None:
         nonlocal dup
         rows = np.concatenate([r for _, r, _ in batch])
         data = fetch(rows)
@@ -244,13 +264,13 @@ def count_duplicates(groups, fetch, batch_rows: int) -> int:
     return dup
 
 
-def _quantile(bins, total: int, p: float) -> float:
+def _quantile(bins: Bins, total: int, p: float) -> float:
     """np.quantile's linear rule over the histogram; inside a bin, ranks are spread evenly
     between the bin's exact min and max."""
     keys, counts, lo, hi = bins
     ends = np.cumsum(counts)
 
-    def at(rank):
+    def at(rank: int) -> float:
         b = int(np.searchsorted(ends, rank, side="right"))
         first = ends[b] - counts[b]
         if counts[b] == 1:
@@ -267,8 +287,8 @@ def _quantile(bins, total: int, p: float) -> float:
 class _Runner:
     """Runs block tasks in this process, or on a Dask cluster as they complete."""
 
-    def __init__(self, scheduler):
-        self.client = None
+    def __init__(self, scheduler: str | None) -> None:
+        self.client: Any = None       # a distributed.Client when a scheduler is given
         if scheduler is None:
             return
         try:
@@ -282,7 +302,8 @@ class _Runner:
             raise ReportInputError(f"--scheduler {scheduler}: cannot connect "
                                    f"({type(exc).__name__}: {exc})") from None
 
-    def map(self, fn, jobs):
+    def map(self, fn: Callable[..., dict[str, Any]],
+            jobs: Iterable[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
         if self.client is None:
             for job in jobs:
                 yield fn(*job)
@@ -293,19 +314,19 @@ class _Runner:
             yield future.result()
             future.release()
 
-    def call(self, fn, *args):
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self.client is None:
             return fn(*args)
         return self.client.submit(fn, *args, pure=False).result()
 
-    def close(self):
+    def close(self) -> None:
         if self.client is not None:
             self.client.close()
 
 
-def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
+def stream_input(files: Sequence[str], *, n_sample: int | None = None, seed: int = 0,
                  chunk_rows: int | None = None, scheduler: str | None = None,
-                 progress=None) -> tuple[np.ndarray, dict]:
+                 progress: Progress | None = None) -> tuple[npt.NDArray[Any], dict[str, Any]]:
     """Stream the basics over every row of `files` and take the seeded row sample.
 
     Parameters
@@ -352,7 +373,7 @@ def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
                                what=f"the sample of {m} × {d}")
     except ValueError as exc:
         raise ReportInputError(f"{exc}; use --sample N to read fewer rows") from None
-    jobs = []
+    jobs: list[tuple[str, int, int, int, npt.NDArray[np.int64]]] = []
     for sh in shards:
         for s in range(0, sh.n, chunk_rows):
             e = min(sh.n, s + chunk_rows)
@@ -364,7 +385,7 @@ def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
     where = "in-process" if scheduler is None else f"Dask scheduler {scheduler}"
     out = np.empty((m, d), dtype)
     totals = {"n": 0, "nonfinite": 0, "zero": 0}
-    bins = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    bins: Bins = (np.zeros(0, np.uint64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     try:
         with tempfile.TemporaryDirectory(prefix="lowdim-report-") as tmp:
             spill = HashSpill(n, chunk_rows, tmp)
@@ -388,7 +409,7 @@ def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
     finally:
         runner.close()
     kept = int(bins[1].sum())
-    norm = {} if kept == 0 else {
+    norm: dict[str, float] = {} if kept == 0 else {
         "min": float(bins[2][0]), "p5": _quantile(bins, kept, 0.05),
         "median": _quantile(bins, kept, 0.5), "p95": _quantile(bins, kept, 0.95),
         "max": float(bins[3][-1])}
@@ -401,7 +422,8 @@ def stream_input(files: list, *, n_sample: int | None = None, seed: int = 0,
                                    "histogram with exact per-bin min/max; min/max exact"}
 
 
-def from_args(files: list, args, progress) -> dict | None:
+def from_args(files: Sequence[str], args: argparse.Namespace,
+              progress: Progress) -> dict[str, Any] | None:
     """The CLI's hook: None when the input is read whole, else stream_input's dict plus
     "sample" (the rows the report analyses) and "source" (the header line)."""
     if not wanted(files, args.scheduler):
@@ -419,7 +441,7 @@ def from_args(files: list, args, progress) -> dict | None:
     return info
 
 
-def merge(rep: dict, streamed: dict | None) -> None:
+def merge(rep: dict[str, Any], streamed: dict[str, Any] | None) -> None:
     """Put the streamed basics (every row) in the report; the sample's go to "stream"."""
     if streamed is not None:
         rep["stream"] = {**streamed, "sample_basics": rep["basics"]}
