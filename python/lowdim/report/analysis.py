@@ -12,8 +12,11 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeVar, cast
 
 import numpy as np
+import numpy.typing as npt
 
 import lowdim
 from lowdim.intrinsic import twonn_from_ratios
@@ -41,8 +44,11 @@ class Undefined(ValueError):
 # ValueError), overflow in numpy (RuntimeWarning turned into an error below).
 _UNDEFINED = (ValueError, ArithmeticError, RuntimeWarning)
 
+T = TypeVar("T")
+Section = dict[str, Any]     # a JSON-ready section of the report (docs/report.md)
 
-def _all_finite(value) -> bool:
+
+def _all_finite(value: object) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, dict):
@@ -54,7 +60,7 @@ def _all_finite(value) -> bool:
     return True
 
 
-def compute(fn):
+def compute(fn: Callable[[], T]) -> tuple[T | None, str | None]:
     """(fn(), None), or (None, reason) when the measure is undefined for this input.
 
     Numpy's overflow/invalid warnings count as undefined (they are how an inf or NaN is
@@ -71,7 +77,7 @@ def compute(fn):
     return value, None
 
 
-def record(section: dict, key: str, fn):
+def record(section: Section, key: str, fn: Callable[[], T]) -> T | None:
     """section[key] = fn(), or None with the reason in section["undefined"][key]."""
     value, reason = compute(fn)
     section[key] = value
@@ -80,12 +86,13 @@ def record(section: dict, key: str, fn):
     return value
 
 
-def _sub(X, n, seed, stream_offset=0):
+def _sub(X: npt.NDArray[Any], n: int, seed: int,
+         stream_offset: int = 0) -> npt.NDArray[Any]:
     rows = sample_rows(len(X), n, seed + stream_offset)
     return X if rows is None else X[rows]
 
 
-def duplicate_rows(X: np.ndarray) -> int:
+def duplicate_rows(X: npt.NDArray[Any]) -> int:
     """Rows equal (bit for bit) to an earlier row.
 
     A wrapping polynomial hash of (some of) each row's 32-bit words finds candidate groups
@@ -111,14 +118,14 @@ def duplicate_rows(X: np.ndarray) -> int:
     return int(len(candidates) - distinct)
 
 
-def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
+def basics(X_raw: npt.NDArray[Any]) -> tuple[Section, npt.NDArray[Any]]:
     """Counts and norms; rows with NaN/inf are reported and dropped."""
     finite = np.isfinite(X_raw).all(axis=1)
     dtype = np.float32 if X_raw.dtype.itemsize <= 4 else np.float64
     # all rows finite (the usual case): no boolean-mask copy of the whole file
     X = np.ascontiguousarray(X_raw if finite.all() else X_raw[finite], dtype=dtype)
     norms = row_norms(X)
-    out = {
+    out: Section = {
         "n": int(X_raw.shape[0]), "d": int(X_raw.shape[1]), "dtype": str(X_raw.dtype),
         "nonfinite_rows": int((~finite).sum()),
         "duplicate_rows": duplicate_rows(X),
@@ -130,18 +137,18 @@ def basics(X_raw: np.ndarray) -> tuple[dict, np.ndarray]:
     return out, X
 
 
-def effective_rank(X: np.ndarray) -> float:
+def effective_rank(X: npt.NDArray[Any]) -> float:
     """RankMe: exp(H(σ / Σσ)) of the singular values of the centred matrix."""
     return _rank_and_spectrum(X)[0]
 
 
 # the report's headline ID: the lowest mean relative error on the 24 benchmark manifolds at
 # n in the thousands (bench/RESULTS.md, "Calibrated intrinsic dimension")
-HEADLINE_ID = {"method": "twonn_mle", "calibrate": "ball+cube"}
+HEADLINE_ID: dict[str, Any] = {"method": "twonn_mle", "calibrate": "ball+cube"}
 SPECTRUM_TOP = 512     # principal components kept in the report's variance spectrum
 
 
-def _rank_and_spectrum(X: np.ndarray) -> tuple[float, dict]:
+def _rank_and_spectrum(X: npt.NDArray[Any]) -> tuple[float, Section]:
     """RankMe and the variance share of each principal component (σ² / Σσ², descending,
     the first SPECTRUM_TOP), from one eigendecomposition."""
     X = X.astype(np.float64)
@@ -158,10 +165,10 @@ def _rank_and_spectrum(X: np.ndarray) -> tuple[float, dict]:
         "variance_share": share[:SPECTRUM_TOP].tolist(), "components": int(len(share))}
 
 
-def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
+def shape(X: npt.NDArray[Any], quick: bool, seed: int, progress: Progress) -> Section:
     q = int(quick)
     S = _sub(X, SIZES["shape"][q], seed, 1)
-    out = {"n_used": int(len(S))}
+    out: Section = {"n_used": int(len(S))}
     k = min(20, len(S) - 1)
     with progress.step(f"kNN (k=20) on {len(S)} points"):
         nn, why_nn = compute(lambda: lowdim.knn(S, k))
@@ -177,7 +184,9 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
         else:
             U, d2 = pairs
             record(out, "twonn", lambda: twonn_from_ratios(d2[:, 1] / d2[:, 0])[0])
-            record(out, "id_calibrated", lambda: float(lowdim.intrinsic_dim(U, **HEADLINE_ID)))
+            # without return_details intrinsic_dim gives a float (its return type is a union)
+            record(out, "id_calibrated",
+                   lambda: float(cast(float, lowdim.intrinsic_dim(U, **HEADLINE_ID))))
         local, why = (None, f"kNN: {why_nn}") if nn is None else compute(
             lambda: _finite_lid(S, k, nn))
         if local is None:
@@ -197,7 +206,8 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
     M = _sub(X, SIZES["mst"][q], seed, 2)
     with progress.step(f"MST and PH0 dimension on {len(M)} points"):
         out["mst_n_used"] = int(len(M))
-        record(out, "mst_length", lambda: float(lowdim.mst_length(M)))
+        # without return_grad mst_length gives a float (its return type is a union)
+        record(out, "mst_length", lambda: float(cast(float, lowdim.mst_length(M))))
         if len(M) >= 50:
             fit = record(out, "ph0_fit", lambda: _ph(M, seed))
             out["ph0_dimension"] = None if fit is None else fit.pop("dimension")
@@ -210,19 +220,22 @@ def shape(X: np.ndarray, quick: bool, seed: int, progress: Progress) -> dict:
     return out
 
 
-def _distinct_first_two(S, nn):
+def _distinct_first_two(S: npt.NDArray[Any],
+                        nn: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None,
+                        ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float64]]:
     """(distinct rows of S, their two nearest distances in float64), as lowdim.twonn and
     intrinsic_dim see them: the k = 20 neighbours searched above, or, when duplicate rows
     (r1 = 0) must be merged first, one k = 2 search of the distinct rows."""
     if nn is not None and nn[0].shape[1] >= 2 and (nn[0][:, 0] > 0).all():
         return S, nn[0][:, :2].astype(np.float64)
-    U = lowdim.remove_duplicates(S)
+    U = cast(np.ndarray, lowdim.remove_duplicates(S))   # one array: no return_index/inverse
     if len(U) < 3:
         raise ValueError(f"TwoNN needs at least 3 distinct points, got {len(U)}")
     return U, lowdim.knn(U, 2)[0].astype(np.float64)
 
 
-def _finite_lid(S, k, nn):
+def _finite_lid(S: npt.NDArray[Any], k: int,
+                nn: tuple[npt.NDArray[Any], npt.NDArray[Any]]) -> npt.NDArray[np.float64]:
     """Local IDs of the points where it is finite; Undefined when there are none."""
     if k < 2:
         raise Undefined(f"local ID needs k >= 2 neighbours, got {k}")
@@ -233,23 +246,27 @@ def _finite_lid(S, k, nn):
     return local
 
 
-def _histogram(local):
+def _histogram(local: npt.NDArray[np.float64]) -> dict[str, list[Any]]:
     hi = max(float(np.quantile(local, 0.99)), 1e-9)
     counts, edges = np.histogram(local, bins=30, range=(0, hi))
     return {"edges": edges.tolist(), "counts": counts.tolist()}
 
 
-def _ph(M, seed):
+def _ph(M: npt.NDArray[Any], seed: int) -> dict[str, Any]:
     """PH0 dimension and its fit points (subsample size, mean E_α over the reruns)."""
-    est, sizes, energies = lowdim.ph_dimension(M, n_max=len(M), seed=seed, return_points=True)
+    # return_points=True: the (estimate, sizes, energies) arm of ph_dimension's union
+    est, sizes, energies = cast("tuple[float, np.ndarray, np.ndarray]", lowdim.ph_dimension(
+        M, n_max=len(M), seed=seed, return_points=True))
     if not np.isfinite(est):    # slope of log E_α vs log n at or above 1: no finite dimension
         raise Undefined(f"PH0 dimension is {est}: the MST length grows like n^1 or faster")
     return {"dimension": float(est), "n": np.asarray(sizes).tolist(),
             "E": np.asarray(energies).mean(axis=1).tolist()}
 
 
-def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=None,
-            metric=None, codecs=None, targets=TARGETS) -> dict:
+def analyse(X_raw: npt.NDArray[Any], *, quick: bool = False, seed: int = 0,
+            progress: Progress | None = None, metric: str | None = None,
+            codecs: Collection[str] | None = None,
+            targets: Sequence[float] = TARGETS) -> Section:
     """Everything the report shows, as a JSON-ready dict (undefined values are None).
 
     Warnings raised on the way (e.g. PQ's "few training points") are collected in
@@ -266,7 +283,7 @@ def analyse(X_raw: np.ndarray, *, quick: bool = False, seed: int = 0, progress=N
     """
     progress = progress or Progress(None)
     t0 = time.perf_counter()
-    result = {"config": lowdim.config()}
+    result: Section = {"config": lowdim.config()}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with progress.step("basics"):

@@ -145,7 +145,6 @@ def measure(setting: Setting, T: F32, B: F32, Q: F32, truth10: npt.NDArray[Any],
         Qs, Bs = setting.approx(Q, codes, bi, metric)
         assert Qs is not None and Bs is not None    # only plain binary has none: above
         approx = pair_distances(Qs[qi], Bs, metric)
-
     row["spearman"] = spearman(approx, exact_pairs)
     return row
 
@@ -238,7 +237,6 @@ def compression(X: npt.NDArray[Any], *, quick: bool, seed: int, progress: Progre
         for i, s in enumerate(settings):
             bar.advance(i, len(settings))
             row: Row = {"setting": s.name, "family": s.family, "snippet": s.snippet}
-
             try:
                 row.update(measure(s, T, B, Q, truth10, truth100, pairs, exact_pairs, metric))
             except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:

@@ -8,14 +8,24 @@ Formulas and papers: docs/measures.md; JSON keys: docs/report.md.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import measures
 from .analysis import compute
 from .io import SINGLE, ReportInputError, load_matrix, sample_rows
 from .readers import READERS, rows_in
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .progress import Progress
+
+Section = dict[str, Any]     # a JSON-ready section of the report (docs/report.md)
 
 SIZES = (10000, 2000)     # rows of the geometry sample: (default, --quick)
 SEED_OFFSET = 11          # row sample stream seed + 11 (analysis/compression use 1..5)
@@ -40,16 +50,16 @@ MEANS = {
 }
 
 
-def _finite(X: np.ndarray) -> np.ndarray:
+def _finite(X: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Boolean mask of the rows without NaN/inf (the report excludes the others)."""
-    return np.isfinite(X).all(axis=1)
+    return cast("npt.NDArray[np.bool_]", np.isfinite(X).all(axis=1))   # 2-D X: an array
 
 
-def _as_float(X: np.ndarray) -> np.ndarray:
+def _as_float(X: npt.NDArray[Any]) -> npt.NDArray[np.floating[Any]]:
     return np.ascontiguousarray(X, dtype=np.float32 if X.dtype.itemsize <= 4 else np.float64)
 
 
-def n_rows(path: str, key) -> int:
+def n_rows(path: str, key: str | None) -> int:
     """Rows of the whole file (cheap for .npy, .fvecs/.bvecs, parquet, HDF5 and safetensors;
     a full read otherwise)."""
     p = Path(path)
@@ -67,7 +77,7 @@ def n_rows(path: str, key) -> int:
     return len(load_matrix(path, key=key))
 
 
-def load_compare(args, X: np.ndarray) -> np.ndarray:
+def load_compare(args: argparse.Namespace, X: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """The --compare matrix: the same (sampled) rows as X, or ReportInputError."""
     if args.file is None:
         raise ReportInputError("--compare needs FILE (the first embedding of the rows)")
@@ -82,8 +92,8 @@ def load_compare(args, X: np.ndarray) -> np.ndarray:
     return Y
 
 
-def geometry(X: np.ndarray, *, quick: bool, seed: int,
-             finite: bool = False) -> tuple[dict | None, str | None]:
+def geometry(X: npt.NDArray[Any], *, quick: bool, seed: int,
+             finite: bool = False) -> tuple[Section | None, str | None]:
     """(section, None), or (None, reason) when the geometry is undefined for X.
     finite=True: X is known to hold no NaN/inf (the report's basics counted them)."""
     keep = None if finite else _finite(X)
@@ -100,8 +110,8 @@ def geometry(X: np.ndarray, *, quick: bool, seed: int,
     return out, why
 
 
-def compare(X: np.ndarray, Y: np.ndarray, *, quick: bool, seed: int, source: str,
-            finite: bool = False) -> tuple[dict | None, str | None]:
+def compare(X: npt.NDArray[Any], Y: npt.NDArray[Any], *, quick: bool, seed: int,
+            source: str | None, finite: bool = False) -> tuple[Section | None, str | None]:
     """(section, None) for two embeddings of the same rows, or (None, reason).
     finite=True: X is known to hold no NaN/inf (Y is checked)."""
     both = _finite(Y) if finite else _finite(X) & _finite(Y)
@@ -120,12 +130,14 @@ def compare(X: np.ndarray, Y: np.ndarray, *, quick: bool, seed: int, source: str
     return out, why
 
 
-def add_to_report(rep: dict, X, Y=None, *, quick: bool, seed: int, progress,
+def add_to_report(rep: Section, X: npt.NDArray[Any], Y: npt.NDArray[Any] | None = None, *,
+                  quick: bool, seed: int, progress: Progress,
                   compare_source: str | None = None) -> None:
     """rep["geometry"] (and rep["compare"] when Y is given), timed like the other steps;
     an undefined section is None with its reason in rep["undefined"]."""
     finite = (rep.get("basics") or {}).get("nonfinite_rows") == 0
-    jobs = [("geometry", lambda: geometry(X, quick=quick, seed=seed, finite=finite))]
+    jobs: list[tuple[str, Callable[[], tuple[Section | None, str | None]]]] = [
+        ("geometry", lambda: geometry(X, quick=quick, seed=seed, finite=finite))]
     if Y is not None:
         jobs.append(("compare", lambda: compare(X, Y, quick=quick, seed=seed,
                                                 source=compare_source, finite=finite)))
@@ -138,10 +150,10 @@ def add_to_report(rep: dict, X, Y=None, *, quick: bool, seed: int, progress,
     rep["timings_s"] = progress.timings
 
 
-def text_lines(rep: dict) -> list:
+def text_lines(rep: Section) -> list[str]:
     """The printed geometry (and compare) section; [] when the report has neither."""
     from .render import _fmt
-    out = []
+    out: list[str] = []
     if "geometry" in rep:
         g = rep["geometry"]
         if g is None:
@@ -178,7 +190,7 @@ def text_lines(rep: dict) -> list:
     return out
 
 
-def html_notes(rep: dict) -> list:
+def html_notes(rep: Section) -> list[str]:
     """The "what this means" lines of the sections present, for the HTML page."""
     keys = (["isotropy", "spectrum", "outliers", "hubness"] if rep.get("geometry") else [])
     return [MEANS[k] for k in keys + (["compare"] if rep.get("compare") else [])]

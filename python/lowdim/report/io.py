@@ -191,7 +191,6 @@ def load_matrix(path: str | os.PathLike[str], *, key: str | None = None,
 
 def _check_2d(path: Path, arr: npt.NDArray[Any],
               shape: tuple[int, ...] | None = None) -> npt.NDArray[Any]:
-
     """A numeric (n >= 2, d >= 1) matrix; `shape` overrides arr.shape (a header's shape)."""
     shape = arr.shape if shape is None else shape
     if arr.dtype.kind not in "fiu":

@@ -64,7 +64,6 @@ def _new_file_mode(path: Path) -> int:
 
 
 def write_atomic(name: str | os.PathLike[str], text: str) -> None:
-
     """Write `text` (UTF-8) to `name` so readers see the old file or the whole new one."""
     path = Path(name)
     try:

@@ -45,7 +45,6 @@ class Progress:
 
     @contextmanager
     def step(self, name: str) -> Iterator[Step]:
-
         handle, stop = Step(), threading.Event()
         t0, c0 = time.perf_counter(), time.process_time()
         ticker = None
@@ -87,7 +86,6 @@ def live_line(name: str, handle: Step, elapsed: float, width: int) -> str:
     (a line that wraps cannot be redrawn with a carriage return)."""
     tail = f"  {elapsed:.1f} s"
     if handle.total and handle.done is not None:     # advance sets both together
-
         filled = round(BAR * min(handle.done, handle.total) / handle.total)
         tail = f" [{'#' * filled}{'·' * (BAR - filled)}] {handle.done}/{handle.total}" + tail
     room = max(8, width - 1 - 4 - len(tail))

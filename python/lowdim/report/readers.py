@@ -284,9 +284,8 @@ def read_safetensors(path: Path, key: str | None, n_sample: int | None, seed: in
 
 
 Reader = Callable[[Path, str | None, int | None, int, list[str]], npt.NDArray[Any]]
-READERS: dict[str, Reader] = {".parquet"
-: read_parquet, ".pq": read_parquet, ".h5": read_hdf5,
-           ".hdf5": read_hdf5, ".safetensors": read_safetensors}
+READERS: dict[str, Reader] = {".parquet": read_parquet, ".pq": read_parquet, ".h5": read_hdf5,
+                              ".hdf5": read_hdf5, ".safetensors": read_safetensors}
 
 
 def rows_in(path: Path, key: str | None) -> int:

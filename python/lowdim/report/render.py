@@ -10,9 +10,13 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+Report = dict[str, Any]     # the report dict of analysis.analyse (docs/report.md)
 
 
-def _fmt(v, digits=3):
+def _fmt(v: object, digits: int = 3) -> str:
     if v is None:
         return "undefined"
     if isinstance(v, float):
@@ -20,7 +24,7 @@ def _fmt(v, digits=3):
     return str(v)
 
 
-def _rows(headers, rows):
+def _rows(headers: Sequence[object], rows: Sequence[Sequence[object]]) -> list[str]:
     widths = [max(len(str(h)), *(len(_fmt(r[i])) for r in rows)) for i, h in enumerate(headers)]
     line = "  ".join(str(h).rjust(w) for h, w in zip(headers, widths))
     out = [line, "  ".join("-" * w for w in widths)]
@@ -28,21 +32,21 @@ def _rows(headers, rows):
     return out
 
 
-def _why(section: dict, key: str) -> str:
+def _why(section: Mapping[str, Any], key: str) -> str:
     reason = (section.get("undefined") or {}).get(key)
     return f" ({reason})" if reason and section.get(key) is None else ""
 
 
-def _value(section: dict, key: str, digits=3) -> str:
+def _value(section: Mapping[str, Any], key: str, digits: int = 3) -> str:
     return _fmt(section.get(key), digits) + _why(section, key)
 
 
-def json_text(rep: dict) -> str:
+def json_text(rep: Report) -> str:
     """The report as strict JSON: a non-finite float (an infinite norm) becomes null and
     "nonfinite" maps its path (e.g. "basics.norm.max") to the reason ("inf", "nan")."""
-    reasons = {}
+    reasons: dict[str, str] = {}
 
-    def clean(v, path):
+    def clean(v: Any, path: str) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
             reasons[path] = f"{v} is not a JSON number" if math.isnan(v) else \
                 f"{v} (overflow) is not a JSON number"
@@ -58,14 +62,14 @@ def json_text(rep: dict) -> str:
     return json.dumps(out, indent=1, allow_nan=False)
 
 
-def _script_json(rep: dict) -> str:
+def _script_json(rep: Report) -> str:
     """json_text for a <script> element: the page holds the JSON verbatim (JSON.parse of
     its textContent works; html.escape would turn quotes into &quot;), and every "<" is
     written as the JSON escape \\u003c so no string can close the element ("</script>")."""
     return json_text(rep).replace("<", "\\u003c")
 
 
-def text(rep: dict, source: str) -> str:
+def text(rep: Report, source: str) -> str:
     b, s, c = rep["basics"], rep["shape"], rep["compression"]
     out = [f"lowdim report — {source}"] + [f"Input: {n}" for n in rep.get("input_notes", [])]
     out.append("")
@@ -92,7 +96,7 @@ def text(rep: dict, source: str) -> str:
     return "\n".join(out)
 
 
-def _shape_lines(s: dict, d: int) -> list:
+def _shape_lines(s: Mapping[str, Any], d: int) -> list[str]:
     out = [f"Shape (on {s['n_used']} points; MST/PH0 on {s['mst_n_used']}):"]
     out.append(f"  intrinsic dimension: {_value(s, 'id_calibrated')} (TwoNN-MLE calibrated on "
                f"uniform balls and cubes)   raw: TwoNN {_value(s, 'twonn')}   "
@@ -120,7 +124,7 @@ MEANS = {
 }
 
 
-def _compression_lines(c: dict) -> list:
+def _compression_lines(c: Mapping[str, Any]) -> list[str]:
     out = [f"Compression ({c['n_queries']} held-out queries against {c['n_base']} sampled points, "
            f"codecs trained on {c['n_train']} of them, "
            f"metric {c['metric']} ({c['metric_reason']}); * = Pareto frontier:"]
@@ -131,7 +135,7 @@ def _compression_lines(c: dict) -> list:
     headers = ["", "setting", "bytes/vec", "ratio", "recall@10"] + (["recall@100"] if r100
                                                                     else []) + [
         "spearman", "encode vec/s", "search ms/q"]
-    table = []
+    table: list[list[Any]] = []
     for r in rows:
         table.append(["*" if r["pareto"] else "", r["setting"], r["bytes_per_vector"],
                       r["compression_ratio"], r["recall_at_10"]] +
@@ -150,7 +154,7 @@ def _compression_lines(c: dict) -> list:
     return out
 
 
-def _histogram(h, width=40):
+def _histogram(h: Mapping[str, list[Any]], width: int = 40) -> list[str]:
     counts, edges = h["counts"], h["edges"]
     top = max(counts) or 1
     step = max(1, len(counts) // 10)
@@ -164,12 +168,12 @@ def _histogram(h, width=40):
 
 # ---- HTML -------------------------------------------------------------------------------
 
-def _geometry_notes(rep):
+def _geometry_notes(rep: Report) -> list[str]:
     from .geometry import html_notes
     return html_notes(rep)
 
 
-def html_page(rep: dict, source: str) -> str:
+def html_page(rep: Report, source: str) -> str:
     from .plots import plots_html     # matplotlib only here, when a page is written
     plots = plots_html(rep)
     return ("<!doctype html><html><head><meta charset='utf-8'><title>lowdim report</title>"

@@ -23,7 +23,6 @@ EXPECTED = {"intrinsic_dimension": LATENT_DIM, "duplicate_rows": N_DUPLICATES,
 
 
 def builtin_sample() -> npt.NDArray[np.float32]:
-
     """(3000, 128) float32 with unit-norm rows, the same on every machine.
 
     Examples

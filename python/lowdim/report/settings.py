@@ -138,7 +138,6 @@ class Binary(Setting):
         if self.rescore == "int8":
             assert self.q8 is not None       # fit made it for int8 rescoring
             return bits, (self.q8, self.q8.encode(B))
-
         if self.rescore == "float32":
             return bits, np.ascontiguousarray(B, np.float32)
         return bits, None
@@ -413,7 +412,6 @@ CODEC_NAMES = ("float32", *SCALAR_KINDS, "binary", "hadamard", "rabitq", "pq", "
 
 
 def _selected(s: Setting, wanted: Collection[str]) -> bool:
-
     names = {s.family}
     if isinstance(s, Scalar):
         names |= {s.kind} | ({"hadamard"} if s.rotation else set())

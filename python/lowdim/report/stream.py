@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import glob
 import math
-
 import os
 import stat
 import tempfile
@@ -33,7 +32,6 @@ if TYPE_CHECKING:
     import argparse
 
     from .progress import Progress
-
 
 # (bin keys, counts, min, max) of a norm histogram, see _norm_bins
 Bins = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[Any],

@@ -96,7 +96,6 @@ def _parse(path: Path, delimiter: str | None, header: bool, skip: int, n_cols: i
         rows = sample_rows(sum(1 for _ in _lines(path)) - header, n_sample, seed)
 
     def wanted() -> Iterator[str]:
-
         it = _lines(path)
         if header:
             next(it)
