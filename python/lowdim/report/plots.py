@@ -15,6 +15,11 @@ import importlib
 import io
 import math
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# matplotlib is optional: its Figure class, figures and axes are Any here
+Section = Mapping[str, Any]     # a section of the report dict (docs/report.md)
 
 INSTALL = 'pip install "lowdim[report]"'
 TARGET_STYLE = {"color": "#888888", "linestyle": "--", "linewidth": 0.9}
@@ -24,7 +29,7 @@ FAMILY_COLORS = {"float32": "#000000", "scalar": "#1f77b4", "scalar+hadamard": "
                  "opq": "#ff9896"}
 
 
-def _figure_class():
+def _figure_class() -> Any:
     """matplotlib's Figure (no pyplot: no global state, no GUI backend), or None."""
     try:
         importlib.import_module("matplotlib")
@@ -33,7 +38,7 @@ def _figure_class():
         return None
 
 
-def _svg(fig, name: str) -> str:
+def _svg(fig: Any, name: str) -> str:
     import matplotlib
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"lowdim-{name}", "svg.fonttype": "none"}):
@@ -45,7 +50,7 @@ def _svg(fig, name: str) -> str:
     return re.sub(r'( id="|url\(#|href="#)', rf"\g<1>{name}-", text)
 
 
-def _plain(axis, minor: str = "") -> None:
+def _plain(axis: Any, minor: str = "") -> None:
     """Tick labels of a log axis as plain numbers (16, 100) instead of 2^4 or 10^2; minor
     ticks are labelled when their leading digit is in `minor` ("25": 200, 500)."""
     from matplotlib.ticker import FuncFormatter
@@ -54,7 +59,8 @@ def _plain(axis, minor: str = "") -> None:
         lambda v, _: f"{v:g}" if f"{v:e}"[0] in minor else ""))
 
 
-def _axes(Figure, w, h, title, xlabel, ylabel):
+def _axes(Figure: Any, w: float, h: float, title: str, xlabel: str,
+          ylabel: str) -> tuple[Any, Any]:
     fig = Figure(figsize=(w, h), dpi=100)
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=11)
@@ -65,7 +71,7 @@ def _axes(Figure, w, h, title, xlabel, ylabel):
     return fig, ax
 
 
-def frontier(Figure, c: dict, targets) -> str | None:
+def frontier(Figure: Any, c: Section, targets: Sequence[float]) -> str | None:
     from matplotlib.ticker import LogLocator
     pts = [r for r in c["rows"] if r.get("recall_at_10") is not None and r["bytes_per_vector"]]
     if not pts:
@@ -99,7 +105,7 @@ def frontier(Figure, c: dict, targets) -> str | None:
     return _svg(fig, "frontier")
 
 
-def spectrum(Figure, s: dict) -> str | None:
+def spectrum(Figure: Any, s: Section) -> str | None:
     import numpy as np
     sp = s.get("spectrum")
     if not sp or not sp["variance_share"]:
@@ -126,7 +132,7 @@ def spectrum(Figure, s: dict) -> str | None:
     return _svg(fig, "spectrum")
 
 
-def scale_curve(Figure, s: dict) -> str | None:
+def scale_curve(Figure: Any, s: Section) -> str | None:
     fit = s.get("ph0_fit")
     if not fit or s.get("ph0_dimension") is None:
         return None
@@ -154,7 +160,7 @@ def scale_curve(Figure, s: dict) -> str | None:
     return _svg(fig, "scale")
 
 
-def lid_histogram(Figure, s: dict) -> str | None:
+def lid_histogram(Figure: Any, s: Section) -> str | None:
     h = s.get("lid_histogram")
     if not h:
         return None
@@ -175,7 +181,7 @@ def lid_histogram(Figure, s: dict) -> str | None:
     return _svg(fig, "lid")
 
 
-def plots_html(rep: dict) -> str:
+def plots_html(rep: Mapping[str, Any]) -> str:
     """Every plot the report has data for, each as an inline <svg> in a <figure>; or, without
     matplotlib, one paragraph saying how to get them."""
     Figure = _figure_class()
