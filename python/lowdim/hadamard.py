@@ -219,7 +219,8 @@ def srht(X: npt.ArrayLike, n_components: int, *, seed: int = 0,
     signs, idx, scale = _srht_operands(seed, rows.shape[1], k, rows.dtype)
     y = _config.kernels().srht(rows, signs, idx, scale, _config.resolve_threads(n_threads))
     _require_finite(y)
-    return y[0] if arr.ndim == 1 else y
+    result: np.ndarray = y[0] if arr.ndim == 1 else y
+    return result
 
 
 def fjlt(X: npt.ArrayLike, n_components: int, *, density: float | None = None, seed: int = 0,
@@ -254,7 +255,8 @@ def fjlt(X: npt.ArrayLike, n_components: int, *, density: float | None = None, s
     y = _config.kernels().fjlt(rows, signs, indptr, cols, vals,
                                _config.resolve_threads(n_threads))
     _require_finite(y)
-    return y[0] if arr.ndim == 1 else y
+    result: np.ndarray = y[0] if arr.ndim == 1 else y
+    return result
 
 
 class _HadamardProjection(TransformerMixin, BaseEstimator):

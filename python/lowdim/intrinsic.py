@@ -76,7 +76,8 @@ def _scale_free(x: np.ndarray) -> np.ndarray:
     info = np.finfo(x.dtype)
     if top == 0 or 2.0 ** (info.minexp // 4) <= top <= 2.0 ** (info.maxexp // 4):
         return x
-    return np.ldexp(x, -int(np.frexp(top)[1])).astype(x.dtype, copy=False)
+    result: np.ndarray = np.ldexp(x, -int(np.frexp(top)[1])).astype(x.dtype, copy=False)
+    return result
 
 
 def check_knn_indices(idx: np.ndarray) -> np.ndarray:

@@ -72,7 +72,9 @@ def mst(X: npt.ArrayLike, *, n_threads: int | None = None) -> tuple[np.ndarray, 
     ([[0, 1], [1, 2]], [1.0, 2.0])
     """
     arr = _points(X)
-    return _config.kernels().mst(arr, _config.resolve_threads(n_threads))
+    result: tuple[np.ndarray, np.ndarray] = _config.kernels().mst(
+        arr, _config.resolve_threads(n_threads))
+    return result
 
 
 def mst_length(X: npt.ArrayLike, *, alpha: float = 1.0, return_grad: bool = False,
@@ -147,7 +149,8 @@ def mst_length_batch(batch: npt.ArrayLike, *, alpha: float = 1.0,
     alpha = check_positive(alpha, name="alpha")
     arr = _points(batch, name="batch", ndim=3)
     with np.errstate(over="ignore"):       # an overflow is refused just below
-        out = _config.kernels().mst_length_batch(arr, alpha, _config.resolve_threads(n_threads))
+        out: np.ndarray = _config.kernels().mst_length_batch(
+            arr, alpha, _config.resolve_threads(n_threads))
     _check_power_sum(out, alpha)
     return out
 

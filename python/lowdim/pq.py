@@ -139,18 +139,21 @@ def pq_encode(X: npt.ArrayLike, codebooks: npt.ArrayLike, *,
     if t is not None:
         x = _scale_subspaces(x, t, cb.shape[2])
         cb = _scaled_codebooks(cb, t)
-    return _config.kernels().pq_encode(x, cb, _config.resolve_threads(n_threads))
+    result: np.ndarray = _config.kernels().pq_encode(x, cb, _config.resolve_threads(n_threads))
+    return result
 
 
 def _distance_table(q: np.ndarray, cb: np.ndarray, n_threads: int) -> np.ndarray:
     """(nq, M, K) squared sub-distances; on scaled sub-spaces computed scaled, then ·4^t."""
     t = _subspace_exponents(cb, q)
     if t is None:
-        return _config.kernels().pq_distance_table(q, cb, n_threads)
+        result: np.ndarray = _config.kernels().pq_distance_table(q, cb, n_threads)
+        return result
     table = _config.kernels().pq_distance_table(_scale_subspaces(q, t, cb.shape[2]),
                                                 _scaled_codebooks(cb, t), n_threads)
     with np.errstate(over="ignore"):        # a sub-distance beyond float32 is inf
-        return np.ldexp(table, 2 * t[None, :, None]).astype(np.float32)
+        result = np.ldexp(table, 2 * t[None, :, None]).astype(np.float32)
+        return result
 
 
 def _scaled_codebooks(cb: np.ndarray, t: np.ndarray, sign: int = -1) -> np.ndarray:
@@ -184,7 +187,8 @@ def pq_decode(codes: np.ndarray, codebooks: npt.ArrayLike, *,
         check_memory(float(codes.shape[0]) * cb.shape[0] * cb.shape[2] * 4,
                      what="the decoded output")
     c = _check_codes(codes, cb)
-    return _config.kernels().pq_decode(c, cb, _config.resolve_threads(n_threads))
+    result: np.ndarray = _config.kernels().pq_decode(c, cb, _config.resolve_threads(n_threads))
+    return result
 
 
 class ProductQuantizer(TransformerMixin, BaseEstimator):

@@ -72,7 +72,8 @@ def _as_input(X: Any) -> tuple[str, Any]:
 
 
 def _shape(kind: str, arr: Any) -> tuple[int, int]:
-    return arr[3] if kind == "sparse" else arr.shape
+    result: tuple[int, int] = arr[3] if kind == "sparse" else arr.shape
+    return result
 
 
 def check_density(density: float | str, n_features: int) -> float:
@@ -107,10 +108,12 @@ def _project_sparse(kind: str, arr: Any, k: int, density: float, seed: int,
     check_memory(float(n_rows) * k * 8, what="the projected output")   # same error on both backends
     if kind == "sparse":
         indptr, indices, data, (_, d) = arr
-        return ker.sparse_rp_csr(indptr, indices, data, d, seed, k, t, scale, thr)
+        result: np.ndarray = ker.sparse_rp_csr(indptr, indices, data, d, seed, k, t, scale, thr)
+        return result
     if arr.shape[1] >= 2**31:
         raise ValueError(f"dense X needs n_features < 2**31, got {arr.shape[1]}")
-    return ker.sparse_rp_dense(arr, seed, k, t, scale, thr)
+    result = ker.sparse_rp_dense(arr, seed, k, t, scale, thr)
+    return result
 
 
 def sparse_random_projection(X: npt.ArrayLike | SparseMatrix, n_components: int, *,
@@ -197,7 +200,8 @@ def _project_gaussian(kind: str, arr: Any, k: int, seed: int) -> np.ndarray:
     dtype = arr.dtype
     step = max(1, _GAUSS_BLOCK // d)
     if step >= k and kind == "dense":       # one block: BLAS writes the result directly
-        return np.matmul(arr, _gaussian_rows(seed, 0, k, d, k, dtype).T)
+        result: np.ndarray = np.matmul(arr, _gaussian_rows(seed, 0, k, d, k, dtype).T)
+        return result
     out = np.empty((n, k), dtype=dtype)
     for j0 in range(0, k, step):
         j1 = min(k, j0 + step)
@@ -312,7 +316,8 @@ class _BaseRandomProjection(TransformerMixin, BaseEstimator):
         if not getattr(self, "compute_inverse_components", False):
             raise AttributeError("inverse_components_ exists only with "
                                  "compute_inverse_components=True")
-        return self._cached("inverse", self._pinv)
+        result: np.ndarray = self._cached("inverse", self._pinv)
+        return result
 
     def _pinv(self) -> np.ndarray:
         c: Any = self.components_

@@ -38,7 +38,8 @@ def _encode(X: npt.ArrayLike, kind: str, n_threads: int | None) -> np.ndarray:
     arr, rows = _float32_rows(X)
     codes = _config.kernels().codec_encode(rows, kind, _EMPTY, _EMPTY,
                                            _config.resolve_threads(n_threads))
-    return codes.reshape(arr.shape)
+    result: np.ndarray = codes.reshape(arr.shape)
+    return result
 
 
 def _decode(codes: np.ndarray, kind: str, n_threads: int | None) -> np.ndarray:
@@ -53,7 +54,8 @@ def _decode(codes: np.ndarray, kind: str, n_threads: int | None) -> np.ndarray:
     rows = c_aligned(codes, dtype).reshape(-1, codes.shape[-1])   # a pickled dtype: native
     out = _config.kernels().codec_decode(rows, kind, _EMPTY, _EMPTY, rows.shape[1],
                                          _config.resolve_threads(n_threads))
-    return out.reshape(codes.shape)
+    result: np.ndarray = out.reshape(codes.shape)
+    return result
 
 
 
@@ -171,4 +173,5 @@ def binarize(X: npt.ArrayLike, *, n_threads: int | None = None) -> np.ndarray:
         rows = np.where(rows > 0, np.float32(1), np.float32(0))
     codes = _config.kernels().codec_encode(rows, "binary", _EMPTY, _EMPTY,
                                            _config.resolve_threads(n_threads))
-    return codes.reshape(arr.shape[:-1] + (codes.shape[1],))
+    result: np.ndarray = codes.reshape(arr.shape[:-1] + (codes.shape[1],))
+    return result

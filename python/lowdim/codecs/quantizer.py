@@ -54,7 +54,8 @@ def _finish(keys: np.ndarray, q: np.ndarray, metric: str) -> np.ndarray:
         d = -keys
     else:
         d = 1.0 + keys / np.sqrt(np.einsum("ij,ij->i", q64, q64))[:, None]
-    return d.astype(np.float32)
+    result: np.ndarray = d.astype(np.float32)
+    return result
 
 
 def _nonzero_rows(q: np.ndarray, name: str) -> None:
@@ -101,8 +102,9 @@ def hamming_knn(codes: np.ndarray, k: int, *, Y: np.ndarray | None = None,
     if k > limit:
         raise ValueError(f"k must be <= {limit} (number of "
                          f"{'other points' if exclude_self else 'rows of Y'}), got {k}")
-    return _config.kernels().hamming_knn(q, y, k, exclude_self,
-                                         _config.resolve_threads(n_threads))
+    result: tuple[np.ndarray, np.ndarray] = _config.kernels().hamming_knn(
+        q, y, k, exclude_self, _config.resolve_threads(n_threads))
+    return result
 
 
 def _check_bits(codes: Any, name: str) -> np.ndarray:
@@ -290,7 +292,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         """Bytes per encoded vector."""
         check_is_fitted(self, "n_features_in_")
         kind = self._kind()
-        return code_width(kind, self._D) * np.dtype(code_dtype(kind)).itemsize
+        result: int = code_width(kind, self._D) * np.dtype(code_dtype(kind)).itemsize
+        return result
 
     @property
     def _D(self) -> int:
@@ -397,7 +400,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
             lo_q, hi_q = float(r[0]), float(r[1])
             if not 0.0 <= lo_q < hi_q <= 1.0:
                 raise ValueError(f"ranges quantiles must satisfy 0 <= q_lo < q_hi <= 1, got {r!r}")
-            return np.quantile(x, [lo_q, hi_q], axis=0).astype(np.float32)
+            result: np.ndarray = np.quantile(x, [lo_q, hi_q], axis=0).astype(np.float32)
+            return result
         arr = as_float_array(r, name="ranges", dtype=np.float32)
         if arr.shape != (2, D):
             raise ValueError(f"ranges must have shape (2, {D}) ([lo; hi] per "
@@ -414,7 +418,9 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_in_")
         x = self._rotate(self._check_x(X))
         lo, vdiff = self._params()
-        return _config.kernels().codec_encode(x, self._kind(), lo, vdiff, self._threads())
+        result: np.ndarray = _config.kernels().codec_encode(x, self._kind(), lo, vdiff,
+                                                            self._threads())
+        return result
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Reconstruction (n, d) float32 (binary: ±1 per rotated dimension, then unrotated)."""
@@ -508,7 +514,8 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         kind, kern, threads = self._kind(), _config.kernels(), self._threads()
         if kind == "binary":
             qb = kern.codec_encode(q, "binary", _EMPTY, _EMPTY, threads)
-            return kern.hamming_knn(qb, c, k, False, threads)
+            result: tuple[np.ndarray, np.ndarray] = kern.hamming_knn(qb, c, k, False, threads)
+            return result
         km = _key_metric(metric)
         lo, vdiff = self._params()
         D = self._D
@@ -516,8 +523,10 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
                  else np.zeros(c.shape[0]))
         if kind in INT_LEVELS and not exact:
             t, alpha, cst = self._integer_query(q, lo, vdiff)
-            return kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
-        return kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
+            result = kern.codec_search_int(c, kind, t, alpha, cst, norms, km, k, threads)
+            return result
+        result = kern.codec_search_float(c, kind, lo, vdiff, q, norms, km, k, threads)
+        return result
 
     def _distances(self, keys: np.ndarray, q: np.ndarray, metric: str) -> np.ndarray:
         """_search_keys' keys -> the float32 distances search returns."""
@@ -648,7 +657,7 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
 
 def _hi_for_diff(lo: np.ndarray, vdiff: np.ndarray) -> np.ndarray:
     """hi with float32(hi − lo) == vdiff exactly (faiss stores lo and the difference)."""
-    hi = (lo + vdiff).astype(np.float32)
+    hi: np.ndarray = (lo + vdiff).astype(np.float32)
     for _ in range(4):
         got = hi - lo
         wrong = got != vdiff

@@ -8,7 +8,7 @@ Seeded samples are the k smallest counter-based keys (lowdim._rng), selected blo
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -74,7 +74,7 @@ def as_rows(X: Any, *, name: str = "X", min_rows: int = 1, min_cols: int = 1) ->
         raise ValueError(f"{name} is empty or too small: got shape {X.shape}")
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
-    return X
+    return cast(da.Array, X)   # X: Any in, a checked dask array here
 
 
 def shared(value: Any) -> Any:
@@ -143,4 +143,5 @@ def seeded_sample(seed: int, stream: int, n: int, k: int, *,
 
 def take_rows(X: da.Array, rows: np.ndarray) -> np.ndarray:
     """X[rows] for sorted int64 rows, as a numpy array computed on the workers."""
-    return X[rows].compute()
+    result: np.ndarray = X[rows].compute()
+    return result

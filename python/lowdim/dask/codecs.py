@@ -94,8 +94,10 @@ def encode(quantizer: ScalarQuantizer | RaBitQ, X: da.Array | npt.ArrayLike, *,
         raise ValueError(f"X has {X.shape[1]} features, but this {type(q).__name__} was "
                          f"fitted with {q.n_features_in_}")
     width, dtype = _code_layout(q)
-    return mappable(X).map_blocks(_encode_block, shared(q), dtype=dtype,
-                                  chunks=(X.chunks[0], (width,)), meta=np.empty((0, 0), dtype))
+    result: da.Array = mappable(X).map_blocks(_encode_block, shared(q), dtype=dtype,
+                                              chunks=(X.chunks[0], (width,)),
+                                              meta=np.empty((0, 0), dtype))
+    return result
 
 
 def decode(quantizer: ScalarQuantizer | RaBitQ, codes: da.Array, *,
@@ -104,9 +106,10 @@ def decode(quantizer: ScalarQuantizer | RaBitQ, codes: da.Array, *,
     _check_type(quantizer)
     q = _worker_copy(quantizer, n_threads)
     codes = _code_array(q, codes)
-    return mappable(codes).map_blocks(_decode_block, shared(q), dtype=np.float32,
-                            chunks=(codes.chunks[0], (q.n_features_in_,)),
-                            meta=np.empty((0, 0), np.float32))
+    result: da.Array = mappable(codes).map_blocks(_decode_block, shared(q), dtype=np.float32,
+                                        chunks=(codes.chunks[0], (q.n_features_in_,)),
+                                        meta=np.empty((0, 0), np.float32))
+    return result
 
 
 def _minmax_block(block: Any, q: Any) -> Any:
@@ -370,5 +373,7 @@ def search(quantizer: ScalarQuantizer | RaBitQ, Q: npt.ArrayLike | da.Array,
     _check_type(quantizer)
     q = _worker_copy(quantizer, n_threads)
     if isinstance(q, RaBitQ):
-        return _search_rabitq(q, Q, codes, k, **options)
-    return _search_sq(q, Q, codes, k, n_threads, **options)
+        result: tuple[da.Array, ...] = _search_rabitq(q, Q, codes, k, **options)
+        return result
+    result = _search_sq(q, Q, codes, k, n_threads, **options)
+    return result

@@ -100,4 +100,5 @@ def from_zarr(url: Any, component: str | None = None, *, chunks: int | None = No
     arr = da.from_zarr(url, component=component, **kwargs)
     if arr.ndim != 2:
         raise ValueError(f"the zarr array has shape {arr.shape}; need 2-D")
-    return arr.rechunk({0: chunks, 1: -1}) if chunks else arr.rechunk({1: -1})
+    result: da.Array = arr.rechunk({0: chunks, 1: -1}) if chunks else arr.rechunk({1: -1})
+    return result

@@ -259,7 +259,8 @@ def lid(X: da.Array | npt.ArrayLike | None, k: int = 20, *, estimator: str = "ml
     else:       # in memory: every check of lowdim.lid(knn=...) now, on the client
         dist = da.from_array(_id._check_knn_arrays(knn, k)[0])
     kfac = k if estimator == "mle" else k - 1
-    return dist.map_blocks(_lid_block, k, kfac, dtype=np.float64, drop_axis=1)
+    result: da.Array = dist.map_blocks(_lid_block, k, kfac, dtype=np.float64, drop_axis=1)
+    return result
 
 
 def _ratio_block(dist: Any) -> Any:
@@ -316,8 +317,9 @@ def intrinsic_dim(X: da.Array | npt.ArrayLike, method: str = "twonn", *, k: int 
     """
     _id._check_choice(method, "method", ("twonn", "mle"))
     if method == "twonn":
-        return twonn(X, discard_fraction=discard_fraction, duplicates=duplicates,
-                     n_threads=n_threads)
+        result: float = twonn(X, discard_fraction=discard_fraction, duplicates=duplicates,
+                              n_threads=n_threads)
+        return result
     local = lid(X, k, estimator="levina_bickel", duplicates=duplicates,
                 n_threads=n_threads).compute()
     return float(1.0 / np.mean(1.0 / local))

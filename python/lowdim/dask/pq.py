@@ -86,8 +86,10 @@ def encode(quantizer: _Quantizer, X: da.Array | npt.ArrayLike, *,
     X = as_rows(X)
     _check_features(X, cb)
     dtype = _pq._code_dtype(cb.shape[1])
-    return mappable(X).map_blocks(_encode_block, shared(state), n_threads, dtype=dtype,
-                        chunks=(X.chunks[0], (cb.shape[0],)), meta=np.empty((0, 0), dtype))
+    result: da.Array = mappable(X).map_blocks(
+        _encode_block, shared(state), n_threads, dtype=dtype,
+        chunks=(X.chunks[0], (cb.shape[0],)), meta=np.empty((0, 0), dtype))
+    return result
 
 
 def _decode_block(block: Any, state: Any, n_threads: Any) -> Any:
@@ -131,8 +133,10 @@ def decode(quantizer: _Quantizer, codes: da.Array, *,
     cb = state[0]
     codes = _check_code_array(codes, cb)
     d = cb.shape[0] * cb.shape[2]
-    return mappable(codes).map_blocks(_decode_block, shared(state), n_threads, dtype=np.float32,
-                            chunks=(codes.chunks[0], (d,)), meta=np.empty((0, 0), np.float32))
+    result: da.Array = mappable(codes).map_blocks(
+        _decode_block, shared(state), n_threads, dtype=np.float32,
+        chunks=(codes.chunks[0], (d,)), meta=np.empty((0, 0), np.float32))
+    return result
 
 
 def _table(q: Any, state: Any, n_threads: Any) -> Any:

@@ -42,8 +42,10 @@ def _rows_note(fn: _F) -> _F:
 
 def _project(X: Any, k: int, fn: Callable[..., np.ndarray], **params: Any) -> da.Array:
     # X: a dask array; Any, because dask's annotation of Array.map_blocks takes no function
-    return X.map_blocks(fn, k=k, **params, dtype=float_dtype(X.dtype),
-                        chunks=(X.chunks[0], (k,)), meta=np.empty((0, 0), float_dtype(X.dtype)))
+    result: da.Array = X.map_blocks(fn, k=k, **params, dtype=float_dtype(X.dtype),
+                                    chunks=(X.chunks[0], (k,)),
+                                    meta=np.empty((0, 0), float_dtype(X.dtype)))
+    return result
 
 
 def _sparse_block(block: np.ndarray, k: int, density: Any, seed: int, n_threads: int
@@ -209,6 +211,7 @@ def transform(estimator: Any, X: da.Array | npt.ArrayLike) -> da.Array:
                         f"{type(estimator).__name__}")
     rows = mappable(as_rows(X))
     probe = np.asarray(estimator.transform(np.zeros((1, rows.shape[1]), dtype=rows.dtype)))
-    return rows.map_blocks(_transform_block, estimator=estimator, dtype=probe.dtype,
-                           chunks=(rows.chunks[0], (probe.shape[1],)),
-                           meta=np.empty((0, 0), probe.dtype))
+    result: da.Array = rows.map_blocks(_transform_block, estimator=estimator, dtype=probe.dtype,
+                                       chunks=(rows.chunks[0], (probe.shape[1],)),
+                                       meta=np.empty((0, 0), probe.dtype))
+    return result

@@ -55,7 +55,8 @@ def ball(n: int, d: int, seed: int, rep: int = 0) -> np.ndarray:
     b = draw(seed, stream, 0, 2 * n * d)
     g = _rng.normal(b[0::2], b[1::2]).reshape(n, d)
     u = 1.0 - _rng.uniform(draw(seed, stream + 1, 0, n))
-    return g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
+    result: np.ndarray = g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
+    return result
 
 
 def _ainv(eta: npt.ArrayLike) -> Array:
@@ -75,7 +76,8 @@ def _one_blas_thread() -> ContextManager[Any]:
     controller = _blas_controller()
     if controller is None:
         return contextlib.nullcontext()
-    return controller.limit(limits=1, user_api="blas")
+    result: ContextManager[Any] = controller.limit(limits=1, user_api="blas")
+    return result
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +215,8 @@ def kl_divergence(k: int, data: tuple[npt.ArrayLike, npt.ArrayLike, npt.ArrayLik
         i0_2, i0_1 = np.minimum(_FMAX, i0(tau2)), np.minimum(_FMAX, i0(tau1))
         klnutau = np.log(i0_2 / i0_1) + np.minimum(_FMAX, i1(tau1)) / i0_1 * (
             tau1 - tau2 * np.cos(nu1 - nu2))
-    return kld + klnutau
+    result: Array = kld + klnutau
+    return result
 
 
 def neighbourhood_statistics(x: np.ndarray, idx_nb: np.ndarray, k: int, D: int,
@@ -485,7 +488,8 @@ def _fractal(kl: np.ndarray, de: int, n_features: int) -> float:
         "quadratic" if n_features == 3 and D > 2 else "linear")
     f = interp1d(np.arange(1, D + 1), kl, kind=kind, bounds_error=False,
                  fill_value=(1, D + 1))
-    return minimize(f, de, bounds=[(1, D + 1)], tol=1e-3)["x"][0]
+    result: float = minimize(f, de, bounds=[(1, D + 1)], tol=1e-3)["x"][0]
+    return result
 
 
 def _fractal_rows(kl: np.ndarray, de: np.ndarray, n_features: int) -> Array:

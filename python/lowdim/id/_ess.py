@@ -40,7 +40,8 @@ def reference(ver: str, d: int, dims: np.ndarray) -> np.ndarray:
         out[ok] = np.exp(d * (gammaln(m / 2) - gammaln((m + 1) / 2))
                          + gammaln(m / 2) - gammaln((m - d) / 2))
         return out
-    return np.exp(gammaln((n + 2) / 2) - gammaln((n + 1) / 2)) * 2 / np.sqrt(np.pi) / n
+    result: np.ndarray = np.exp(gammaln((n + 2) / 2) - gammaln((n + 1) / 2)) * 2 / np.sqrt(np.pi) / n
+    return result
 
 
 def to_dimension(ver: str, d: int, ess: np.ndarray) -> np.ndarray:

@@ -36,7 +36,8 @@ def _checked_indices(precomputed_knn: npt.ArrayLike, n: int, k: int) -> np.ndarr
 
 def _smooth(pw: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Mean of a point's estimate and its neighbours' (skdim's `smooth=True`)."""
-    return (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
+    result: np.ndarray = (pw + pw[idx].sum(axis=1)) / (idx.shape[1] + 1)
+    return result
 
 
 def _threads(n_threads: int | None, n_jobs: int | None) -> int | None:
@@ -149,11 +150,14 @@ class _IDEstimator(BaseEstimator):
     def fit_transform(self, X: npt.ArrayLike, y: object = None,
                       **fit_params: Any) -> np.float64 | np.int64:
         """fit(X, ...) then transform(): the estimate as a numpy scalar."""
-        return self.fit(X, **fit_params).transform()
+        result: np.float64 | np.int64 = self.fit(X, **fit_params).transform()
+        return result
 
     def fit_transform_pw(self, X: npt.ArrayLike,
                          **fit_params: Any) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        return self.fit_pw(X, **fit_params).transform_pw()
+        result: np.ndarray | tuple[np.ndarray, np.ndarray] = \
+            self.fit_pw(X, **fit_params).transform_pw()
+        return result
 
 
 class MLE(_IDEstimator):

@@ -27,7 +27,8 @@ VERS = ("FO", "Fan", "maxgap", "ratio", "participation_ratio", "Kaiser", "broken
 
 def _gaps(e: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        return e[:, :-1] / e[:, 1:]
+        result: np.ndarray = e[:, :-1] / e[:, 1:]
+        return result
 
 
 def _first(mask: np.ndarray, default: int) -> np.ndarray:

@@ -62,12 +62,14 @@ def lld_grid(rhos: np.ndarray, k: int, D: int) -> np.ndarray:
     d = np.arange(1, D + 1, dtype=np.float64)
     with np.errstate(divide="ignore"):
         tail = np.stack([np.log(1 - rhos ** di).sum(axis=-1) for di in d], axis=-1)
-    return n * np.log(k * d) + (d - 1) * lr.sum(axis=-1)[..., None] + (k - 1) * tail
+    result: np.ndarray = n * np.log(k * d) + (d - 1) * lr.sum(axis=-1)[..., None] + (k - 1) * tail
+    return result
 
 
 def mli(rhos: np.ndarray, k: int, D: int) -> np.ndarray:
     """MiND_MLi: argmax over d = 1…D of the log-likelihood, per row (integer array)."""
-    return np.argmax(lld_grid(np.atleast_2d(rhos), k, D), axis=1) + 1
+    result: np.ndarray = np.argmax(lld_grid(np.atleast_2d(rhos), k, D), axis=1) + 1
+    return result
 
 
 def mlk(rhos: np.ndarray, k: int, D: int, dinit: np.ndarray, iters: int = 60) -> np.ndarray:
@@ -115,10 +117,13 @@ def mlk_lbfgsb(rhos: np.ndarray, k: int, D: int, dinit: float) -> float:
     n = len(rhos)
 
     def nlld(d: np.ndarray) -> np.ndarray:
-        return -(n * np.log(k * d) + (d - 1) * lr.sum() + (k - 1) * np.sum(np.log(1 - rhos ** d)))
+        result: np.ndarray = -(n * np.log(k * d) + (d - 1) * lr.sum()
+                               + (k - 1) * np.sum(np.log(1 - rhos ** d)))
+        return result
 
     def nlld_gr(d: np.ndarray) -> np.ndarray:
-        return -(n / d + np.sum(lr - (k - 1) * rhos ** d * lr / (1 - rhos ** d)))
+        result: np.ndarray = -(n / d + np.sum(lr - (k - 1) * rhos ** d * lr / (1 - rhos ** d)))
+        return result
 
     with np.errstate(divide="ignore", invalid="ignore"):
         res = minimize(fun=nlld, x0=np.array([dinit]), jac=nlld_gr, method="L-BFGS-B",

@@ -43,4 +43,5 @@ class MOM(_LocalEstimator):
         w = dist[:, -1]
         m1 = dist.mean(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return -m1 / (m1 - w)
+            result: np.ndarray = -m1 / (m1 - w)
+            return result

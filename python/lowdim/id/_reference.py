@@ -34,16 +34,19 @@ def reference_sample(kind: str, n: int, d: int, rep: int) -> np.ndarray:
     b = draw(SEED, stream, 0, 2 * n * m)
     g = _rng.normal(b[0::2], b[1::2]).reshape(n, m)
     if kind == "sphere":
-        return g / np.linalg.norm(g, axis=1)[:, None]
+        result: np.ndarray = g / np.linalg.norm(g, axis=1)[:, None]
+        return result
     # radius U^(1/d) with U in (0, 1]: the volume of the ball of radius r grows as r^d
     u = 1.0 - _rng.uniform(draw(SEED, stream + _RADIUS, 0, n))
-    return g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
+    result = g * (u ** (1.0 / d) / np.linalg.norm(g, axis=1))[:, None]
+    return result
 
 
 def per_point(method: str, dist: np.ndarray, k: int) -> np.ndarray:
     """What the statistic averages over points: r2/r1 for TwoNN, local MLE (k − 1) for MLE."""
     if method in ("twonn", "twonn_mle"):
-        return dist[:, 1] / dist[:, 0]
+        result: np.ndarray = dist[:, 1] / dist[:, 0]
+        return result
     return _lid.mle_from_distances(dist[:, :k], k - 1)
 
 

@@ -83,7 +83,7 @@ def refuse_constant(x: np.ndarray, name: str, what: str) -> None:
 
 def refuse_zero_rows(x: np.ndarray, name: str, what: str) -> np.ndarray:
     """Row norms (float64); ValueError if a row is all zeros (no direction)."""
-    norms = np.sqrt(row_sq_norms(x))
+    norms: np.ndarray = np.sqrt(row_sq_norms(x))
     zero = int((norms == 0).sum())
     if zero:
         raise ValueError(f"{name} has {zero} all-zero rows; {what} needs a direction "
@@ -94,7 +94,8 @@ def refuse_zero_rows(x: np.ndarray, name: str, what: str) -> np.ndarray:
 def row_sq_norms(x: np.ndarray) -> np.ndarray:
     """Squared row norms as float64, summed in x's dtype (float32: ~1e-7 relative, the
     rounding of the data itself) without any temporary copy of x."""
-    return np.einsum("ij,ij->i", x, x).astype(np.float64)
+    result: np.ndarray = np.einsum("ij,ij->i", x, x).astype(np.float64)
+    return result
 
 
 class _Centred:
@@ -123,7 +124,7 @@ class _Centred:
         """‖x_i − μ‖² of the block's rows, float64: ‖c_i‖² − 2 c_i·δ + ‖δ‖², δ = μ − m
         (‖c_i‖² summed in x's dtype over the d columns, the correction in float64)."""
         delta = self.mean - self.m
-        r = np.einsum("ij,ij->i", c, c).astype(np.float64)
+        r: np.ndarray = np.einsum("ij,ij->i", c, c).astype(np.float64)
         if delta.any():
             r -= 2.0 * (c @ delta.astype(c.dtype)) - float(delta @ delta)
         return r
@@ -227,4 +228,5 @@ def one_blas_thread() -> ContextManager[Any]:
             _CONTROLLER.append(None)
     if _CONTROLLER[0] is None:
         return contextlib.nullcontext()
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    result: ContextManager[Any] = _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return result

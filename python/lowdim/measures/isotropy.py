@@ -135,8 +135,10 @@ def _shrunk(x: np.ndarray, scale: float, zeta: float, c0: np.ndarray) -> np.ndar
         return cov if zeta == 0.0 else c0
     log_ratio = math.log(zeta) - math.log1p(-zeta) - 2.0 * math.log(scale)
     if log_ratio <= 0.0:                     # ζ / ((1 − ζ)·scale²) <= 1
-        return cov + math.exp(log_ratio) * c0
-    return math.exp(-log_ratio) * cov + c0
+        result: np.ndarray = cov + math.exp(log_ratio) * c0
+        return result
+    result = math.exp(-log_ratio) * cov + c0
+    return result
 
 
 # ------------------------------------------------------------------ W2 to isotropy
@@ -226,7 +228,8 @@ class Uniformity(NamedTuple):
 
 
 def _unit(x: np.ndarray, norms: np.ndarray, s: slice) -> np.ndarray:
-    return x[s].astype(np.float64) / norms[s, None]
+    result: np.ndarray = x[s].astype(np.float64) / norms[s, None]
+    return result
 
 
 def uniformity(X: npt.ArrayLike, t: float = 2.0, *, log: bool = True, normalize: bool = True,

@@ -81,7 +81,8 @@ def cka_from_moments(mom: PairMoments, debiased: bool) -> float:
         (nx, ny), dots = mom.r_sums, mom.r_dots
 
         def unbiased(dot: float, ab: float, sa: float, sb: float) -> float:
-            return dot - n / (n - 2.0) * ab + sa * sb / ((n - 1.0) * (n - 2.0))
+            result: float = dot - n / (n - 2.0) * ab + sa * sb / ((n - 1.0) * (n - 2.0))
+            return result
         xty = unbiased(xty, dots["xy"], nx, ny)
         xtx = unbiased(xtx, dots["xx"], nx, nx)
         yty = unbiased(yty, dots["yy"], ny, ny)
@@ -149,7 +150,8 @@ def _pair_knn(X: npt.ArrayLike, Y: npt.ArrayLike, k: int, metric: str, what: str
 def shared_neighbours(ix: np.ndarray, iy: np.ndarray) -> np.ndarray:
     """|N^X(i) ∩ N^Y(i)| per row of two (n, k) index arrays (each row's indices distinct)."""
     both = np.sort(np.concatenate([ix, iy], axis=1), axis=1)
-    return (both[:, 1:] == both[:, :-1]).sum(axis=1)
+    result: np.ndarray = (both[:, 1:] == both[:, :-1]).sum(axis=1)
+    return result
 
 
 def mutual_knn_alignment(X: npt.ArrayLike, Y: npt.ArrayLike, k: int = 10, *,

@@ -261,7 +261,8 @@ class RaBitQ(TransformerMixin, BaseEstimator):
             u += float(1 << (B - 1 - k)) * np.unpackbits(self._plane(c, k), axis=1, count=D)
         norm, ip, xnorm = self._factors(c)
         xbar = ((u - ((1 << B) - 1) / 2.0) * ((norm * ip) / xnorm)[:, None]).astype(np.float32)
-        return self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
+        result: np.ndarray = self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
+        return result
 
     def transform(self, X: npt.ArrayLike) -> np.ndarray:
         """Reconstruction decode(encode(X)): (n, d) float32. In a Pipeline the next step sees
@@ -298,9 +299,10 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         c = self._check_codes(codes)
         self._check_params()
         y, qint, qp = self._query_args(self._check_x(Q, "Q"))
-        return _config.kernels().rabitq_estimate(c, self._D, int(self.bits), y, qint,
-                                                 int(self.query_bits or 0), qp, self._bscale(),
-                                                 self._threads())
+        result: tuple[np.ndarray, np.ndarray] = _config.kernels().rabitq_estimate(
+            c, self._D, int(self.bits), y, qint, int(self.query_bits or 0), qp, self._bscale(),
+            self._threads())
+        return result
 
     def search(self, Q: npt.ArrayLike, codes: np.ndarray, k: int, *,
                rescore: npt.ArrayLike | None = None
@@ -345,9 +347,10 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         distance do not depend on the other codes, so lowdim.dask runs this per block of
         codes and merges the blocks' best k."""
         y, qint, qp = qargs
-        return _config.kernels().rabitq_search(
+        result: tuple[np.ndarray, np.ndarray, np.ndarray] = _config.kernels().rabitq_search(
             c, self._D, int(self.bits), y, qint, int(self.query_bits or 0), qp, self._bscale(),
             k, vec, None if vec is None else q, self._threads())
+        return result
 
     # ---- persistence ------------------------------------------------------------------------
 
