@@ -239,7 +239,7 @@ def _finite_lid(S: npt.NDArray[Any], k: int,
     """Local IDs of the points where it is finite; Undefined when there are none."""
     if k < 2:
         raise Undefined(f"local ID needs k >= 2 neighbours, got {k}")
-    local = lowdim.lid(S, k=k, knn=nn)
+    local: npt.NDArray[np.float64] = lowdim.lid(S, k=k, knn=nn)
     local = local[np.isfinite(local)]
     if len(local) == 0:
         raise Undefined("no point has a finite local ID (all its k neighbours at one distance)")

@@ -85,12 +85,15 @@ def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
 def pair_distances(Q: npt.NDArray[Any], B: npt.NDArray[Any],
                    metric: str) -> npt.NDArray[np.float64]:
     Q, B = Q.astype(np.float64), B.astype(np.float64)
+    d: npt.NDArray[np.float64]
     if metric == "inner_product":
-        return -np.einsum("ij,ij->i", Q, B)
-    if metric == "cosine":
+        d = -np.einsum("ij,ij->i", Q, B)
+    elif metric == "cosine":
         den = np.linalg.norm(Q, axis=1) * np.linalg.norm(B, axis=1)
-        return 1.0 - np.einsum("ij,ij->i", Q, B) / np.where(den > 0, den, 1.0)
-    return np.linalg.norm(Q - B, axis=1)
+        d = 1.0 - np.einsum("ij,ij->i", Q, B) / np.where(den > 0, den, 1.0)
+    else:
+        d = np.linalg.norm(Q - B, axis=1)
+    return d
 
 
 def recall(pred: npt.NDArray[Any], truth: npt.NDArray[Any]) -> float:

@@ -68,7 +68,9 @@ def _also(path: Path, what: str, chosen: str, candidates: list[str], notes: list
 
 def _list_of_numbers(pa: Any, t: Any) -> bool:
     lists = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
-    return lists and (pa.types.is_floating(t.value_type) or pa.types.is_integer(t.value_type))
+    numbers: bool = lists and (pa.types.is_floating(t.value_type)
+                               or pa.types.is_integer(t.value_type))
+    return numbers
 
 
 def _list_rows(pa: Any, arr: Any, path: Path, name: str,
@@ -82,7 +84,7 @@ def _list_rows(pa: Any, arr: Any, path: Path, name: str,
                                f"{lengths.min()} to {lengths.max()}; an embedding has one length")
     d = int(lengths[0]) if len(lengths) else (arr.type.list_size if
                                               pa.types.is_fixed_size_list(arr.type) else 1)
-    values = full.flatten().to_numpy(zero_copy_only=False).reshape(len(full), d)
+    values: np.ndarray = full.flatten().to_numpy(zero_copy_only=False).reshape(len(full), d)
     if valid.all():
         return values
     out = np.full((len(arr), d), np.nan, dtype=np.result_type(values.dtype, np.float32))
@@ -194,7 +196,8 @@ def read_hdf5(path: Path, key: str | None, n_sample: int | None, seed: int,
             return _take(np.memmap(path, dtype=ds.dtype, mode="r", offset=offset,
                                    shape=ds.shape), rows)
         if rows is None:
-            return ds[()]
+            whole: np.ndarray = ds[()]
+            return whole
         step = max(1, BLOCK_BYTES // max(1, d * ds.dtype.itemsize))
         out = np.empty((len(rows), d), ds.dtype)
         for s in range(0, n, step):

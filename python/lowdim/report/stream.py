@@ -134,7 +134,8 @@ def row_hashes(rows: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     h = (words * coeff).sum(axis=1, dtype=np.uint64)
     for shift, mult in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
         h = (h ^ (h >> np.uint64(shift))) * np.uint64(mult)
-    return h ^ (h >> np.uint64(31))
+    mixed: npt.NDArray[np.uint64] = h ^ (h >> np.uint64(31))
+    return mixed
 
 
 def _norm_bins(norms: npt.NDArray[Any]) -> Bins:
