@@ -215,3 +215,33 @@ def prefixed_feature_names_out(estimator: Any, n_features_out: int,
     check_feature_names_in(estimator, input_features)
     prefix = type(estimator).__name__.lower()
     return np.asarray([f"{prefix}{i}" for i in range(n_features_out)], dtype=object)
+
+
+class ReconstructingQuantizerMixin:
+    """The Pipeline face shared by the quantizers (ProductQuantizer, ScalarQuantizer, RaBitQ):
+    transform is the float32 reconstruction decode(encode(X)), so the next step sees
+    quantized features, not code bit patterns; it keeps the d input columns and their names."""
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "n_features_in_")
+
+    def transform(self, X: npt.ArrayLike) -> np.ndarray:
+        """Reconstruction decode(encode(X)): (n, d) float32, what the codes keep of X; the
+        codes themselves come from encode."""
+        out: np.ndarray = self.decode(self.encode(X))  # type: ignore[attr-defined]
+        return out
+
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
+        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
+        against it as scikit-learn does), else x0 … x{d-1}."""
+        self._check_fitted()
+        names = check_feature_names_in(self, input_features)
+        if names is None:
+            n_in: int = self.n_features_in_  # type: ignore[attr-defined]
+            names = np.asarray([f"x{i}" for i in range(n_in)], dtype=object)
+        return names
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.transformer_tags.preserves_dtype = ["float32"]   # codes live in float32's space
+        return tags

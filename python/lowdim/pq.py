@@ -21,8 +21,8 @@ import numpy.typing as npt
 from . import _config, _rng
 from ._npyfile import check_member_size, read_member_header
 from ._savefile import read_npz, write_npz
-from ._base import (BaseEstimator, TransformerMixin, check_feature_names_in, check_is_fitted,
-                    validate_rows)
+from ._base import (BaseEstimator, ReconstructingQuantizerMixin, TransformerMixin,
+                    check_is_fitted, validate_rows)
 from ._validate import as_float_array, c_aligned, check_int, check_memory
 from .quantizers import opq as _opq
 from ._rng import RandomStateLike
@@ -191,7 +191,7 @@ def pq_decode(codes: np.ndarray, codebooks: npt.ArrayLike, *,
     return result
 
 
-class ProductQuantizer(TransformerMixin, BaseEstimator):
+class ProductQuantizer(ReconstructingQuantizerMixin, TransformerMixin, BaseEstimator):
     """Product quantizer with k-means codebooks, faiss-compatible.
 
     Parameters
@@ -384,26 +384,6 @@ class ProductQuantizer(TransformerMixin, BaseEstimator):
         rot = getattr(self, "rotation_", None)
         return out if rot is None else np.ascontiguousarray(out.astype(np.float64) @ rot,
                                                             np.float32)
-
-    def transform(self, X: npt.ArrayLike) -> np.ndarray:
-        """Reconstruction decode(encode(X)): (n, d) float32, X with every sub-vector replaced
-        by its nearest centroid. In a Pipeline the next step sees quantized features, not
-        code ids; the codes themselves come from encode."""
-        return self.decode(self.encode(X))
-
-    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
-        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
-        against it as scikit-learn does), else x0 … x{d-1}."""
-        self._fitted_codebooks()
-        names = check_feature_names_in(self, input_features)
-        if names is None:
-            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-        return names
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]   # PQ computes in float32
-        return tags
 
     def distance_table(self, Q: npt.ArrayLike) -> np.ndarray:
         """ADC tables: (nq, M, K) float32, entry [i, m, k] = ‖Q_i,m − c_m,k‖²."""

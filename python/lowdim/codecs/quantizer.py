@@ -17,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _config, _rng
-from .._base import (BaseEstimator, TransformerMixin, check_feature_names_in, check_is_fitted,
-                     validate_rows)
+from .._base import (BaseEstimator, ReconstructingQuantizerMixin, TransformerMixin,
+                     check_is_fitted, validate_rows)
 from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_copy_memory, check_int, next_pow2_exponent
 from .._rng import RandomStateLike
-from ._ref_codecs import FLOAT_FORMATS, INT_LEVELS, KINDS, code_dtype, code_width
+from ._ref_codecs import INT_LEVELS, KINDS, code_dtype, code_width
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -201,7 +201,7 @@ def rescore(Q: npt.ArrayLike, candidates: npt.ArrayLike,
 _rerank = rescore   # ScalarQuantizer.search has a parameter of the same name
 
 
-class ScalarQuantizer(TransformerMixin, BaseEstimator):
+class ScalarQuantizer(ReconstructingQuantizerMixin, TransformerMixin, BaseEstimator):
     """Per-dimension scalar quantizer: float16/bfloat16/FP8, int8/uint8/int4 or 1 bit.
 
     Parameters
@@ -429,26 +429,6 @@ class ScalarQuantizer(TransformerMixin, BaseEstimator):
         out = _config.kernels().codec_decode(c, self._kind(), lo, vdiff, self._D,
                                              self._threads())
         return self._unrotate(out)
-
-    def transform(self, X: npt.ArrayLike) -> np.ndarray:
-        """Reconstruction decode(encode(X)): (n, d) float32, what the codes keep of X. In a
-        Pipeline the next step sees quantized features, not code bit patterns (fp16 codes
-        are uint16 bits, binary codes packed bytes); the codes themselves come from encode."""
-        return self.decode(self.encode(X))
-
-    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
-        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
-        against it as scikit-learn does), else x0 … x{d-1}."""
-        check_is_fitted(self, "n_features_in_")
-        names = check_feature_names_in(self, input_features)
-        if names is None:
-            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-        return names
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]   # codes live in float32's space
-        return tags
 
     # ---- search ---------------------------------------------------------------------------
 

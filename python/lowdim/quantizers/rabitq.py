@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _config, _rng
-from .._base import (BaseEstimator, TransformerMixin, check_feature_names_in, check_is_fitted,
-                     validate_rows)
+from .._base import (BaseEstimator, ReconstructingQuantizerMixin, TransformerMixin,
+                     check_is_fitted, validate_rows)
 from .._savefile import check_generator, read_npz, write_npz
 from .._validate import as_float_array, check_int, next_pow2_exponent
 from .._rng import RandomStateLike
@@ -37,7 +37,7 @@ EX_FACTOR_BYTES = 12             # bits > 1: and float32 ‖x̄‖
 _ENCODE_ROWS = 16384
 
 
-class RaBitQ(TransformerMixin, BaseEstimator):
+class RaBitQ(ReconstructingQuantizerMixin, TransformerMixin, BaseEstimator):
     """RaBitQ 1-bit quantizer with distance estimates, error bounds and bound-based reranking.
 
     Parameters
@@ -263,26 +263,6 @@ class RaBitQ(TransformerMixin, BaseEstimator):
         xbar = ((u - ((1 << B) - 1) / 2.0) * ((norm * ip) / xnorm)[:, None]).astype(np.float32)
         result: np.ndarray = self._rotator()._unrotate(np.ascontiguousarray(xbar)) + self.center_
         return result
-
-    def transform(self, X: npt.ArrayLike) -> np.ndarray:
-        """Reconstruction decode(encode(X)): (n, d) float32. In a Pipeline the next step sees
-        quantized features, not code bytes (bit planes and float32 factors); the codes
-        themselves come from encode."""
-        return self.decode(self.encode(X))
-
-    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
-        """transform keeps the d input columns: feature_names_in_ (or input_features, checked
-        against it as scikit-learn does), else x0 … x{d-1}."""
-        check_is_fitted(self, "n_features_in_")
-        names = check_feature_names_in(self, input_features)
-        if names is None:
-            names = np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object)
-        return names
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]   # codes live in float32's space
-        return tags
 
     # ---- estimates ----------------------------------------------------------------------------
 
