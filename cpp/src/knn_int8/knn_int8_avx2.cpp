@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "bound_entry.h"
 #include "lowdim/knn_int8.h"
 
 namespace lowdim::avx2 {
@@ -101,16 +102,7 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
   bool any = false;
   for (std::size_t g = 0; g < 8; ++g) any |= hits[g] != 0;
   for (; j < w; ++j) {
-    const float v = static_cast<float>(dot[j] - b.off[j]);
-    const float e = (a.scale * b.scale[j]) * v;
-    const float bq = b.beta * (a.resid * b.norm[j] + a.norm * b.resid[j]);
-    const float wid = (bq * b.k1 + std::fabs(e) * b.k2) + (a.fixed + b.fixed[j]);
-    const float centre = (a.alpha + b.alpha[j]) - b.beta * e;
-    low[j] = centre - wid;
-    up[j] = centre + wid;
-    const bool in = low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
-    hits[j / 32] |= std::uint32_t{in} << (j % 32);
-    any |= in;
+    any |= int8_bound_entry(dot, j, a, b, thr, col_thr, low, up, hits);
   }
   return any;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "bound_entry.h"
 #include "lowdim/knn_int8.h"
 
 namespace lowdim::scalar {
@@ -33,16 +34,7 @@ bool bounds_row(const std::int32_t* dot, std::size_t w, const Int8RowTerms& a,
   for (std::size_t t = 0; t < 8; ++t) hits[t] = 0;
   bool hit = false;
   for (std::size_t j = 0; j < w; ++j) {
-    const float v = static_cast<float>(dot[j] - b.off[j]);
-    const float e = (a.scale * b.scale[j]) * v;
-    const float bq = b.beta * (a.resid * b.norm[j] + a.norm * b.resid[j]);
-    const float wid = (bq * b.k1 + std::fabs(e) * b.k2) + (a.fixed + b.fixed[j]);
-    const float centre = (a.alpha + b.alpha[j]) - b.beta * e;
-    low[j] = centre - wid;
-    up[j] = centre + wid;
-    const bool in = low[j] <= thr || (col_thr && low[j] <= col_thr[j]);
-    hits[j / 32] |= std::uint32_t{in} << (j % 32);
-    hit |= in;
+    hit |= int8_bound_entry(dot, j, a, b, thr, col_thr, low, up, hits);
   }
   return hit;
 }
