@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common.h"
+#include "knn_args.h"
 #include "interrupt.h"
 #include "lowdim/knn_int8.h"
 
@@ -23,17 +24,8 @@ using lowdim_py::require;
 // x (n, d), y (m, d) float32 -> (dist (n, k), idx (n, k), pairs rescored).
 py::tuple knn_int8_py(CArray<float> x, CArray<float> y, std::size_t k, const std::string& metric,
                       bool exclude_self, int n_threads) {
-  require(x.ndim() == 2 && y.ndim() == 2, "x and y must be 2-D");
+  const lowdim::KnnMetric kind = lowdim_py::check_knn_args(x, y, k, metric, exclude_self);
   const std::size_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-  require(static_cast<std::size_t>(y.shape(1)) == d,
-          "x and y must have the same number of columns");
-  require(d >= 1, "x must have at least one column");
-  require(!exclude_self || n == m, "exclude_self needs x and y of the same length");
-  require(k >= 1 && k + (exclude_self ? 1 : 0) <= m, "k out of range for the database size");
-  lowdim::KnnMetric kind;
-  if (metric == "sqeuclidean") kind = lowdim::KnnMetric::sqeuclidean;
-  else if (metric == "inner_product") kind = lowdim::KnnMetric::inner_product;
-  else throw py::value_error("metric must be 'sqeuclidean' or 'inner_product'");
   CArray<float> dist({n, k});
   CArray<std::int64_t> idx({n, k});
   // Self-search passes the same array twice; the kernel shares one set of norms then.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common.h"
+#include "knn_args.h"
 #include "lowdim/distance.h"
 #include "lowdim/hadamard.h"
 #include "lowdim/isa.h"
@@ -353,16 +354,8 @@ py::tuple pq_search_py(CArray<float> table, CArray<Code> codes, std::size_t k, i
 template <class T>
 py::tuple knn_py(CArray<T> x, CArray<T> y, std::size_t k, const std::string& metric,
                  bool exclude_self, int n_threads) {
-  require(x.ndim() == 2 && y.ndim() == 2, "x and y must be 2-D");
+  const lowdim::KnnMetric kind = lowdim_py::check_knn_args(x, y, k, metric, exclude_self);
   const std::size_t n = x.shape(0), m = y.shape(0), d = x.shape(1);
-  require(static_cast<std::size_t>(y.shape(1)) == d, "x and y must have the same number of columns");
-  require(d >= 1, "x must have at least one column");
-  require(!exclude_self || n == m, "exclude_self needs x and y of the same length");
-  require(k >= 1 && k + (exclude_self ? 1 : 0) <= m, "k out of range for the database size");
-  lowdim::KnnMetric kind;
-  if (metric == "sqeuclidean") kind = lowdim::KnnMetric::sqeuclidean;
-  else if (metric == "inner_product") kind = lowdim::KnnMetric::inner_product;
-  else throw py::value_error("metric must be 'sqeuclidean' or 'inner_product'");
   CArray<T> dist({n, k});
   CArray<std::int64_t> idx({n, k});
   const T *px = x.data(), *py_ = y.data();
