@@ -39,7 +39,9 @@ def check_against_scipy(X, *, edges_too=True):
 # of the steps; the other sizes run the plain update.
 @pytest.mark.parametrize("n,d", [(2000, 2), (1500, 3), (800, 64), (2000, 768)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_matches_scipy(n, d, dtype, rng):
+def test_matches_scipy(n, d, dtype, rng, variant):
+    if d == 768 and variant in ("numpy", "native-scalar"):
+        pytest.skip("(2000, 768) is for the SIMD float16 filter; the other sizes cover the rest")
     X = rng.standard_normal((n, d)).astype(dtype)
     # float32 distances are rounded to ~1e-7: near-ties may pick another (equally short)
     # tree, so float32 compares totals only.

@@ -52,15 +52,18 @@ def test_search_and_table_use_rotation(data):
 
 
 def test_deterministic_and_backend_identical(data, variant):
-    opq = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5).fit(data)
-    again = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5,
+    if variant == "numpy":
+        pytest.skip("compares each native variant with the numpy twin")
+    data = data[:800]        # any size shows it; the full 2600 rows took 35 s under ASan
+    opq = lowdim.ProductQuantizer(4, 4, rotation="opq", opq_iter=2, random_state=5).fit(data)
+    again = lowdim.ProductQuantizer(4, 4, rotation="opq", opq_iter=2, random_state=5,
                                     n_threads=1).fit(data)
     np.testing.assert_array_equal(opq.rotation_, again.rotation_)
     np.testing.assert_array_equal(opq.codebooks_, again.codebooks_)
     saved = lowdim.backend()
     lowdim.set_backend("numpy")
     try:
-        ref = lowdim.ProductQuantizer(4, 6, rotation="opq", opq_iter=2, random_state=5).fit(data)
+        ref = lowdim.ProductQuantizer(4, 4, rotation="opq", opq_iter=2, random_state=5).fit(data)
     finally:
         lowdim.set_backend(saved)
     np.testing.assert_array_equal(opq.rotation_, ref.rotation_)

@@ -381,7 +381,9 @@ def test_codes_equal_faiss_compute_codes(rng, faiss):
                                       faiss.vector_to_array(fpq.centroids))
 
 
-def test_quality_matches_faiss(rng, faiss):
+def test_quality_matches_faiss(rng, faiss, variant):
+    if variant == "numpy":   # test_fit_is_deterministic_across_threads_and_backends
+        pytest.skip("the numpy twin trains the native codebooks bit for bit")
     d, M, nbits = 32, 8, 6
     X = clustered(rng, 6000, d, n_clusters=200)
     base, Q = X[:5000], X[5000:5300]
