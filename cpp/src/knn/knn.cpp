@@ -4,20 +4,18 @@
 //   Y given: threads take whole query blocks and sweep the database.
 //   self-search (exclude_self): the tile of blocks (I, J) equals the transpose of (J, I),
 //   so only I <= J is computed (half the flops) and used for the rows of I and the
-//   columns of J. Threads take whole row blocks I and sweep J >= I; a tile runs while
-//   its thread holds the locks of both blocks, so no two threads touch one query's list.
+//   columns of J, scheduled by for_each_block_pair (lowdim/block_pairs.h) so no two
+//   threads touch one query's list.
 // Lists order candidates by (key, index), a total order, so the kept set does not depend
 // on arrival order; results are identical for any thread count.
 #include "lowdim/knn.h"
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
-#include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
+#include "lowdim/block_pairs.h"
 #include "lowdim/distance.h"
 #include "lowdim/parallel.h"
 
@@ -245,23 +243,6 @@ void sweep_database(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x,
   });
 }
 
-// Releases the locks of blocks a and b (one lock if a == b) when it goes out of scope,
-// also when a tile throws (an interrupt).
-class BlockPair {
- public:
-  BlockPair(std::mutex* locks, std::size_t a, std::size_t b) : locks_(locks), a_(a), b_(b) {}
-  BlockPair(const BlockPair&) = delete;
-  BlockPair& operator=(const BlockPair&) = delete;
-  ~BlockPair() {
-    locks_[a_].unlock();
-    if (b_ != a_) locks_[b_].unlock();
-  }
-
- private:
-  std::mutex* locks_;
-  std::size_t a_, b_;
-};
-
 template <class T>
 void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std::size_t n,
                 std::size_t d, bool l2, int n_threads) {
@@ -299,50 +280,8 @@ void sweep_self(Lists<T>& lists, const DistanceKernels<T>& kern, const T* x, std
     select_tile(lists, s.tile.data(), bs, lo * bs, rows_of(lo), hi * bs, rows_of(hi),
                 norm.data(), norm.data(), l2, true, lo != hi);
   };
-  // Work in row-block order, so a thread keeps block I's panels hot while the J blocks
-  // stream past in memory order (the prefetcher follows; scattered pairs ran ~10% slower
-  // on EPYC at n = 20000). Row blocks are handed out largest first (row I holds the
-  // blocks - I tiles J >= I), which keeps the threads balanced. Tiles (I, J) and (I', J')
-  // that share a block would update the same lists, so a tile runs only while its thread
-  // holds both blocks' locks; a thread sweeps its row from its own offset (threads on
-  // neighbouring rows do not meet at the same J), and a tile whose lock is taken waits,
-  // without blocking the thread, until after the next rows; only the last few wait for
-  // a lock. Locks cost nothing to the result: the lists keep a total order.
-  std::unique_ptr<std::mutex[]> locks(new std::mutex[blocks]);
-  auto take = [&](std::size_t a, std::size_t b, bool wait) {
-    if (a == b) {
-      if (wait) locks[a].lock();
-      return wait || locks[a].try_lock();
-    }
-    if (wait) std::lock(locks[a], locks[b]);
-    return wait || std::try_lock(locks[a], locks[b]) == -1;
-  };
-  std::atomic<std::size_t> next_row{0};
-  parallel_for(std::min(workers, blocks), n_threads, [&](std::size_t, std::size_t, int t) {
-    Scratch& s = scratch_of(t);
-    std::vector<std::pair<std::size_t, std::size_t>> later;  // tiles whose locks were taken
-    auto run_if_free = [&](std::size_t lo, std::size_t hi, bool wait) {
-      if (!take(lo, hi, wait)) return false;
-      const BlockPair held(locks.get(), lo, hi);
-      run_pair(lo, hi, s);
-      return true;
-    };
-    auto retry_later = [&](bool wait) {
-      std::size_t kept = 0;
-      for (const auto& [lo, hi] : later)
-        if (!run_if_free(lo, hi, wait)) later[kept++] = {lo, hi};
-      later.resize(kept);
-    };
-    for (std::size_t lo = next_row++; lo < blocks; lo = next_row++) {
-      const std::size_t len = blocks - lo;
-      const std::size_t start = len * static_cast<std::size_t>(t) / workers;
-      for (std::size_t step = 0; step < len; ++step) {
-        const std::size_t hi = lo + (start + step) % len;
-        if (!run_if_free(lo, hi, false)) later.emplace_back(lo, hi);
-      }
-      retry_later(false);
-    }
-    retry_later(true);
+  for_each_block_pair(blocks, n_threads, [&](std::size_t lo, std::size_t hi, int t) {
+    run_pair(lo, hi, scratch_of(t));
   });
 }
 
