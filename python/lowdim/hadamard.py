@@ -56,6 +56,15 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
             and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
 
 
+def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """np.empty on a 64-byte boundary: the kernel's streaming stores need whole cache
+    lines per row (numpy's own allocations are only 16-byte aligned)."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    buf = np.empty(nbytes + 64, dtype=np.uint8)
+    start = -buf.ctypes.data % 64
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
 def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
          out: np.ndarray | None = None, n_threads: int | None = None) -> np.ndarray:
     """Fast Walsh–Hadamard transform along one axis, batched over all others.
@@ -116,15 +125,27 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
     # data (or the file on disk).
     # In the caller's memory the kernel checks every row before writing any, so a raise
     # leaves it untouched; a private copy is checked row by row as it is transformed.
+    # Otherwise one fused pass reads X and writes the result (fwht_checked_into): into a
+    # fresh array, or into an out= apart from X after a read-only check of X.
+    kernels = _config.kernels()
     moved = np.moveaxis(arr, axis, -1)
     private = _is_private_copy(arr, X)
-    may_overwrite = private or (out is not None and _same_memory(arr, out))
-    if moved.flags.c_contiguous and may_overwrite and arr.flags.writeable:
+    in_place = out is not None and _same_memory(arr, out)
+    target = None if out is None else np.moveaxis(out, axis, -1)
+    if moved.flags.c_contiguous and (in_place or (private and out is None)) \
+            and arr.flags.writeable:
         work = moved.reshape(-1, n)
+    elif moved.flags.c_contiguous and (
+            target is None or (target.flags.c_contiguous and not np.may_share_memory(arr, out))):
+        dest = _empty_aligned(moved.shape, arr.dtype) if target is None else target
+        if not kernels.fwht_checked_into(moved.reshape(-1, n), dest.reshape(-1, n), scale,
+                                         out is not None, n_threads):
+            raise ValueError(_NONFINITE)
+        return np.moveaxis(dest, -1, axis) if out is None else out
     else:
         work = np.array(moved, order="C", copy=True).reshape(-1, n)
         private = True
-    if not _config.kernels().fwht_checked(work, scale, not private, n_threads):
+    if not kernels.fwht_checked(work, scale, not private, n_threads):
         raise ValueError(_NONFINITE)
     result = np.moveaxis(work.reshape(moved.shape), -1, axis)
     if out is None:
