@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 # NaN/inf checks: every output of these transforms depends on every input of its row
 # (H is dense), so a NaN or infinity anywhere in a row reaches every output. Finite input
 # can still overflow inside the butterflies ([3e38, -3e38] -> [0, inf]). srht/fjlt check
-# their (small) outputs; fwht checks inside the kernel (fwht_checked, hadamard.h): each
-# row's max |x| in the same threads as the transform, the output only of rows large
-# enough to overflow. One message covers both causes.
+# their (small) outputs; fwht checks inside the kernel (fwht_checked and
+# fwht_checked_into, hadamard.h), in the same threads as the transform: a read-only pass
+# first where a refusal must leave the caller's memory untouched, else each row's output
+# right after its transform. One message covers both causes.
 _NONFINITE = "X contains NaN or infinity, or values so large that the transform overflows"
 
 

@@ -59,8 +59,9 @@ void fwht(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale, int 
 //   untouched_on_error = true (x is the caller's memory): a read-only pass checks every
 //   row first (a row above the bound is transformed in a scratch row to see if it
 //   overflows) and x is transformed only when all rows pass, so false leaves x as it was.
-//   false (x is a private copy): one pass, each row checked in cache just before it is
-//   transformed; on false, x is partly transformed and must be discarded.
+//   false (x is a private copy): one pass, each row's unscaled output checked in cache
+//   right after its transform (enough on its own, see fwht_checked_into); on false, x is
+//   partly transformed and must be discarded.
 template <class T>
 bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale,
                   bool untouched_on_error, int n_threads);

@@ -1,14 +1,19 @@
 // Drivers for fwht / srht / fjlt: threads over rows, sign flip + zero padding into a
 // per-thread buffer, the active ISA's row kernel, then scaling, sampling (SRHT) or the
 // sparse product (FJLT). Formulas in hadamard.h; the numpy twin is python/lowdim/_ref.py.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
+#if __has_include(<unistd.h>)
 #include <unistd.h>
+#endif
 
 #include "lowdim/hadamard.h"
 #include "lowdim/interrupt.h"
@@ -77,14 +82,35 @@ std::uint64_t row_kernel_to(const double* src, double* scratch, double* dst, int
   return scalar::fwht_row_to_f64(src, scratch, dst, log2n, scale, stream);
 }
 
-// Last-level cache size in bytes (glibc reads it from cpuid); 32 MiB when unknown.
-std::size_t llc_bytes() {
+// The largest data cache of cpu0, from sysfs (what one core's data can occupy: on AMD
+// that is its CCX's L3, while sysconf's cpuid answer can be the whole socket's), else
+// sysconf, else 32 MiB. Read once.
+std::size_t read_llc_bytes() {
+  std::size_t best = 0;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream type(dir + "/type"), size(dir + "/size");
+    std::string kind, text;
+    if (!(type >> kind) || !(size >> text)) continue;
+    if (kind == "Instruction") continue;
+    std::size_t value = 0, i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+      value = 10 * value + static_cast<std::size_t>(text[i] - '0');
+    if (i < text.size() && (text[i] == 'K' || text[i] == 'k')) value <<= 10;
+    else if (i < text.size() && (text[i] == 'M' || text[i] == 'm')) value <<= 20;
+    best = std::max(best, value);
+  }
   long bytes = -1;
 #ifdef _SC_LEVEL3_CACHE_SIZE
-  bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
-  if (bytes <= 0) bytes = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  if (best == 0) bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
 #endif
-  return bytes > 0 ? static_cast<std::size_t>(bytes) : std::size_t{32} << 20;
+  if (best == 0 && bytes > 0) best = static_cast<std::size_t>(bytes);
+  return best > 0 ? best : std::size_t{32} << 20;
+}
+
+std::size_t llc_bytes() {
+  static const std::size_t bytes = read_llc_bytes();
+  return bytes;
 }
 
 // set_fwht_stream's override: -1 none, 0 plain stores, 1 streaming stores.
