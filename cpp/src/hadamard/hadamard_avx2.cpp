@@ -121,22 +121,29 @@ inline __m256i max_u63(__m256i a, __m256i b) {
 inline __m256i F64::max_bits(__m256i a, __m256i b) { return max_u63(a, b); }
 
 // The last pass's put for an out-of-place row (fwht_passes.h): keeps the max of the
-// unscaled values' |x| bits, then stores value · scale (scale == 1 changes no finite
-// value, and a row with NaN/inf output is refused anyway). Stream: non-temporal stores,
-// so a result larger than the LLC goes to memory without a read for ownership and
-// without evicting the input; dst must then be 32-byte aligned (the caller checks).
-template <class V, bool kStream>
+// unscaled values' |x| bits, then stores value · scale (kScaled) or the value itself, as
+// the in-place path does. kStream: non-temporal stores, so a result larger than the LLC
+// goes to memory without a read for ownership and without evicting the input; dst must
+// then be 32-byte aligned (the caller checks).
+template <class V, bool kStream, bool kScaled>
 struct ScaleStoreMax {
   typename V::reg scale;
   __m256i max_bits = _mm256_setzero_si256();
   template <class T>
   void operator()(T* p, typename V::reg v) {
     max_bits = V::max_bits(max_bits, V::abs_bits(v));
-    v = V::mul(v, scale);
+    if (kScaled) v = V::mul(v, scale);
     if (kStream) V::stream(p, v);
     else V::store(p, v);
   }
 };
+
+template <class V, bool kStream, bool kScaled, class T>
+__m256i last_pass_into(const T* src, T* scratch, T* dst, std::size_t n, T scale) {
+  ScaleStoreMax<V, kStream, kScaled> put{V::set1(scale)};
+  fwht_row_into<V>(src, scratch, dst, n, put);
+  return put.max_bits;
+}
 
 }  // namespace
 
@@ -203,17 +210,15 @@ U fwht_row_to(const T* src, T* scratch, T* dst, std::size_t n, T scale, bool str
   if (n < 16 * V::lanes) {  // one or two passes: transform in scratch, then copy out
     std::memcpy(scratch, src, n * sizeof(T));
     fwht_row<V>(scratch, n);
-    for (std::size_t i = 0; i < n; ++i) dst[i] = scratch[i] * scale;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = scale == T(1) ? scratch[i] : scratch[i] * scale;
     return max_abs(scratch, n);
   }
-  if (stream) {
-    ScaleStoreMax<V, true> put{V::set1(scale)};
-    fwht_row_into<V>(src, scratch, dst, n, put);
-    return hmax(put.max_bits);
-  }
-  ScaleStoreMax<V, false> put{V::set1(scale)};
-  fwht_row_into<V>(src, scratch, dst, n, put);
-  return hmax(put.max_bits);
+  const bool scaled = scale != T(1);
+  const __m256i m = stream ? (scaled ? last_pass_into<V, true, true>(src, scratch, dst, n, scale)
+                                     : last_pass_into<V, true, false>(src, scratch, dst, n, scale))
+                           : (scaled ? last_pass_into<V, false, true>(src, scratch, dst, n, scale)
+                                     : last_pass_into<V, false, false>(src, scratch, dst, n, scale));
+  return hmax(m);
 }
 
 }  // namespace

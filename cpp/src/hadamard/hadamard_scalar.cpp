@@ -42,7 +42,7 @@ U fwht_row_to(const T* src, T* scratch, T* dst, int log2n, T scale) {
   const std::size_t n = std::size_t{1} << log2n;
   std::memcpy(scratch, src, n * sizeof(T));
   fwht_row(scratch, log2n);
-  for (std::size_t i = 0; i < n; ++i) dst[i] = scratch[i] * scale;
+  for (std::size_t i = 0; i < n; ++i) dst[i] = scale == T(1) ? scratch[i] : scratch[i] * scale;
   return max_abs_bits<T, U>(scratch, n);
 }
 
