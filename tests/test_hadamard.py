@@ -465,6 +465,14 @@ def _stores(mode):
             core._set_fwht_stream(-1)
 
 
+def _out_at_offset(shape, dtype, offset):
+    """An array whose data starts `offset` bytes past a 32-byte boundary."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    start = (-buf.ctypes.data) % 32 + offset
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
 def _store_modes(variant):
     return ["rule"] if variant == "numpy" else ["rule", "stream"]
 
@@ -487,9 +495,10 @@ def test_fwht_out_of_place_equals_in_place_bitwise(dtype, n, variant, rng):
                 assert lowdim.fwht(x, out=out, normalize=normalize, n_threads=threads) is out
                 np.testing.assert_array_equal(_bits(out), _bits(expected))
                 np.testing.assert_array_equal(_bits(x), _bits(before))
-            unaligned = np.empty(x.size + 1, dtype)[1:].reshape(x.shape)  # never streamed
-            lowdim.fwht(x, out=unaligned, normalize=normalize)
-            np.testing.assert_array_equal(_bits(unaligned), _bits(expected))
+            for offset in (16, 4):    # streamed in 16-byte halves; never streamed
+                out = _out_at_offset(x.shape, dtype, offset)
+                lowdim.fwht(x, out=out, normalize=normalize)
+                np.testing.assert_array_equal(_bits(out), _bits(expected))
 
 
 @pytest.mark.parametrize("dtype, big", [(np.float32, 3e38), (np.float64, 1.7e308)])

@@ -18,7 +18,7 @@ namespace lowdim {
 // fwht_row_to: dst := scale · (H · src) for a dst apart from src, through a scratch row of
 // n values (src is read once, the inner passes stay in L1, the last one writes dst);
 // returns max_abs_bits of the unscaled H · src. stream asks for non-temporal stores (AVX2,
-// dst 32-byte aligned; the values are the same either way).
+// dst at least 16-byte aligned; the values are the same either way).
 // Scalar and AVX2 only (AVX-512 machines use the AVX2 ones: these are memory-bound).
 namespace scalar {
 void fwht_row_f32(float* x, int log2n);

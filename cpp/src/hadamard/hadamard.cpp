@@ -263,14 +263,14 @@ bool fwht_checked_into(const T* x, std::size_t x_stride, T* out, std::size_t out
   const std::size_t n = std::size_t{1} << log2n;
   if (untouched_on_error && !rows_pass(x, n_rows, log2n, x_stride, n_threads, true))
     return false;
-  // Streaming pays once the result would not stay in the LLC anyway; it needs 32-byte
-  // aligned rows (lowdim.fwht allocates its results 64-byte aligned).
-  bool stream = n_rows * n * sizeof(T) >= llc_bytes() &&
-                reinterpret_cast<std::uintptr_t>(out) % 32 == 0 &&
-                out_stride * sizeof(T) % 32 == 0;
+  // Streaming pays once the result would not stay in the LLC anyway; it needs 16-byte
+  // aligned rows (numpy's arrays are; lowdim.fwht allocates its results 64-byte aligned,
+  // so whole cache lines are streamed).
+  const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 16 == 0 &&
+                       out_stride * sizeof(T) % 16 == 0;
   const int forced = g_fwht_stream.load(std::memory_order_relaxed);
-  if (forced >= 0) stream = forced == 1 && reinterpret_cast<std::uintptr_t>(out) % 32 == 0 &&
-                            out_stride * sizeof(T) % 32 == 0;
+  const bool stream =
+      aligned && (forced >= 0 ? forced == 1 : n_rows * n * sizeof(T) >= llc_bytes());
   const Bits<T> inf = bits_of(std::numeric_limits<T>::infinity());
   std::atomic<bool> failed{false};
   parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {

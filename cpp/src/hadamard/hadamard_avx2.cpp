@@ -33,6 +33,10 @@ struct F32 {
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static void stream(float* p, reg v) { _mm256_stream_ps(p, v); }
+  static void stream16(float* p, reg v) {  // p only 16-byte aligned
+    _mm_stream_ps(p, _mm256_castps256_ps128(v));
+    _mm_stream_ps(p + 4, _mm256_extractf128_ps(v, 1));
+  }
   static reg set1(float v) { return _mm256_set1_ps(v); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static __m256i abs_bits(reg v) {
@@ -73,6 +77,10 @@ struct F64 {
   static reg load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, reg v) { _mm256_storeu_pd(p, v); }
   static void stream(double* p, reg v) { _mm256_stream_pd(p, v); }
+  static void stream16(double* p, reg v) {
+    _mm_stream_pd(p, _mm256_castpd256_pd128(v));
+    _mm_stream_pd(p + 2, _mm256_extractf128_pd(v, 1));
+  }
   static reg set1(double v) { return _mm256_set1_pd(v); }
   static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
   static __m256i abs_bits(reg v) {
@@ -123,9 +131,10 @@ inline __m256i F64::max_bits(__m256i a, __m256i b) { return max_u63(a, b); }
 // The last pass's put for an out-of-place row (fwht_passes.h): keeps the max of the
 // unscaled values' |x| bits, then stores value · scale (kScaled) or the value itself, as
 // the in-place path does. kStream: non-temporal stores, so a result larger than the LLC
-// goes to memory without a read for ownership and without evicting the input; dst must
-// then be 32-byte aligned (the caller checks).
-template <class V, bool kStream, bool kScaled>
+// goes to memory without a read for ownership and without evicting the input: 1 for a
+// 32-byte aligned dst, 2 (two 16-byte halves) for one only 16-byte aligned, as numpy's
+// own arrays are (the caller checks); 0 plain stores.
+template <class V, int kStream, bool kScaled>
 struct ScaleStoreMax {
   typename V::reg scale;
   __m256i max_bits = _mm256_setzero_si256();
@@ -133,12 +142,13 @@ struct ScaleStoreMax {
   void operator()(T* p, typename V::reg v) {
     max_bits = V::max_bits(max_bits, V::abs_bits(v));
     if (kScaled) v = V::mul(v, scale);
-    if (kStream) V::stream(p, v);
+    if (kStream == 1) V::stream(p, v);
+    else if (kStream == 2) V::stream16(p, v);
     else V::store(p, v);
   }
 };
 
-template <class V, bool kStream, bool kScaled, class T>
+template <class V, int kStream, bool kScaled, class T>
 __m256i last_pass_into(const T* src, T* scratch, T* dst, std::size_t n, T scale) {
   ScaleStoreMax<V, kStream, kScaled> put{V::set1(scale)};
   fwht_row_into<V>(src, scratch, dst, n, put);
@@ -214,10 +224,17 @@ U fwht_row_to(const T* src, T* scratch, T* dst, std::size_t n, T scale, bool str
     return max_abs(scratch, n);
   }
   const bool scaled = scale != T(1);
-  const __m256i m = stream ? (scaled ? last_pass_into<V, true, true>(src, scratch, dst, n, scale)
-                                     : last_pass_into<V, true, false>(src, scratch, dst, n, scale))
-                           : (scaled ? last_pass_into<V, false, true>(src, scratch, dst, n, scale)
-                                     : last_pass_into<V, false, false>(src, scratch, dst, n, scale));
+  const int mode = !stream ? 0 : reinterpret_cast<std::uintptr_t>(dst) % 32 == 0 ? 1 : 2;
+  __m256i m;
+  if (mode == 1)
+    m = scaled ? last_pass_into<V, 1, true>(src, scratch, dst, n, scale)
+               : last_pass_into<V, 1, false>(src, scratch, dst, n, scale);
+  else if (mode == 2)
+    m = scaled ? last_pass_into<V, 2, true>(src, scratch, dst, n, scale)
+               : last_pass_into<V, 2, false>(src, scratch, dst, n, scale);
+  else
+    m = scaled ? last_pass_into<V, 0, true>(src, scratch, dst, n, scale)
+               : last_pass_into<V, 0, false>(src, scratch, dst, n, scale);
   return hmax(m);
 }
 
