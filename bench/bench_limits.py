@@ -3,7 +3,8 @@
 each against the ceilings measured in the same process (bench/_limits.py): numpy sgemm
 and syrk (X.T @ X), lowdim's FMA probe, the copy bandwidth. Wall time and CPU-seconds
 (all threads of the process), best of a few repeats, with the 1-minute load average next
-to every row. Usage: bench_limits.py [--quick]; writes bench/results/limits.md.
+to every row. Usage: bench_limits.py [--quick] [--only fwht]; writes bench/results/limits.md
+(not with --only).
 """
 from __future__ import annotations
 
@@ -148,7 +149,8 @@ def fwht(thread_counts: list[int], quick: bool) -> str:
     n, d = (4096, 1024) if quick else (16384, 1024)
     X = np.random.default_rng(0).standard_normal((n, d), dtype=np.float32)
     work = X.copy()
-    traffic = 2 * X.nbytes                 # in place: every byte read once, written once
+    Y = np.empty_like(X)
+    traffic = 2 * X.nbytes                 # every byte of X read once, the result written once
     core = _config._core
 
     def best(fn, repeat=7):                # input restored before each call, untimed
@@ -159,6 +161,9 @@ def fwht(thread_counts: list[int], quick: bool) -> str:
             fn()
             times.append(time.perf_counter() - t0)
         return min(times[1:])
+
+    def of_copy(s, bw):
+        return f"{traffic / s / 1e9:.1f} = **{traffic / s / 1e9 / bw:.0%}**"
     rows = []
     for t in thread_counts:
         bw = copy_bandwidth(t)
@@ -166,27 +171,43 @@ def fwht(thread_counts: list[int], quick: bool) -> str:
         t_fused = best(lambda: core.fwht_checked(work, 1.0, False, t))
         t_e2e = best(lambda: lowdim.fwht(work, out=work, n_threads=t))
         t_new = best(lambda: lowdim.fwht(work, n_threads=t))
-        rows.append([f"{t}", f"{bw:.1f}"] + [
-            f"{traffic / s / 1e9:.1f} = **{traffic / s / 1e9 / bw:.0%}**"
-            for s in (t_kernel, t_fused, t_e2e)] + [f"{t_new * 1e3:.1f} ms", load1()])
-    return (f"**FWHT** {n} × {d} float32, unnormalised, in place. \"kernel\": the unchecked "
-            "C++ transform (`_core.fwht`); \"row-checked\": one pass that checks each row in "
-            "L1 just before transforming it (`_core.fwht_checked(X, 1, False, t)`, what a "
-            "private copy gets); \"end to end\": `lowdim.fwht(X, out=X)`, which refuses NaN, "
-            "infinity and overflow and leaves X untouched when it does, so it reads X once "
-            "before writing any of it; \"out-of-place\": `lowdim.fwht(X)` (copy + row-checked "
-            "pass). GB/s count one read and one write of X; best of 7, the input restored "
-            "before each call.\n\n"
+        t_alloc_copy = best(lambda: work.copy())
+        t_out = best(lambda: lowdim.fwht(work, out=Y, n_threads=t))
+        rows.append([f"{t}", f"{bw:.1f}"] + [of_copy(s, bw) for s in (t_kernel, t_fused, t_e2e)]
+                    + [f"{t_new * 1e3:.1f} ms = {of_copy(t_new, bw)}",
+                       f"{t_alloc_copy * 1e3:.1f} ms", f"**{t_alloc_copy / t_new:.0%}**",
+                       f"{t_out * 1e3:.1f} ms = {of_copy(t_out, bw)}", load1()])
+    return (f"**FWHT** {n} × {d} float32, unnormalised. \"kernel\": the unchecked C++ "
+            "transform in place (`_core.fwht`); \"row-checked\": the in-place pass a private "
+            "copy gets, each row's output checked in L1 right after its transform "
+            "(`_core.fwht_checked(X, 1, False, t)`); \"end to end\": `lowdim.fwht(X, out=X)`, "
+            "which refuses NaN, infinity and overflow and leaves X untouched when it does, so "
+            "it reads X once before writing any of it (3 memory streams against copy's 2: "
+            "ceiling about 67% of copy); \"out-of-place\": `lowdim.fwht(X)`, one fused pass "
+            "(read a row, transform it in cache, check, write the result with non-temporal "
+            "stores into a fresh array), also against `X.copy()` timed in the same run (a copy "
+            "that allocates its output too; \"vs X.copy()\" = copy time / fwht time); "
+            "\"out=Y\": `lowdim.fwht(X, out=Y)` into a separate preallocated Y, which reads X "
+            "once to check it first so Y stays untouched on a refusal (3 streams). GB/s count "
+            "one read of X and one write of the result; copy GB/s is np.copyto into a "
+            "preallocated array (bench/_limits.py); best of 7, the input restored before each "
+            "call.\n\n"
             + table(["threads", "copy GB/s", "kernel GB/s = of copy", "row-checked",
-                     "end to end", "out-of-place", "load"], rows))
+                     "end to end", "out-of-place", "X.copy()", "vs X.copy()", "out=Y",
+                     "load"], rows))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    ap.add_argument("--only", choices=("fwht",),
+                    help="print one section and write nothing (for iterating on a kernel)")
     args = ap.parse_args()
     threads = lowdim.get_num_threads()
     counts = sorted({1, threads})
+    if args.only == "fwht":
+        print(fwht(counts, args.quick))
+        return
     start = load1()
     parts = [f"CPU: {cpu_line()}. Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
              f"1-minute load average {start} at the start (`uptime`; {os.cpu_count()} cores)."]

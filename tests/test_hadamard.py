@@ -5,6 +5,8 @@ H[i, j] = (-1)^popcount(i & j) for sampled outputs up to n = 2^16; ±1 inputs ma
 result an exact integer, so comparisons are exact. Random transforms are checked for
 the JL contract and for bit-identity with the numpy twin.
 """
+import contextlib
+import itertools
 import math
 import pickle
 
@@ -445,3 +447,93 @@ def test_jl_min_dim_refuses_non_finite_n_and_a_bound_beyond_int64():
         with pytest.raises(ValueError, match="does not fit in int64"):
             lowdim.johnson_lindenstrauss_min_dim(10**6, eps=eps)
     assert lowdim.johnson_lindenstrauss_min_dim(10**6, eps=1e-8) > 0
+
+
+# ---- out of place in one pass (fwht_checked_into) -------------------------------------------
+
+@contextlib.contextmanager
+def _stores(mode):
+    """The out-of-place pass's stores: by its size rule (plain for these small arrays) or
+    forced non-temporal ("stream", native only: the numpy twin has no such choice)."""
+    core = lowdim._config._core
+    if mode == "stream":
+        core._set_fwht_stream(1)
+    try:
+        yield
+    finally:
+        if core is not None:
+            core._set_fwht_stream(-1)
+
+
+def _out_at_offset(shape, dtype, offset):
+    """An array whose data starts `offset` bytes past a 32-byte boundary."""
+    nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + 64, np.uint8)
+    start = (-buf.ctypes.data) % 32 + offset
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
+
+
+def _store_modes(variant):
+    return ["rule"] if variant == "numpy" else ["rule", "stream"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 8, 128, 512, 2048])   # each kind of last pass, both dtypes
+def test_fwht_out_of_place_equals_in_place_bitwise(dtype, n, variant, rng):
+    # One fused pass (read a row, transform it in cache, check, scale, store) must give
+    # the bits of the in-place transform, into a fresh array or a separate out=.
+    x = (rng.standard_normal((7, n)) * 1e3).astype(dtype)
+    before = x.copy()
+    for mode, normalize in itertools.product(_store_modes(variant), (False, True)):
+        expected = x.copy()
+        assert lowdim.fwht(expected, out=expected, normalize=normalize) is expected
+        with _stores(mode):
+            for threads in (1, 2, 3):
+                got = lowdim.fwht(x, normalize=normalize, n_threads=threads)
+                np.testing.assert_array_equal(_bits(got), _bits(expected))
+                out = np.full_like(x, 7.0)
+                assert lowdim.fwht(x, out=out, normalize=normalize, n_threads=threads) is out
+                np.testing.assert_array_equal(_bits(out), _bits(expected))
+                np.testing.assert_array_equal(_bits(x), _bits(before))
+            for offset in (16, 4):    # streamed in 16-byte halves; never streamed
+                out = _out_at_offset(x.shape, dtype, offset)
+                lowdim.fwht(x, out=out, normalize=normalize)
+                np.testing.assert_array_equal(_bits(out), _bits(expected))
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, 3e38), (np.float64, 1.7e308)])
+@pytest.mark.parametrize("bad", ["nan", "inf", "overflow"])
+def test_fwht_out_of_place_refuses_bad_rows_in_the_middle_and_at_the_end(dtype, big, bad,
+                                                                        variant, rng):
+    for mode, row in itertools.product(_store_modes(variant), (20, 39)):
+        x = rng.standard_normal((40, 128)).astype(dtype)
+        if bad == "overflow":
+            x[row, 3], x[row, 100] = big, -big      # finite input, some outputs overflow
+        else:
+            x[row, 127] = float(bad)
+        before = x.copy()
+        with _stores(mode):
+            for threads in (1, 2, 3):
+                with pytest.raises(ValueError, match="NaN or infinity, or values so large"):
+                    lowdim.fwht(x, n_threads=threads)
+                out = np.full_like(x, 7.0)
+                with pytest.raises(ValueError, match="NaN or infinity, or values so large"):
+                    lowdim.fwht(x, out=out, n_threads=threads)
+                np.testing.assert_array_equal(_bits(out), _bits(np.full_like(x, 7.0)))
+                np.testing.assert_array_equal(_bits(x), _bits(before))
+
+
+def test_fwht_checked_into_twins_agree_on_refusal_and_result(rng):
+    # The kernel entry itself: same bool, same bits on every backend.
+    kernels = lowdim._config.kernels()
+    x = rng.standard_normal((5, 32)).astype(np.float32)
+    out = np.zeros_like(x)
+    assert kernels.fwht_checked_into(x, out, 0.25, True, 2) is True
+    expected = x.copy()
+    _ref.fwht(expected, 0.25, 1)
+    np.testing.assert_array_equal(_bits(out), _bits(expected))
+    x[4, 0] = np.inf
+    kept = out.copy()
+    assert kernels.fwht_checked_into(x, out, 1.0, True, 2) is False
+    np.testing.assert_array_equal(_bits(out), _bits(kept))
+    assert kernels.fwht_checked_into(x, np.zeros_like(x), 1.0, False, 2) is False

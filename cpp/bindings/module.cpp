@@ -101,6 +101,28 @@ bool fwht_checked_py(CArray<T> x, double scale, bool untouched_on_error, int n_t
                                  n_threads);
 }
 
+// out := fwht(x) · scale with fwht_checked's refusals; x is only read, out must be a
+// separate array of x's shape (lowdim.fwht passes a fresh one, or the caller's out=).
+template <class T>
+bool fwht_checked_into_py(CArray<T> x, CArray<T> out, double scale, bool untouched_on_error,
+                          int n_threads) {
+  require(x.ndim() == 2 && out.ndim() == 2 && x.shape(0) == out.shape(0) &&
+              x.shape(1) == out.shape(1),
+          "x and out must be 2-D arrays of the same shape");
+  require(out.writeable(), "out must be writeable");
+  const std::size_t rows = x.shape(0), n = x.shape(1);
+  const int log2n = log2_exact(n);
+  const T* px = x.data();
+  T* po = out.mutable_data();
+  require(po + rows * n <= px || px + rows * n <= po, "out must not overlap x");
+  bool ok = false;
+  lowdim_py::run_nogil([&] {
+    ok = lowdim::fwht_checked_into<T>(px, n, po, n, rows, log2n, static_cast<T>(scale),
+                                      untouched_on_error, n_threads);
+  });
+  return ok;
+}
+
 template <class T>
 CArray<T> srht_py(CArray<T> x, CArray<T> signs, CArray<std::int64_t> idx, double scale,
                   int n_threads) {
@@ -434,6 +456,11 @@ PYBIND11_MODULE(_core, m) {
         "untouched_on_error"_a, "n_threads"_a);
   m.def("fwht_checked", &fwht_checked_py<double>, py::arg("x").noconvert(), "scale"_a,
         "untouched_on_error"_a, "n_threads"_a);
+  m.def("fwht_checked_into", &fwht_checked_into_py<float>, py::arg("x").noconvert(),
+        py::arg("out").noconvert(), "scale"_a, "untouched_on_error"_a, "n_threads"_a);
+  m.def("fwht_checked_into", &fwht_checked_into_py<double>, py::arg("x").noconvert(),
+        py::arg("out").noconvert(), "scale"_a, "untouched_on_error"_a, "n_threads"_a);
+  m.def("_set_fwht_stream", &lowdim::set_fwht_stream, "mode"_a);  // test hook
   m.def("srht", &srht_py<float>, py::arg("x").noconvert(), "signs"_a, "idx"_a, "scale"_a, "n_threads"_a);
   m.def("srht", &srht_py<double>, py::arg("x").noconvert(), "signs"_a, "idx"_a, "scale"_a, "n_threads"_a);
   m.def("fjlt", &fjlt_py<float>, py::arg("x").noconvert(), "signs"_a, "indptr"_a, "cols"_a, "vals"_a, "n_threads"_a);

@@ -7,7 +7,7 @@ kernels are tested against.
 """
 from .codecs._ref_codecs import (codec_decode, codec_encode, codec_norms, codec_search_float,
                                   codec_search_int, hamming_knn)
-from ._ref_hadamard import fjlt, fwht, fwht_checked, srht
+from ._ref_hadamard import fjlt, fwht, fwht_checked, fwht_checked_into, srht
 from ._ref_fastscan import pq_fastscan_search
 from ._ref_knn import knn
 from ._ref_knn_int8 import knn_int8
@@ -22,6 +22,7 @@ __all__ = [
     "codec_decode", "codec_encode", "codec_norms", "codec_search_float", "codec_search_int",
     "hamming_knn",
     "csr_spmm", "fjlt", "fwht", "fwht_checked", "knn", "knn_int8", "mst", "mst_length_batch",
+    "fwht_checked_into",
     "pq_decode",
     "pq_distance_table", "pq_encode", "pq_fastscan_search", "pq_kmeans", "pq_search",
     "rabitq_encode", "rabitq_encode_raw", "rabitq_estimate", "rabitq_lut", "rabitq_scan",

@@ -61,6 +61,18 @@ def fwht_checked(x: np.ndarray, scale: float, untouched_on_error: bool,
     return True
 
 
+def fwht_checked_into(x: np.ndarray, out: np.ndarray, scale: float,
+                      untouched_on_error: bool, n_threads: int) -> bool:
+    """out := fwht(x) * scale for a C-contiguous 2-D x (only read) and a separate out of
+    its shape, with fwht_checked's refusals (False). Here out is never modified on False
+    (the C++ kernel promises that only with untouched_on_error)."""
+    y = x.copy()
+    if not fwht_checked(y, scale, True, n_threads):
+        return False
+    out[...] = y
+    return True
+
+
 def _signed_padded_fwht(x_rows: np.ndarray, signs: np.ndarray) -> np.ndarray:
     buf = np.zeros((x_rows.shape[0], signs.shape[0]), dtype=x_rows.dtype)
     with np.errstate(invalid="ignore", over="ignore"):

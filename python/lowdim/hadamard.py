@@ -28,9 +28,10 @@ if TYPE_CHECKING:
 # NaN/inf checks: every output of these transforms depends on every input of its row
 # (H is dense), so a NaN or infinity anywhere in a row reaches every output. Finite input
 # can still overflow inside the butterflies ([3e38, -3e38] -> [0, inf]). srht/fjlt check
-# their (small) outputs; fwht checks inside the kernel (fwht_checked, hadamard.h): each
-# row's max |x| in the same threads as the transform, the output only of rows large
-# enough to overflow. One message covers both causes.
+# their (small) outputs; fwht checks inside the kernel (fwht_checked and
+# fwht_checked_into, hadamard.h), in the same threads as the transform: a read-only pass
+# first where a refusal must leave the caller's memory untouched, else each row's output
+# right after its transform. One message covers both causes.
 _NONFINITE = "X contains NaN or infinity, or values so large that the transform overflows"
 
 
@@ -54,6 +55,15 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
     """True when a and b are the same elements of the same buffer (out=X, any wrapper)."""
     return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
             and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
+
+
+def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """np.empty on a 64-byte boundary: the kernel's streaming stores need whole cache
+    lines per row (numpy's own allocations are only 16-byte aligned)."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    buf = np.empty(nbytes + 64, dtype=np.uint8)
+    start = -buf.ctypes.data % 64
+    return buf[start:start + nbytes].view(dtype).reshape(shape)
 
 
 def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
@@ -116,15 +126,27 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
     # data (or the file on disk).
     # In the caller's memory the kernel checks every row before writing any, so a raise
     # leaves it untouched; a private copy is checked row by row as it is transformed.
+    # Otherwise one fused pass reads X and writes the result (fwht_checked_into): into a
+    # fresh array, or into an out= apart from X after a read-only check of X.
+    kernels = _config.kernels()
     moved = np.moveaxis(arr, axis, -1)
     private = _is_private_copy(arr, X)
-    may_overwrite = private or (out is not None and _same_memory(arr, out))
-    if moved.flags.c_contiguous and may_overwrite and arr.flags.writeable:
+    in_place = out is not None and _same_memory(arr, out)
+    target = None if out is None else np.moveaxis(out, axis, -1)
+    if moved.flags.c_contiguous and (in_place or (private and out is None)) \
+            and arr.flags.writeable:
         work = moved.reshape(-1, n)
+    elif moved.flags.c_contiguous and (
+            target is None or (target.flags.c_contiguous and not np.may_share_memory(arr, out))):
+        dest = _empty_aligned(moved.shape, arr.dtype) if target is None else target
+        if not kernels.fwht_checked_into(moved.reshape(-1, n), dest.reshape(-1, n), scale,
+                                         out is not None, n_threads):
+            raise ValueError(_NONFINITE)
+        return np.moveaxis(dest, -1, axis) if out is None else out
     else:
         work = np.array(moved, order="C", copy=True).reshape(-1, n)
         private = True
-    if not _config.kernels().fwht_checked(work, scale, not private, n_threads):
+    if not kernels.fwht_checked(work, scale, not private, n_threads):
         raise ValueError(_NONFINITE)
     result = np.moveaxis(work.reshape(moved.shape), -1, axis)
     if out is None:

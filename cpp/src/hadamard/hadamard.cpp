@@ -1,14 +1,22 @@
 // Drivers for fwht / srht / fjlt: threads over rows, sign flip + zero padding into a
 // per-thread buffer, the active ISA's row kernel, then scaling, sampling (SRHT) or the
 // sparse product (FJLT). Formulas in hadamard.h; the numpy twin is python/lowdim/_ref.py.
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
+#if __has_include(<unistd.h>)
+#include <unistd.h>
+#endif
+
 #include "lowdim/hadamard.h"
+#include "lowdim/interrupt.h"
 #include "lowdim/isa.h"
 #include "lowdim/parallel.h"
 
@@ -54,6 +62,62 @@ std::uint64_t max_abs_bits(const double* x, std::size_t n) {
 #endif
   return scalar::max_abs_bits_f64(x, n);
 }
+
+// dst := scale · H · src (hadamard.h): scalar, or AVX2 on AVX2 and AVX-512 machines
+// (the AVX-512 row kernel gives the same bits, and this pass is memory-bound).
+std::uint32_t row_kernel_to(const float* src, float* scratch, float* dst, int log2n,
+                            float scale, bool stream) {
+#ifdef LOWDIM_HAVE_AVX2
+  if (isa_at_least(Isa::avx2))
+    return avx2::fwht_row_to_f32(src, scratch, dst, log2n, scale, stream);
+#endif
+  return scalar::fwht_row_to_f32(src, scratch, dst, log2n, scale, stream);
+}
+std::uint64_t row_kernel_to(const double* src, double* scratch, double* dst, int log2n,
+                            double scale, bool stream) {
+#ifdef LOWDIM_HAVE_AVX2
+  if (isa_at_least(Isa::avx2))
+    return avx2::fwht_row_to_f64(src, scratch, dst, log2n, scale, stream);
+#endif
+  return scalar::fwht_row_to_f64(src, scratch, dst, log2n, scale, stream);
+}
+
+// The largest data cache of cpu0, from sysfs (what one core's data can occupy: on AMD
+// that is its CCX's L3, while sysconf's cpuid answer can be the whole socket's), else
+// sysconf, else 32 MiB. Read once.
+std::size_t read_llc_bytes() {
+  std::size_t best = 0;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream type(dir + "/type"), size(dir + "/size");
+    std::string kind, text;
+    if (!(type >> kind) || !(size >> text)) continue;
+    if (kind == "Instruction") continue;
+    std::size_t value = 0, i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+      value = 10 * value + static_cast<std::size_t>(text[i] - '0');
+    if (i < text.size() && (text[i] == 'K' || text[i] == 'k')) value <<= 10;
+    else if (i < text.size() && (text[i] == 'M' || text[i] == 'm')) value <<= 20;
+    best = std::max(best, value);
+  }
+  long bytes = -1;
+#ifdef _SC_LEVEL3_CACHE_SIZE
+  if (best == 0) bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+  if (best == 0 && bytes > 0) best = static_cast<std::size_t>(bytes);
+  return best > 0 ? best : std::size_t{32} << 20;
+}
+
+std::size_t llc_bytes() {
+  static const std::size_t bytes = read_llc_bytes();
+  return bytes;
+}
+
+// set_fwht_stream's override: -1 none, 0 plain stores, 1 streaming stores.
+std::atomic<int> g_fwht_stream{-1};
+
+// Rows between interrupt checks: a few hundred KiB of work, well under a poll interval.
+constexpr std::size_t kRowsPerCheck = 64;
 
 template <class T>
 using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
@@ -129,57 +193,98 @@ void fwht(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale, int 
   });
 }
 
+namespace {
+
+// fwht_checked's read-only pass: true when no row of x holds NaN/inf or overflows.
+template <class T>
+bool rows_pass(const T* x, std::size_t n_rows, int log2n, std::size_t stride, int n_threads,
+               bool interruptible) {
+  const std::size_t n = std::size_t{1} << log2n;
+  const Bits<T> safe = bits_of(std::numeric_limits<T>::max() / static_cast<T>(2 * n));
+  std::atomic<bool> failed{false};
+  parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
+    std::vector<T> scratch;
+    for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
+      if (interruptible && (r - begin) % kRowsPerCheck == 0) check_interrupt();
+      const T* row = x + r * stride;
+      const RowCheck c = classify<T>(max_abs_bits(row, n), safe);
+      if (c == RowCheck::safe) continue;
+      if (c == RowCheck::check_output) {
+        scratch.assign(row, row + n);
+        row_kernel(scratch.data(), log2n);
+        if (classify<T>(max_abs_bits(scratch.data(), n), safe) != RowCheck::nonfinite)
+          continue;
+      }
+      failed.store(true, std::memory_order_relaxed);
+    }
+  });
+  return !failed.load();
+}
+
+}  // namespace
+
 template <class T>
 bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T scale,
                   bool untouched_on_error, int n_threads) {
   const std::size_t n = std::size_t{1} << log2n;
-  const Bits<T> safe = bits_of(std::numeric_limits<T>::max() / static_cast<T>(2 * n));
-  std::atomic<bool> failed{false};
-  auto overflows = [&](T* row) {  // row transformed unscaled: any NaN/inf left?
-    return classify<T>(max_abs_bits(row, n), safe) == RowCheck::nonfinite;
-  };
-  auto scale_row = [&](T* row) {
-    if (scale != T(1))
-      for (std::size_t j = 0; j < n; ++j) row[j] *= scale;
-  };
   if (untouched_on_error) {
     // Read-only pass first: x is written only once every row has passed.
-    parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
-      std::vector<T> scratch;
-      for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
-        const T* row = x + r * stride;
-        const RowCheck c = classify<T>(max_abs_bits(row, n), safe);
-        if (c == RowCheck::safe) continue;
-        if (c == RowCheck::check_output) {
-          scratch.assign(row, row + n);
-          row_kernel(scratch.data(), log2n);
-          if (!overflows(scratch.data())) continue;
-        }
-        failed.store(true, std::memory_order_relaxed);
-      }
-    });
-    if (failed.load()) return false;
+    if (!rows_pass(x, n_rows, log2n, stride, n_threads, false)) return false;
     // Rows in order: running them last-first (to reuse what the check left in the L3)
     // was measured no faster, row by row or in 256 KiB blocks.
     fwht(x, n_rows, log2n, stride, scale, n_threads);
     return true;
   }
-  // Private copy: each row is scanned while it sits in L1, then transformed in place.
+  // Private copy: each row is transformed and its output checked while it is in L1
+  // (the output check alone decides, see fwht_checked_into in hadamard.h). Scanning the
+  // input first instead left the row's fetch from memory exposed before every transform.
+  std::atomic<bool> failed{false};
   parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
       T* row = x + r * stride;
-      const RowCheck c = classify<T>(max_abs_bits(row, n), safe);
-      if (c == RowCheck::nonfinite) {
-        failed.store(true, std::memory_order_relaxed);
-        break;
-      }
       row_kernel(row, log2n);
-      if (c == RowCheck::check_output && overflows(row)) {
+      if (max_abs_bits(row, n) >= bits_of(std::numeric_limits<T>::infinity())) {
         failed.store(true, std::memory_order_relaxed);
         break;
       }
-      scale_row(row);
+      if (scale != T(1))
+        for (std::size_t j = 0; j < n; ++j) row[j] *= scale;
     }
+  });
+  return !failed.load();
+}
+
+void set_fwht_stream(int mode) { g_fwht_stream.store(mode < 0 ? -1 : mode > 0 ? 1 : 0); }
+
+template <class T>
+bool fwht_checked_into(const T* x, std::size_t x_stride, T* out, std::size_t out_stride,
+                       std::size_t n_rows, int log2n, T scale, bool untouched_on_error,
+                       int n_threads) {
+  const std::size_t n = std::size_t{1} << log2n;
+  if (untouched_on_error && !rows_pass(x, n_rows, log2n, x_stride, n_threads, true))
+    return false;
+  // Streaming pays once the result would not stay in the LLC anyway; it needs 16-byte
+  // aligned rows (numpy's arrays are; lowdim.fwht allocates its results 64-byte aligned,
+  // so whole cache lines are streamed).
+  const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 16 == 0 &&
+                       out_stride * sizeof(T) % 16 == 0;
+  const int forced = g_fwht_stream.load(std::memory_order_relaxed);
+  const bool stream =
+      aligned && (forced >= 0 ? forced == 1 : n_rows * n * sizeof(T) >= llc_bytes());
+  const Bits<T> inf = bits_of(std::numeric_limits<T>::infinity());
+  std::atomic<bool> failed{false};
+  parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
+    std::vector<T> scratch(n);
+    for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
+      // The caller's out is either left as it was or fully written: no interrupt there.
+      if (!untouched_on_error && (r - begin) % kRowsPerCheck == 0) check_interrupt();
+      if (row_kernel_to(x + r * x_stride, scratch.data(), out + r * out_stride, log2n, scale,
+                        stream) >= inf)
+        failed.store(true, std::memory_order_relaxed);
+    }
+#ifdef LOWDIM_HAVE_AVX2
+    if (stream && isa_at_least(Isa::avx2)) avx2::stream_fence();
+#endif
   });
   return !failed.load();
 }
@@ -223,6 +328,8 @@ void fjlt(const T* x, std::size_t n_rows, std::size_t d, int log2n, const T* sig
 #define LOWDIM_INSTANTIATE(T)                                                                \
   template void fwht<T>(T*, std::size_t, int, std::size_t, T, int);                        \
   template bool fwht_checked<T>(T*, std::size_t, int, std::size_t, T, bool, int);           \
+  template bool fwht_checked_into<T>(const T*, std::size_t, T*, std::size_t, std::size_t, int, \
+                                     T, bool, int);                                        \
   template void srht<T>(const T*, std::size_t, std::size_t, int, const T*,                 \
                         const std::int64_t*, std::size_t, T, T*, int);                     \
   template void fjlt<T>(const T*, std::size_t, std::size_t, int, const T*,                 \

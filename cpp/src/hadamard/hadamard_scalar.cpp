@@ -36,6 +36,16 @@ U max_abs_bits(const T* x, std::size_t n) {
   return m;
 }
 
+// dst := scale · H · src through the scratch row; the max |x| bits of H · src.
+template <class T, class U>
+U fwht_row_to(const T* src, T* scratch, T* dst, int log2n, T scale) {
+  const std::size_t n = std::size_t{1} << log2n;
+  std::memcpy(scratch, src, n * sizeof(T));
+  fwht_row(scratch, log2n);
+  for (std::size_t i = 0; i < n; ++i) dst[i] = scale == T(1) ? scratch[i] : scratch[i] * scale;
+  return max_abs_bits<T, U>(scratch, n);
+}
+
 }  // namespace
 
 std::uint32_t max_abs_bits_f32(const float* x, std::size_t n) {
@@ -46,5 +56,13 @@ std::uint64_t max_abs_bits_f64(const double* x, std::size_t n) {
 }
 void fwht_row_f32(float* x, int log2n) { fwht_row(x, log2n); }
 void fwht_row_f64(double* x, int log2n) { fwht_row(x, log2n); }
+std::uint32_t fwht_row_to_f32(const float* src, float* scratch, float* dst, int log2n,
+                              float scale, bool) {
+  return fwht_row_to<float, std::uint32_t>(src, scratch, dst, log2n, scale);
+}
+std::uint64_t fwht_row_to_f64(const double* src, double* scratch, double* dst, int log2n,
+                              double scale, bool) {
+  return fwht_row_to<double, std::uint64_t>(src, scratch, dst, log2n, scale);
+}
 
 }  // namespace lowdim::scalar
