@@ -57,15 +57,6 @@ def _same_memory(a: np.ndarray, b: np.ndarray) -> bool:
             and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
 
 
-def _empty_aligned(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """np.empty on a 64-byte boundary: the kernel's streaming stores need whole cache
-    lines per row (numpy's own allocations are only 16-byte aligned)."""
-    nbytes = math.prod(shape) * dtype.itemsize
-    buf = np.empty(nbytes + 64, dtype=np.uint8)
-    start = -buf.ctypes.data % 64
-    return buf[start:start + nbytes].view(dtype).reshape(shape)
-
-
 def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
          out: np.ndarray | None = None, n_threads: int | None = None) -> np.ndarray:
     """Fast Walsh–Hadamard transform along one axis, batched over all others.
@@ -138,7 +129,9 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
         work = moved.reshape(-1, n)
     elif moved.flags.c_contiguous and (
             target is None or (target.flags.c_contiguous and not np.may_share_memory(arr, out))):
-        dest = _empty_aligned(moved.shape, arr.dtype) if target is None else target
+        # A plain np.empty (16-byte aligned): the kernel streams it in 128-bit halves; a
+        # 64-byte aligned view of a larger buffer was within noise and no longer owns its data.
+        dest = np.empty(moved.shape, arr.dtype) if target is None else target
         if not kernels.fwht_checked_into(moved.reshape(-1, n), dest.reshape(-1, n), scale,
                                          out is not None, n_threads):
             raise ValueError(_NONFINITE)
