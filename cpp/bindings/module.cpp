@@ -96,9 +96,12 @@ bool fwht_checked_py(CArray<T> x, double scale, bool untouched_on_error, int n_t
   const std::size_t rows = x.shape(0), n = x.shape(1);
   const int log2n = log2_exact(n);
   T* p = x.mutable_data();
-  py::gil_scoped_release nogil;
-  return lowdim::fwht_checked<T>(p, rows, log2n, n, static_cast<T>(scale), untouched_on_error,
+  bool ok = false;
+  lowdim_py::run_nogil([&] {
+    ok = lowdim::fwht_checked<T>(p, rows, log2n, n, static_cast<T>(scale), untouched_on_error,
                                  n_threads);
+  });
+  return ok;
 }
 
 // out := fwht(x) · scale with fwht_checked's refusals; x is only read, out must be a

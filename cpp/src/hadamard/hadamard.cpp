@@ -228,8 +228,9 @@ bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T sca
                   bool untouched_on_error, int n_threads) {
   const std::size_t n = std::size_t{1} << log2n;
   if (untouched_on_error) {
-    // Read-only pass first: x is written only once every row has passed.
-    if (!rows_pass(x, n_rows, log2n, stride, n_threads, false)) return false;
+    // Read-only pass first: x is written only once every row has passed. Ctrl-C may stop
+    // the read, not the write that follows (x is either as it was or fully transformed).
+    if (!rows_pass(x, n_rows, log2n, stride, n_threads, true)) return false;
     // Rows in order: running them last-first (to reuse what the check left in the L3)
     // was measured no faster, row by row or in 256 KiB blocks.
     fwht(x, n_rows, log2n, stride, scale, n_threads);
@@ -241,6 +242,7 @@ bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T sca
   std::atomic<bool> failed{false};
   parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
     for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
+      if ((r - begin) % kRowsPerCheck == 0) check_interrupt();  // a private copy: may stop
       T* row = x + r * stride;
       row_kernel(row, log2n);
       if (max_abs_bits(row, n) >= bits_of(std::numeric_limits<T>::infinity())) {
@@ -264,8 +266,7 @@ bool fwht_checked_into(const T* x, std::size_t x_stride, T* out, std::size_t out
   if (untouched_on_error && !rows_pass(x, n_rows, log2n, x_stride, n_threads, true))
     return false;
   // Streaming pays once the result would not stay in the LLC anyway; it needs 16-byte
-  // aligned rows (numpy's arrays are; lowdim.fwht allocates its results 64-byte aligned,
-  // so whole cache lines are streamed).
+  // aligned rows (numpy's arrays are), stored in 128-bit halves where not 32-byte aligned.
   const bool aligned = reinterpret_cast<std::uintptr_t>(out) % 16 == 0 &&
                        out_stride * sizeof(T) % 16 == 0;
   const int forced = g_fwht_stream.load(std::memory_order_relaxed);
