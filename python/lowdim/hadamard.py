@@ -127,10 +127,13 @@ def fwht(X: npt.ArrayLike, *, axis: int = -1, normalize: bool = False,
     if moved.flags.c_contiguous and (in_place or (private and out is None)) \
             and arr.flags.writeable:
         work = moved.reshape(-1, n)
-    elif moved.flags.c_contiguous and (
-            target is None or (target.flags.c_contiguous and not np.may_share_memory(arr, out))):
+    elif moved.flags.c_contiguous and moved.flags.aligned and (
+            target is None or (target.flags.c_contiguous and target.flags.aligned
+                               and not np.may_share_memory(arr, out))):
         # A plain np.empty (16-byte aligned): the kernel streams it in 128-bit halves; a
-        # 64-byte aligned view of a larger buffer was within noise and no longer owns its data.
+        # 64-byte aligned view of a larger buffer was within noise and no longer owns its
+        # data. An out= misaligned for its dtype (numpy allows it) goes the copying way
+        # below: the kernel stores whole elements.
         dest = np.empty(moved.shape, arr.dtype) if target is None else target
         if not kernels.fwht_checked_into(moved.reshape(-1, n), dest.reshape(-1, n), scale,
                                          out is not None, n_threads):
