@@ -3,8 +3,10 @@
 // unit (ARM, or -DLOWDIM_AVX2=OFF) simply never offers that level.
 #include "lowdim/isa.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 
 namespace lowdim {
 namespace {
@@ -88,6 +90,25 @@ bool set_active_isa(const std::string& name) {
     }
   }
   return false;
+}
+
+std::size_t data_cache_bytes(int level) {
+  std::size_t best = 0;
+  for (int index = 0; index < 8; ++index) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
+    std::ifstream lv(dir + "/level"), type(dir + "/type"), size(dir + "/size");
+    int at = 0;
+    std::string kind, text;
+    if (!(lv >> at) || !(type >> kind) || !(size >> text)) continue;
+    if (kind == "Instruction" || (level > 0 && at != level)) continue;
+    std::size_t value = 0, i = 0;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+      value = 10 * value + static_cast<std::size_t>(text[i] - '0');
+    if (i < text.size() && (text[i] == 'K' || text[i] == 'k')) value <<= 10;
+    else if (i < text.size() && (text[i] == 'M' || text[i] == 'm')) value <<= 20;
+    best = std::max(best, value);
+  }
+  return best;
 }
 
 }  // namespace lowdim

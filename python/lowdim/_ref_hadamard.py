@@ -66,8 +66,8 @@ def fwht_checked_into(x: np.ndarray, out: np.ndarray, scale: float,
     """out := fwht(x) * scale for a C-contiguous 2-D x (only read) and a separate out of
     its shape, with fwht_checked's refusals (False). Here out is never modified on False
     (the C++ kernel promises that only with untouched_on_error)."""
-    y = x.copy()
-    if not fwht_checked(y, scale, True, n_threads):
+    y = x.copy()                          # private: one checked pass, no read-only pass
+    if not fwht_checked(y, scale, False, n_threads):
         return False
     out[...] = y
     return True

@@ -3,6 +3,7 @@
 // The choice is made once (best level the CPU supports, or $LOWDIM_ISA) and can be
 // changed later with set_active_isa(); it is the only global state besides settings.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -25,5 +26,11 @@ inline int isa_index(Isa newest) {
 }
 // Returns false (and changes nothing) when `name` is unknown or not available.
 bool set_active_isa(const std::string& name);
+
+// Bytes of cpu0's data (or unified) cache at `level` (1, 2, 3), or of its largest one for
+// level 0, from sysfs: what one core's data can occupy (on AMD its CCX's L3, where
+// sysconf's cpuid answer can be the whole socket's). 0 where sysfs does not say. Read on
+// every call: callers keep the value they derive from it.
+std::size_t data_cache_bytes(int level);
 
 }  // namespace lowdim

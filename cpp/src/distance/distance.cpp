@@ -4,8 +4,6 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -52,18 +50,10 @@ std::size_t pack_rows_simd(const double* x, std::size_t d, std::size_t ld, std::
 
 // L1 data cache of CPU 0 in bytes, from sysfs (Linux); 32 KiB where it cannot be read.
 // Sizes, not the vendor name, pick the blocking, so a new CPU needs no table entry.
+// L1d from sysfs (isa.h), 32 KiB where it is unknown or implausible.
 std::size_t l1d_bytes() {
-  for (int i = 0; i < 8; ++i) {
-    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
-    std::ifstream level(dir + "level"), type(dir + "type"), size(dir + "size");
-    int lv = 0;
-    std::string ty, sz;
-    if (!(level >> lv) || !(type >> ty) || !(size >> sz)) break;
-    if (lv != 1 || ty == "Instruction") continue;
-    const std::size_t kib = std::strtoull(sz.c_str(), nullptr, 10);
-    if (kib >= 8 && kib <= 4096) return kib * 1024;
-  }
-  return 32 * 1024;
+  const std::size_t bytes = data_cache_bytes(1);
+  return bytes >= (8 << 10) && bytes <= (4 << 20) ? bytes : 32 << 10;
 }
 
 }  // namespace

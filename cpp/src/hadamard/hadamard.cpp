@@ -1,13 +1,10 @@
 // Drivers for fwht / srht / fjlt: threads over rows, sign flip + zero padding into a
 // per-thread buffer, the active ISA's row kernel, then scaling, sampling (SRHT) or the
 // sparse product (FJLT). Formulas in hadamard.h; the numpy twin is python/lowdim/_ref.py.
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <limits>
-#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -82,24 +79,9 @@ std::uint64_t row_kernel_to(const double* src, double* scratch, double* dst, int
   return scalar::fwht_row_to_f64(src, scratch, dst, log2n, scale, stream);
 }
 
-// The largest data cache of cpu0, from sysfs (what one core's data can occupy: on AMD
-// that is its CCX's L3, while sysconf's cpuid answer can be the whole socket's), else
-// sysconf, else 32 MiB. Read once.
+// The largest data cache of cpu0 (isa.h: sysfs), else sysconf's L3, else 32 MiB.
 std::size_t read_llc_bytes() {
-  std::size_t best = 0;
-  for (int index = 0; index < 8; ++index) {
-    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(index);
-    std::ifstream type(dir + "/type"), size(dir + "/size");
-    std::string kind, text;
-    if (!(type >> kind) || !(size >> text)) continue;
-    if (kind == "Instruction") continue;
-    std::size_t value = 0, i = 0;
-    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
-      value = 10 * value + static_cast<std::size_t>(text[i] - '0');
-    if (i < text.size() && (text[i] == 'K' || text[i] == 'k')) value <<= 10;
-    else if (i < text.size() && (text[i] == 'M' || text[i] == 'm')) value <<= 20;
-    best = std::max(best, value);
-  }
+  std::size_t best = data_cache_bytes(0);
   long bytes = -1;
 #ifdef _SC_LEVEL3_CACHE_SIZE
   if (best == 0) bytes = sysconf(_SC_LEVEL3_CACHE_SIZE);
@@ -197,15 +179,14 @@ namespace {
 
 // fwht_checked's read-only pass: true when no row of x holds NaN/inf or overflows.
 template <class T>
-bool rows_pass(const T* x, std::size_t n_rows, int log2n, std::size_t stride, int n_threads,
-               bool interruptible) {
+bool rows_pass(const T* x, std::size_t n_rows, int log2n, std::size_t stride, int n_threads) {
   const std::size_t n = std::size_t{1} << log2n;
   const Bits<T> safe = bits_of(std::numeric_limits<T>::max() / static_cast<T>(2 * n));
   std::atomic<bool> failed{false};
   parallel_for(n_rows, n_threads, [&](std::size_t begin, std::size_t end, int) {
     std::vector<T> scratch;
     for (std::size_t r = begin; r < end && !failed.load(std::memory_order_relaxed); ++r) {
-      if (interruptible && (r - begin) % kRowsPerCheck == 0) check_interrupt();
+      if ((r - begin) % kRowsPerCheck == 0) check_interrupt();  // only reads: may stop
       const T* row = x + r * stride;
       const RowCheck c = classify<T>(max_abs_bits(row, n), safe);
       if (c == RowCheck::safe) continue;
@@ -230,7 +211,7 @@ bool fwht_checked(T* x, std::size_t n_rows, int log2n, std::size_t stride, T sca
   if (untouched_on_error) {
     // Read-only pass first: x is written only once every row has passed. Ctrl-C may stop
     // the read, not the write that follows (x is either as it was or fully transformed).
-    if (!rows_pass(x, n_rows, log2n, stride, n_threads, true)) return false;
+    if (!rows_pass(x, n_rows, log2n, stride, n_threads)) return false;
     // Rows in order: running them last-first (to reuse what the check left in the L3)
     // was measured no faster, row by row or in 256 KiB blocks.
     fwht(x, n_rows, log2n, stride, scale, n_threads);
@@ -263,7 +244,7 @@ bool fwht_checked_into(const T* x, std::size_t x_stride, T* out, std::size_t out
                        std::size_t n_rows, int log2n, T scale, bool untouched_on_error,
                        int n_threads) {
   const std::size_t n = std::size_t{1} << log2n;
-  if (untouched_on_error && !rows_pass(x, n_rows, log2n, x_stride, n_threads, true))
+  if (untouched_on_error && !rows_pass(x, n_rows, log2n, x_stride, n_threads))
     return false;
   // Streaming pays once the result would not stay in the LLC anyway; it needs 16-byte
   // aligned rows (numpy's arrays are), stored in 128-bit halves where not 32-byte aligned.
